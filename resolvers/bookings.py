@@ -1,0 +1,126 @@
+"""Reading bookings: the filtered, sorted list, and prefetching what the caller selected."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from resolvers.context import Context
+from resolvers.listing import ListResult, list_page
+from resolvers.pagination import PageArgs, SortOrder
+from resolvers.validation import require_aware, require_known_locations, require_ordered_range
+from sources.cache.models import Booking
+
+bookings = Booking.__table__
+
+
+class BookingStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class BookingSort(StrEnum):
+    START_AT_ASC = "START_AT_ASC"
+    START_AT_DESC = "START_AT_DESC"
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+
+
+SORT_ORDERS = {
+    BookingSort.START_AT_ASC: SortOrder("start_at", (bookings.c.start_at, bookings.c.id)),
+    BookingSort.START_AT_DESC: SortOrder("start_at_desc", (bookings.c.start_at, bookings.c.id), descending=True),
+    BookingSort.CREATED_AT_DESC: SortOrder("created_at_desc", (bookings.c.created_at, bookings.c.id), descending=True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BookingFilter:
+    location_ids: list[str] | None = None  # served at or booked from any of these
+    service_location_ids: list[str] | None = None
+    originating_location_ids: list[str] | None = None
+    statuses: list[BookingStatus] | None = None
+    customer_id: str | None = None
+    resource_id: str | None = None
+    starts_at_or_after: datetime | None = None
+    starts_before: datetime | None = None
+    cross_location_only: bool = False
+
+
+# Relations a caller may select on a booking, and the loader each one primes.
+BOOKING_RELATIONS = ("customer", "service", "resource", "service_location", "originating_location", "revenue_split")
+
+
+async def validate_booking_filter(context: Context, where: BookingFilter) -> None:
+    require_aware("startsAtOrAfter", where.starts_at_or_after)
+    require_aware("startsBefore", where.starts_before)
+    require_ordered_range("startsAtOrAfter", where.starts_at_or_after, "startsBefore", where.starts_before)
+    mentioned = [*(where.location_ids or ()), *(where.service_location_ids or ()), *(where.originating_location_ids or ())]
+    await require_known_locations(context.engine, mentioned)
+
+
+def filtered_bookings(where: BookingFilter) -> Select[Any]:
+    statement = select(bookings)
+    if where.location_ids:
+        statement = statement.where(
+            bookings.c.service_location_id.in_(where.location_ids)
+            | bookings.c.originating_location_id.in_(where.location_ids)
+        )
+    if where.service_location_ids:
+        statement = statement.where(bookings.c.service_location_id.in_(where.service_location_ids))
+    if where.originating_location_ids:
+        statement = statement.where(bookings.c.originating_location_id.in_(where.originating_location_ids))
+    if where.statuses:
+        statement = statement.where(bookings.c.status.in_([status.value for status in where.statuses]))
+    if where.customer_id is not None:
+        statement = statement.where(bookings.c.customer_id == where.customer_id)
+    if where.resource_id is not None:
+        statement = statement.where(bookings.c.resource_id == where.resource_id)
+    if where.starts_at_or_after is not None:
+        statement = statement.where(bookings.c.start_at >= where.starts_at_or_after)
+    if where.starts_before is not None:
+        statement = statement.where(bookings.c.start_at < where.starts_before)
+    if where.cross_location_only:
+        statement = statement.where(bookings.c.service_location_id != bookings.c.originating_location_id)
+    return statement
+
+
+async def list_bookings(
+    context: Context,
+    where: BookingFilter,
+    sort: BookingSort,
+    args: PageArgs,
+    include: Collection[str] = (),
+) -> ListResult:
+    await validate_booking_filter(context, where)
+    result = await list_page(context, filtered_bookings(where), SORT_ORDERS[sort], args)
+    await prefetch_booking_relations(context, result.page.rows, include)
+    return result
+
+
+async def prefetch_booking_relations(context: Context, rows: list[Any], include: Collection[str]) -> None:
+    """Load every selected relation of a page of bookings: one statement per relation."""
+    loaders = context.loaders
+    if not rows:
+        return
+    if "customer" in include:
+        await loaders.customer_by_id.load_many({row.customer_id for row in rows})
+    if "service" in include:
+        await loaders.service_by_id.load_many({row.service_id for row in rows})
+    if "resource" in include:
+        await loaders.resource_by_id.load_many({row.resource_id for row in rows if row.resource_id})
+    location_ids: set[str] = set()
+    if "service_location" in include:
+        location_ids.update(row.service_location_id for row in rows)
+    if "originating_location" in include:
+        location_ids.update(row.originating_location_id for row in rows)
+    if location_ids:
+        await loaders.location_by_id.load_many(location_ids)
+    if "revenue_split" in include:
+        await loaders.revenue_entries_by_booking_id.load_many([row.id for row in rows])

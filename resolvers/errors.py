@@ -1,0 +1,44 @@
+"""The gateway's expected failures: one home, translated to GraphQL errors at the boundary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_ID = "INVALID_ID"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    FORBIDDEN = "FORBIDDEN"
+    SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
+    LOCATION_UNAVAILABLE = "LOCATION_UNAVAILABLE"
+    CONFLICT = "CONFLICT"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class GatewayError(Exception):
+    """An expected failure a client can act on; its code is part of the API contract."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFoundError(GatewayError):
+    code = ErrorCode.NOT_FOUND
+
+
+class InvalidInputError(GatewayError):
+    code = ErrorCode.INVALID_INPUT
+
+
+class InvalidIdError(GatewayError):
+    code = ErrorCode.INVALID_ID
+
+
+class InvalidCursorError(GatewayError):
+    code = ErrorCode.INVALID_CURSOR

@@ -1,0 +1,72 @@
+"""Network health: each location's reachability, freshness, pending conflicts and queued writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from resolvers.context import Context
+from sources.cache.models import Conflict, Location, OutboxMessage
+
+locations = Location.__table__
+conflicts = Conflict.__table__
+outbox = OutboxMessage.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class LocationHealth:
+    location_id: str
+    status: str
+    last_heartbeat_at: datetime | None
+    last_sync_at: datetime | None
+    pending_conflicts: int
+    queue_depth: int
+    dead_letters: int
+
+
+async def network_health(context: Context) -> list[LocationHealth]:
+    pending = (
+        select(conflicts.c.target_location_id.label("location_id"), func.count().label("n"))
+        .where(conflicts.c.status == "pending")
+        .group_by(conflicts.c.target_location_id)
+        .subquery()
+    )
+    queued = (
+        select(
+            outbox.c.location_id,
+            func.count().filter(outbox.c.status == "pending").label("pending"),
+            func.count().filter(outbox.c.status == "dead").label("dead"),
+        )
+        .group_by(outbox.c.location_id)
+        .subquery()
+    )
+    statement = (
+        select(
+            locations.c.id,
+            locations.c.status,
+            locations.c.last_heartbeat_at,
+            locations.c.last_sync_at,
+            func.coalesce(pending.c.n, 0),
+            func.coalesce(queued.c.pending, 0),
+            func.coalesce(queued.c.dead, 0),
+        )
+        .outerjoin(pending, pending.c.location_id == locations.c.id)
+        .outerjoin(queued, queued.c.location_id == locations.c.id)
+        .order_by(locations.c.id)
+    )
+    async with context.engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    return [
+        LocationHealth(
+            location_id=row[0],
+            status=row[1],
+            last_heartbeat_at=row[2],
+            last_sync_at=row[3],
+            pending_conflicts=int(row[4]),
+            queue_depth=int(row[5]),
+            dead_letters=int(row[6]),
+        )
+        for row in rows
+    ]

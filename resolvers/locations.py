@@ -1,0 +1,31 @@
+"""Reading the locations of the network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from resolvers.context import Context
+from resolvers.listing import ListResult, list_page
+from resolvers.pagination import PageArgs, SortOrder
+from sources.cache.models import Location
+
+locations = Location.__table__
+
+LOCATION_ORDER = SortOrder("location", (locations.c.name, locations.c.id))
+
+
+@dataclass(frozen=True, slots=True)
+class LocationFilter:
+    kinds: list[str] | None = None
+    statuses: list[str] | None = None
+
+
+async def list_locations(context: Context, where: LocationFilter, args: PageArgs) -> ListResult:
+    statement = select(locations)
+    if where.kinds:
+        statement = statement.where(locations.c.kind.in_(where.kinds))
+    if where.statuses:
+        statement = statement.where(locations.c.status.in_(where.statuses))
+    return await list_page(context, statement, LOCATION_ORDER, args)

@@ -1,0 +1,47 @@
+"""The GraphQL schema: every domain's types and root fields merged into one."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.bookings import Booking
+from schema.catalog import Resource, Service
+from schema.customers import Customer
+from schema.errors import ErrorTranslation
+from schema.inventory import StockItem
+from schema.locations import Location
+from schema.queries.bookings import BookingQueries
+from schema.queries.catalog import CatalogQueries
+from schema.queries.network import NetworkQueries
+
+Query = merge_types("Query", (NetworkQueries, BookingQueries, CatalogQueries))
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Logging happens in ErrorTranslation: unexpected errors with the request id, expected ones not at all."""
+
+
+def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
+    extensions = [
+        ErrorTranslation,
+        ParserCache(maxsize=1000),
+        ValidationCache(maxsize=1000),
+        QueryDepthLimiter(max_depth=max_depth),
+        MaxAliasesLimiter(max_alias_count=max_aliases),
+    ]
+    if not introspection:
+        from strawberry.extensions import DisableIntrospection
+
+        extensions.append(DisableIntrospection())
+    return GatewaySchema(
+        query=Query,
+        types=[Location, Customer, Booking, Service, Resource, StockItem],
+        extensions=extensions,
+        config=StrawberryConfig(auto_camel_case=True),
+    )

@@ -1,0 +1,18 @@
+"""Arguments every list field shares."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeAlias
+
+import strawberry
+
+from resolvers.pagination import PageArgs
+
+First: TypeAlias = Annotated[int | None, strawberry.argument(description="Page size, counted from the start or `after`.")]
+After: TypeAlias = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
+Last: TypeAlias = Annotated[int | None, strawberry.argument(description="Page size, counted back from the end or `before`.")]
+Before: TypeAlias = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
+
+
+def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+    return PageArgs(first=first, after=after, last=last, before=before)

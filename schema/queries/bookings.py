@@ -1,0 +1,114 @@
+"""Root fields for bookings and customers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import bookings as booking_resolvers
+from resolvers.customers import CustomerFilter, list_customers
+from resolvers.ids import key_of, keys_of
+from schema.bookings import Booking, BookingSort, BookingStatus, relations_to_prefetch
+from schema.customers import Customer
+from schema.queries.arguments import After, Before, First, Last, page_args
+from schema.queries.network import resolve_node
+from schema.relay import Connection, build_connection
+from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
+
+
+@strawberry.input(description="Which bookings to list; all conditions must hold.")
+class BookingFilterInput:
+    location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Served at or booked from any of these locations."
+    )
+    service_location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Served at any of these locations."
+    )
+    originating_location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Booked from any of these locations."
+    )
+    statuses: list[BookingStatus] | None = strawberry.field(default=None, description="In any of these statuses.")  # type: ignore[valid-type]
+    customer_id: strawberry.ID | None = strawberry.field(default=None, description="Booked by this customer.")
+    resource_id: strawberry.ID | None = strawberry.field(default=None, description="Using this resource.")
+    starts_at_or_after: datetime | None = strawberry.field(default=None, description="Starting at or after this time.")
+    starts_before: datetime | None = strawberry.field(default=None, description="Starting before this time.")
+    cross_location_only: bool = strawberry.field(
+        default=False, description="Only bookings made at one location for a service at another."
+    )
+
+    def to_filter(self) -> booking_resolvers.BookingFilter:
+        return booking_resolvers.BookingFilter(
+            location_ids=keys_of(_strings(self.location_ids), "Location"),
+            service_location_ids=keys_of(_strings(self.service_location_ids), "Location"),
+            originating_location_ids=keys_of(_strings(self.originating_location_ids), "Location"),
+            statuses=[booking_resolvers.BookingStatus(s) for s in self.statuses] if self.statuses else None,
+            customer_id=key_of(str(self.customer_id), "Customer") if self.customer_id else None,
+            resource_id=key_of(str(self.resource_id), "Resource") if self.resource_id else None,
+            starts_at_or_after=self.starts_at_or_after,
+            starts_before=self.starts_before,
+            cross_location_only=self.cross_location_only,
+        )
+
+
+def _strings(ids: list[strawberry.ID] | None) -> list[str] | None:
+    return None if ids is None else [str(i) for i in ids]
+
+
+@strawberry.input(description="Which customers to list.")
+class CustomerFilterInput:
+    search: str | None = strawberry.field(default=None, description="Part of the name, email or phone number.")
+    location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Known at any of these locations."
+    )
+
+
+@strawberry.type
+class BookingQueries:
+    @strawberry.field(description="Bookings across the network, filtered and sorted.")
+    async def bookings(
+        self,
+        info: Info,
+        filter: BookingFilterInput | None = None,
+        sort: BookingSort = booking_resolvers.BookingSort.START_AT_ASC,  # type: ignore[valid-type]
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Booking]:
+        where = filter.to_filter() if filter else booking_resolvers.BookingFilter()
+        include = relations_to_prefetch(selected_node_fields(info, *CONNECTION_ITEM_PATHS))
+        result = await booking_resolvers.list_bookings(
+            info.context, where, booking_resolvers.BookingSort(sort), page_args(first, after, last, before), include
+        )
+        return build_connection(result, Booking.from_row)
+
+    @strawberry.field(description="One booking by id; null with a NOT_FOUND error if there is none.")
+    async def booking(self, info: Info, id: strawberry.ID) -> Booking | None:
+        node = await resolve_node(info, f"Booking:{key_of(str(id), 'Booking')}")
+        assert isinstance(node, Booking)
+        return node
+
+    @strawberry.field(description="Customers across the network, by last name.")
+    async def customers(
+        self,
+        info: Info,
+        filter: CustomerFilterInput | None = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Connection[Customer]:
+        where = CustomerFilter(
+            search=filter.search if filter else None,
+            location_ids=keys_of(_strings(filter.location_ids), "Location") if filter else None,
+        )
+        result = await list_customers(info.context, where, page_args(first, after, last, before))
+        return build_connection(result, Customer.from_row)
+
+    @strawberry.field(description="One customer by id; null with a NOT_FOUND error if there is none.")
+    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+        node = await resolve_node(info, f"Customer:{key_of(str(id), 'Customer')}")
+        assert isinstance(node, Customer)
+        return node

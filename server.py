@@ -1,0 +1,146 @@
+"""The gateway's app factory and command line.
+
+    python server.py                      serve on 127.0.0.1:8000 with the embedded SQLite cache
+    python server.py --port 9000          another port (--host, --database-url likewise)
+    python server.py migrate              apply migrations to the configured database
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import click
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+import graphiql
+from resolvers.context import Context
+from schema import build_schema
+from settings import Settings
+from sources.cache import migrate
+from sources.cache.database import create_engine
+from sources.demo.generator import cache_is_empty, load_demo_network
+from subscriptions.bus import InMemoryEventBus
+
+logger = logging.getLogger("gateway")
+
+
+class GatewayGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with the gateway's request context and an offline GraphiQL."""
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        state = request.app.state
+        return Context(
+            engine=state.engine,
+            settings=state.settings,
+            bus=state.bus,
+            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+        )
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(graphiql.graphiql_html())
+
+
+async def health(request: Request) -> JSONResponse:
+    """Liveness and readiness: the process answers and the cache database does too."""
+    engine: AsyncEngine = request.app.state.engine
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+        logger.exception("health check: database unreachable")
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def _tune_garbage_collection() -> None:
+    # The schema and mappers are ~70k long-lived objects; full collections kept rescanning them
+    # (a third of request time, ../shared/PERFORMANCE.md). Freeze them out of the young generations.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    if settings.graphiql:
+        graphiql.check_assets()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
+        try:
+            if settings.migrate_on_start:
+                await migrate.upgrade(engine)
+            if settings.demo_network and await cache_is_empty(engine):
+                summary = await load_demo_network(engine)
+                logger.info("loaded the demo network: %s", summary)
+            app.state.engine = engine
+            app.state.settings = settings
+            app.state.bus = InMemoryEventBus()
+            _tune_garbage_collection()
+            yield
+        finally:
+            await engine.dispose()
+
+    graphql_app = GatewayGraphQL(
+        build_schema(introspection=settings.introspection),
+        graphql_ide="graphiql" if settings.graphiql else None,
+    )
+    routes: list[Any] = [
+        Route("/health", health),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+    ]
+    if settings.graphiql:
+        routes.append(Mount("/graphiql/assets", graphiql.assets_app()))
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default 8000).")
+@click.option("--database-url", default=None, help="Cache database URL (default: embedded SQLite file).")
+@click.pass_context
+def cli(ctx: click.Context, host: str | None, port: int | None, database_url: str | None) -> None:
+    """Run the booking network gateway."""
+    overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v is not None}
+    settings = Settings(**overrides)
+    ctx.obj = settings
+    if ctx.invoked_subcommand is None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        click.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@cli.command("migrate")
+@click.option("--revision", default="head", help="Target revision (default: the newest).")
+@click.pass_obj
+def migrate_command(settings: Settings, revision: str) -> None:
+    """Apply the cache's migrations to the configured database."""
+
+    async def run() -> str | None:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate.upgrade(engine, revision)
+            return await migrate.current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    click.echo(f"database at revision {asyncio.run(run())}")
+
+
+if __name__ == "__main__":
+    cli()

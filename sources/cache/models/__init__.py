@@ -1,0 +1,39 @@
+"""Every cache table; importing this package registers them all on Base.metadata."""
+
+from sources.cache.models.audit import AuditEntry
+from sources.cache.models.base import Base
+from sources.cache.models.bookings import Booking, RevenueEntry
+from sources.cache.models.catalog import Resource, ResourceShare, Service
+from sources.cache.models.customers import Customer, CustomerMapping
+from sources.cache.models.inventory import StockItem, StockLevel, StockMovement
+from sources.cache.models.network import Location
+from sources.cache.models.sync import (
+    ChangeLogEntry,
+    Conflict,
+    OutboxMessage,
+    SyncJob,
+    SyncLog,
+    WebhookReceipt,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Booking",
+    "ChangeLogEntry",
+    "Conflict",
+    "Customer",
+    "CustomerMapping",
+    "Location",
+    "OutboxMessage",
+    "ResourceShare",
+    "Resource",
+    "RevenueEntry",
+    "Service",
+    "StockItem",
+    "StockLevel",
+    "StockMovement",
+    "SyncJob",
+    "SyncLog",
+    "WebhookReceipt",
+]

@@ -1,0 +1,1 @@
+"""The event bus and event types subscribers receive."""

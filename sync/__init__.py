@@ -1,0 +1,1 @@
+"""Sync engine, outbox and REST shims (webhook and sync endpoints)."""

@@ -1,0 +1,154 @@
+"""Fixtures that build real things: cache databases on SQLite files and on the machine's
+PostgreSQL, and the gateway itself served by uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server import create_app
+from settings import Settings
+
+POSTGRES_ADMIN_DSN = os.environ.get("GATEWAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A database of its own on the machine's PostgreSQL, dropped afterwards."""
+
+    name: str = field(default_factory=lambda: f"gateway_test_{uuid.uuid4().hex[:12]}")
+
+    @property
+    def url(self) -> str:
+        server = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+        return f"{server}/{self.name}"
+
+    def create(self) -> None:
+        asyncio.run(_admin(f'CREATE DATABASE "{self.name}"'))
+
+    def drop(self) -> None:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty cache database, once per backend: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('cache') / 'gateway.sqlite3'}"
+        return
+    database = ThrowawayPostgres()
+    database.create()
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
+class SqlStatementCounter:
+    """Counts the SQL statements the gateway's engine sends."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
+
+    def _on_execute(self, *_: Any) -> None:
+        with self._lock:
+            self.count += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.count = 0
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    app: Any
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.app.state.engine  # type: ignore[no-any-return]
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+
+def start_gateway(settings: Settings) -> RunningGateway:
+    app = create_app(settings)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.05)
+    return RunningGateway(url=f"http://127.0.0.1:{port}", app=app, server=server, thread=thread)
+
+
+def stop_gateway(gateway: RunningGateway) -> None:
+    gateway.server.should_exit = True
+    gateway.thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def gateway(database_url: str) -> Iterator[RunningGateway]:
+    """The gateway over real HTTP on 127.0.0.1, its cache migrated and filled with the demo network."""
+    running = start_gateway(Settings(database_url=database_url, demo_network=True))
+    try:
+        yield running
+    finally:
+        stop_gateway(running)
+
+
+@pytest.fixture(scope="session")
+def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A demo gateway on SQLite, for tests that need only one backend (the browser)."""
+    path: Path = tmp_path_factory.mktemp("browser") / "gateway.sqlite3"
+    running = start_gateway(Settings(database_url=f"sqlite+aiosqlite:///{path}", demo_network=True))
+    try:
+        yield running.url
+    finally:
+        stop_gateway(running)
+
+
+@pytest.fixture
+def sql_statements(gateway: RunningGateway) -> Iterator[SqlStatementCounter]:
+    counter = SqlStatementCounter(gateway.engine)
+    try:
+        yield counter
+    finally:
+        event.remove(gateway.engine.sync_engine, "before_cursor_execute", counter._on_execute)
