@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -71,7 +73,6 @@ class BookingHistoryByCustomerLoader(BatchLoader[HistoryRequest, ListResult]):
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         super().__init__(engine)
         self.settings = settings
-        self.counts = BookingCountByCustomerIdLoader(engine)
 
     async def fetch(self, keys: list[HistoryRequest]) -> list[ListResult]:
         shapes: dict[tuple[BookingSort, PageArgs], list[HistoryRequest]] = defaultdict(list)
@@ -88,27 +89,34 @@ class BookingHistoryByCustomerLoader(BatchLoader[HistoryRequest, ListResult]):
             rank = func.row_number().over(partition_by=bookings.c.customer_id, order_by=ordering).label("rank")
             ranked = windowed.add_columns(rank).subquery()
             statement = select(ranked).where(ranked.c.rank <= size + 1).order_by(ranked.c.customer_id, ranked.c.rank)
+            counts = BookingCountsOfCustomers(self, customer_ids)
             grouped: dict[str, list[Any]] = defaultdict(list)
             for row in await self.rows(statement):
                 grouped[row.customer_id].append(row)
             for request in requests:
                 page = build_page(grouped.get(request.customer_id, []), order, args, size, backward)
-                results[request] = ListResult(page=page, counter=self._counter(request.customer_id))
+                results[request] = ListResult(page=page, counter=partial(counts.of, request.customer_id))
         return [results[key] for key in keys]
 
-    def _counter(self, customer_id: str) -> Any:
-        async def count() -> int:
-            return await self.counts.load(customer_id)
 
-        return count
+class BookingCountsOfCustomers:
+    """Total bookings of every customer whose history was loaded together, counted at most once,
+    and only if a client asks for one of them."""
 
+    def __init__(self, loader: BatchLoader[Any, Any], customer_ids: list[str]) -> None:
+        self.loader = loader
+        self.customer_ids = customer_ids
+        self._counts: asyncio.Task[dict[str, int]] | None = None
 
-class BookingCountByCustomerIdLoader(BatchLoader[str, int]):
-    async def fetch(self, keys: list[str]) -> list[int]:
+    async def _count_all(self) -> dict[str, int]:
         statement = (
             select(bookings.c.customer_id, func.count())
-            .where(bookings.c.customer_id.in_(keys))
+            .where(bookings.c.customer_id.in_(self.customer_ids))
             .group_by(bookings.c.customer_id)
         )
-        counts = {customer_id: count for customer_id, count in await self.rows(statement)}
-        return [counts.get(key, 0) for key in keys]
+        return {customer_id: count for customer_id, count in await self.loader.rows(statement)}
+
+    async def of(self, customer_id: str) -> int:
+        if self._counts is None:
+            self._counts = asyncio.ensure_future(self._count_all())
+        return (await self._counts).get(customer_id, 0)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
-from strawberry.extensions import MaxAliasesLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -28,17 +36,16 @@ class GatewaySchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
-    extensions = [
+    # Factories: strawberry builds each extension per request (the caches live at module level).
+    extensions: list[Any] = [
         ErrorTranslation,
-        ParserCache(maxsize=1000),
-        ValidationCache(maxsize=1000),
-        QueryDepthLimiter(max_depth=max_depth),
-        MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: ParserCache(maxsize=1000),
+        lambda: ValidationCache(maxsize=1000),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
     ]
     if not introspection:
-        from strawberry.extensions import DisableIntrospection
-
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
         types=[Location, Customer, Booking, Service, Resource, StockItem],

@@ -34,8 +34,12 @@ class ActivityBook:
 
 
 def _edit(fields: dict[str, Any], base_version: int, changed_at: datetime) -> dict[str, Any]:
-    return {"fields": fields, "base_version": base_version, "version": base_version + 1,
-            "changed_at": changed_at.isoformat()}
+    return {
+        "fields": fields,
+        "base_version": base_version,
+        "version": base_version + 1,
+        "changed_at": changed_at.isoformat(),
+    }
 
 
 class _ActivityBuilder:
@@ -57,24 +61,36 @@ class _ActivityBuilder:
         for index in range(JOBS_PER_LOCATION):
             duration = timedelta(milliseconds=rng.randint(800, 9_000))
             scheduled = index != JOBS_PER_LOCATION - 1
-            jobs.append(self._job(location_row["id"], finished_at - duration, finished_at,
-                                  "scheduled" if scheduled else "webhook"))
+            jobs.append(
+                self._job(
+                    location_row["id"], finished_at - duration, finished_at, "scheduled" if scheduled else "webhook"
+                )
+            )
             finished_at -= timedelta(hours=rng.randint(4, 6), minutes=rng.randint(0, 59))
         if location_row["status"] == "degraded":
             started = self.now - timedelta(minutes=rng.randint(8, 20))
-            jobs.insert(0, self._job(location_row["id"], started, started + timedelta(seconds=10),
-                                     "scheduled", error=rng.choice(DEGRADED_ERRORS)))
+            jobs.insert(
+                0,
+                self._job(
+                    location_row["id"],
+                    started,
+                    started + timedelta(seconds=10),
+                    "scheduled",
+                    error=rng.choice(DEGRADED_ERRORS),
+                ),
+            )
         self.jobs_by_location[location_row["id"]] = jobs
 
-    def _job(self, location_id: str, started: datetime, finished: datetime, trigger: str,
-             error: str | None = None) -> Row:
+    def _job(
+        self, location_id: str, started: datetime, finished: datetime, trigger: str, error: str | None = None
+    ) -> Row:
         rng = self.rng
         job_id = self.ids.new("sync")
         entities = SYNCED_ENTITIES if trigger == "scheduled" else ("bookings",)
         pulled = 0
         step_start = started
         step = (finished - started) / len(entities)
-        for entity in entities:
+        for _entity in entities:
             count = 0 if error else rng.choice((0, 0, rng.randint(1, 25)))
             pulled += count
             self.log_rows.append(
@@ -111,13 +127,15 @@ class _ActivityBuilder:
 
     def _job_completed_after(self, location_id: str, moment: datetime) -> Row | None:
         done = [job for job in self.jobs_by_location[location_id] if job["status"] == "completed"]
-        return min((job for job in done if job["completed_at"] >= moment),
-                   key=lambda job: job["completed_at"], default=None)
+        return min(
+            (job for job in done if job["completed_at"] >= moment), key=lambda job: job["completed_at"], default=None
+        )
 
     def add_change_log(self, bookings: BookingBook) -> None:
         """Bookings that finished since the last syncs, as the syncs recorded them."""
         recent = [
-            row for row in bookings.booking_rows
+            row
+            for row in bookings.booking_rows
             if row["status"] == "completed" and row["updated_at"] >= self.now - timedelta(hours=20)
         ]
         for row in sorted(recent, key=lambda row: (row["updated_at"], row["id"]))[:CHANGE_LOG_LIMIT]:
@@ -137,11 +155,19 @@ class _ActivityBuilder:
                 }
             )
 
-    def _conflict(self, entity_type: str, entity_id: str, source: str, target: str,
-                  source_data: dict[str, Any], target_data: dict[str, Any]) -> None:
+    def _conflict(
+        self,
+        entity_type: str,
+        entity_id: str,
+        source: str,
+        target: str,
+        source_data: dict[str, Any],
+        target_data: dict[str, Any],
+    ) -> None:
         # The source's latest sync is the one that brought in the clashing change.
-        job = max((j for j in self.jobs_by_location[source] if j["status"] == "completed"),
-                  key=lambda j: j["completed_at"])
+        job = max(
+            (j for j in self.jobs_by_location[source] if j["status"] == "completed"), key=lambda j: j["completed_at"]
+        )
         job["conflict_count"] += 1
         self.conflict_rows.append(
             {
@@ -170,28 +196,51 @@ class _ActivityBuilder:
         plan = travellers[traveller["id"]]
         phone_stem = traveller["phone"][:-3]
         self._conflict(
-            "customer", traveller["id"], plan.location_ids[1], plan.location_ids[0],
+            "customer",
+            traveller["id"],
+            plan.location_ids[1],
+            plan.location_ids[0],
             _edit({"phone": f"{phone_stem}{rng.randint(100, 999)}"}, traveller["version"], edited),
-            _edit({"phone": f"{phone_stem}{rng.randint(100, 999)}"}, traveller["version"],
-                  edited + timedelta(minutes=rng.randint(1, 30))),
+            _edit(
+                {"phone": f"{phone_stem}{rng.randint(100, 999)}"},
+                traveller["version"],
+                edited + timedelta(minutes=rng.randint(1, 30)),
+            ),
         )
-        upcoming = [b for b in bookings.booking_rows if b["status"] == "confirmed" and b["start_at"] > self.now
-                    and b["originating_location_id"] != b["service_location_id"]]
+        upcoming = [
+            b
+            for b in bookings.booking_rows
+            if b["status"] == "confirmed"
+            and b["start_at"] > self.now
+            and b["originating_location_id"] != b["service_location_id"]
+        ]
         moved = rng.choice(upcoming)
         self._conflict(
-            "booking", moved["id"], moved["originating_location_id"], moved["service_location_id"],
+            "booking",
+            moved["id"],
+            moved["originating_location_id"],
+            moved["service_location_id"],
             _edit({"start_at": (moved["start_at"] + timedelta(minutes=30)).isoformat()}, moved["version"], edited),
-            _edit({"start_at": (moved["start_at"] + timedelta(minutes=60)).isoformat()}, moved["version"],
-                  edited + timedelta(minutes=rng.randint(1, 30))),
+            _edit(
+                {"start_at": (moved["start_at"] + timedelta(minutes=60)).isoformat()},
+                moved["version"],
+                edited + timedelta(minutes=rng.randint(1, 30)),
+            ),
         )
         share = rng.choice(self.network.share_rows)
         owner = next(r["location_id"] for r in self.network.resource_rows if r["id"] == share["resource_id"])
         hours = share["rules"]["max_hours_per_week"]
         self._conflict(
-            "resource", share["resource_id"], owner, share["location_id"],
+            "resource",
+            share["resource_id"],
+            owner,
+            share["location_id"],
             _edit({f"sharing.{share['location_id']}.max_hours_per_week": hours - 4}, 1, edited),
-            _edit({f"sharing.{share['location_id']}.max_hours_per_week": hours + 4}, 1,
-                  edited + timedelta(minutes=rng.randint(1, 30))),
+            _edit(
+                {f"sharing.{share['location_id']}.max_hours_per_week": hours + 4},
+                1,
+                edited + timedelta(minutes=rng.randint(1, 30)),
+            ),
         )
 
     def add_outbox(self, customers: CustomerBook, bookings: BookingBook) -> None:
@@ -199,8 +248,11 @@ class _ActivityBuilder:
         rng = self.rng
         degraded = next(row for row in self.network.location_rows if row["status"] == "degraded")
         location_id = degraded["id"]
-        upcoming = [b for b in bookings.booking_rows if b["service_location_id"] == location_id
-                    and b["status"] == "confirmed" and b["start_at"] > self.now]
+        upcoming = [
+            b
+            for b in bookings.booking_rows
+            if b["service_location_id"] == location_id and b["status"] == "confirmed" and b["start_at"] > self.now
+        ]
         mapped = [m for m in customers.mapping_rows if m["location_id"] == location_id]
         customer_versions = {row["id"]: row["version"] for row in customers.customer_rows}
         for index in range(OUTBOX_DEPTH):
@@ -209,13 +261,17 @@ class _ActivityBuilder:
             if index % 2 == 0:
                 booking = rng.choice(upcoming)
                 entity_type, entity_id, operation = "booking", booking["id"], "update_booking"
-                payload = {"local_booking_id": booking["local_booking_id"],
-                           **_edit({"notes": "Please use the side entrance"}, booking["version"], created)}
+                payload = {
+                    "local_booking_id": booking["local_booking_id"],
+                    **_edit({"notes": "Please use the side entrance"}, booking["version"], created),
+                }
             else:
                 mapping = rng.choice(mapped)
                 entity_type, entity_id, operation = "customer", mapping["customer_id"], "update_customer"
-                payload = {"local_customer_id": mapping["local_customer_id"],
-                           **_edit({"consents.marketing": False}, customer_versions[mapping["customer_id"]], created)}
+                payload = {
+                    "local_customer_id": mapping["local_customer_id"],
+                    **_edit({"consents.marketing": False}, customer_versions[mapping["customer_id"]], created),
+                }
             self.outbox_rows.append(
                 {
                     "id": self.ids.new("obx"),
@@ -237,8 +293,12 @@ class _ActivityBuilder:
 
 
 def build_activity(
-    rng: random.Random, ids: GlobalIds, now: datetime,
-    network: NetworkPlan, customers: CustomerBook, bookings: BookingBook,
+    rng: random.Random,
+    ids: GlobalIds,
+    now: datetime,
+    network: NetworkPlan,
+    customers: CustomerBook,
+    bookings: BookingBook,
 ) -> ActivityBook:
     builder = _ActivityBuilder(rng, ids, now, network)
     for location_row in network.location_rows:

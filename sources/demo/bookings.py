@@ -54,8 +54,12 @@ class _ResourceCalendar:
         return used + duration_minutes <= share.max_minutes_per_week
 
     def take(
-        self, resource_id: str, start: datetime, duration_minutes: int,
-        share: SharePlan | None, local_start: datetime,
+        self,
+        resource_id: str,
+        start: datetime,
+        duration_minutes: int,
+        share: SharePlan | None,
+        local_start: datetime,
     ) -> None:
         self._taken[resource_id].update(_slots(start, duration_minutes))
         if share is not None:
@@ -69,8 +73,12 @@ class _ResourceCalendar:
 
 class _BookingScheduler:
     def __init__(
-        self, rng: random.Random, ids: GlobalIds, now: datetime,
-        network: NetworkPlan, customers: tuple[CustomerPlan, ...],
+        self,
+        rng: random.Random,
+        ids: GlobalIds,
+        now: datetime,
+        network: NetworkPlan,
+        customers: tuple[CustomerPlan, ...],
     ) -> None:
         self.rng = rng
         self.ids = ids
@@ -130,8 +138,7 @@ class _BookingScheduler:
             table = PAST_STATUSES
         else:
             return "confirmed"  # in progress right now
-        statuses, weights = zip(*table, strict=True)
-        return self.rng.choices(statuses, weights=weights)[0]
+        return self.rng.choices([status for status, _ in table], weights=[weight for _, weight in table])[0]
 
     def _pick_resource(
         self, customer: CustomerPlan, service: ServicePlan, start: datetime, needs_free_slot: bool
@@ -209,12 +216,20 @@ class _BookingScheduler:
         if originating_id != service_location_id:
             self.cross_location_count += 1
         if status != "cancelled":
-            self._add_revenue(booking_id, originating_id, service_location, service, status,
-                              local_start, created, updated)
+            self._add_revenue(
+                booking_id, originating_id, service_location, service, status, local_start, created, updated
+            )
 
     def _add_revenue(
-        self, booking_id: str, originating_id: str, service_location: LocationPlan, service: ServicePlan,
-        status: str, local_start: datetime, created: datetime, updated: datetime,
+        self,
+        booking_id: str,
+        originating_id: str,
+        service_location: LocationPlan,
+        service: ServicePlan,
+        status: str,
+        local_start: datetime,
+        created: datetime,
+        updated: datetime,
     ) -> None:
         paid = status == "completed"
         originating = self.network.location(originating_id)
@@ -246,8 +261,11 @@ class _BookingScheduler:
 
 
 def build_bookings(
-    rng: random.Random, ids: GlobalIds, now: datetime,
-    network: NetworkPlan, customers: tuple[CustomerPlan, ...],
+    rng: random.Random,
+    ids: GlobalIds,
+    now: datetime,
+    network: NetworkPlan,
+    customers: tuple[CustomerPlan, ...],
 ) -> BookingBook:
     scheduler = _BookingScheduler(rng, ids, now, network, customers)
     attempts = 0

@@ -76,8 +76,7 @@ class _CustomerBuilder:
         while True:
             number = self.rng.choice((self.rng.randint(1, 99), self.rng.randint(1960, 2006)))
             local = self.rng.choice(
-                (f"{first_slug}.{last_slug}{number}", f"{first_slug[0]}{last_slug}{number}",
-                 f"{first_slug}{number}")
+                (f"{first_slug}.{last_slug}{number}", f"{first_slug[0]}{last_slug}{number}", f"{first_slug}{number}")
             )
             email = f"{local}@{self.rng.choice(domains)}"
             if email not in self.emails:
@@ -115,9 +114,7 @@ class _CustomerBuilder:
         edited = rng.random() < 0.6
         updated_at = between(rng, created_at, self.now) if edited else created_at
         preferred_staff_id = self._preferred_staff(primary)
-        self.plans.append(
-            CustomerPlan(customer_id, (primary, *extra), preferred_staff_id, rng.lognormvariate(0, 0.7))
-        )
+        self.plans.append(CustomerPlan(customer_id, (primary, *extra), preferred_staff_id, rng.lognormvariate(0, 0.7)))
         self.customer_rows.append(
             {
                 "id": customer_id,
@@ -157,7 +154,8 @@ class _CustomerBuilder:
                     "customer_id": customer_id,
                     "location_id": location_id,
                     "local_customer_id": self.network.location(location_id).local_ids.customer(),
-                    "loyalty_points": self.rng.randint(0, 60) * 10 if location_id == primary
+                    "loyalty_points": self.rng.randint(0, 60) * 10
+                    if location_id == primary
                     else self.rng.randint(0, 15) * 10,
                     "created_at": joined,
                 }

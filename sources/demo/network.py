@@ -198,9 +198,7 @@ class _NetworkBuilder:
                 resource_id = self.ids.new("res")
                 is_staff = skill.resource_kind == "staff"
                 name = (
-                    self._staff_name(irish=spec.currency == "EUR")
-                    if is_staff
-                    else self.rng.choice(skill.fixed_names)
+                    self._staff_name(irish=spec.currency == "EUR") if is_staff else self.rng.choice(skill.fixed_names)
                 )
                 created_at = self._joined[spec.id] + timedelta(days=self.rng.randint(0, 300))
                 self.resources.append(ResourcePlan(resource_id, spec.id, skill.name, skill.resource_kind))
@@ -229,8 +227,7 @@ class _NetworkBuilder:
                 other.id
                 for other in LOCATIONS
                 if other.id != location_id
-                and distance_km(here.latitude, here.longitude, other.latitude, other.longitude)
-                <= SHARING_RADIUS_KM
+                and distance_km(here.latitude, here.longitude, other.latitude, other.longitude) <= SHARING_RADIUS_KM
             ]
 
         lendable = [resource for resource in self.resources if neighbours(resource.location_id)]
@@ -266,23 +263,24 @@ class _NetworkBuilder:
     def add_services(self, spec: LocationSpec, location: LocationPlan) -> None:
         shared_in = {share.resource_id for share in self.shares if share.location_id == spec.id}
         skills_here = {
-            resource.skill
-            for resource in self.resources
-            if resource.location_id == spec.id or resource.id in shared_in
+            resource.skill for resource in self.resources if resource.location_id == spec.id or resource.id in shared_in
         }
         for service in SERVICES:
             if service.skill not in skills_here:
                 continue
             jitter_pct = self.rng.randint(-4, 6)
-            price = _round_to_50(
-                service.base_price_minor * spec.price_factor_pct * (100 + jitter_pct) // 10_000
-            )
+            price = _round_to_50(service.base_price_minor * spec.price_factor_pct * (100 + jitter_pct) // 10_000)
             service_id = self.ids.new("svc")
             created_at = self._joined[spec.id] + timedelta(days=self.rng.randint(0, 30))
             self.services.append(
                 ServicePlan(
-                    service_id, spec.id, service.skill, service.duration_minutes, price,
-                    spec.currency, service.popularity,
+                    service_id,
+                    spec.id,
+                    service.skill,
+                    service.duration_minutes,
+                    price,
+                    spec.currency,
+                    service.popularity,
                 )
             )
             self.service_rows.append(

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything (Python packages, GraphiQL assets, Chromium for the browser test) and runs
+# the whole test suite, on SQLite and on the PostgreSQL at 127.0.0.1:5432 (database `test`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --dev
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,89 @@
+"""The dashboard's bookings page: every relation batched, SQL statements fixed whatever the page size."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from conftest import RunningGateway, SqlStatementCounter
+
+DASHBOARD_QUERY = """
+query Dashboard($first: Int!) {
+  bookings(first: $first, sort: START_AT_DESC) {
+    totalCount
+    edges {
+      cursor
+      node {
+        id status startAt endAt
+        price { amount currency }
+        customer { id fullName email }
+        service { id name durationMinutes }
+        resource { id name kind }
+        serviceLocation { id name }
+        originatingLocation { id name }
+        revenueSplit { role sharePercent amount { amount currency } location { name } }
+      }
+    }
+  }
+}
+"""
+
+# page + count + customers + services + resources + locations + revenue entries
+DASHBOARD_STATEMENTS = 7
+
+
+def test_dashboard_query_runs_the_same_statements_for_10_and_200_rows(
+    gateway: RunningGateway, sql_statements: SqlStatementCounter
+) -> None:
+    counts = {}
+    for size in (10, 200):
+        sql_statements.reset()
+        body = gateway.graphql(DASHBOARD_QUERY, {"first": size})
+        assert "errors" not in body, body
+        assert len(body["data"]["bookings"]["edges"]) == size
+        counts[size] = sql_statements.count
+    assert counts == {10: DASHBOARD_STATEMENTS, 200: DASHBOARD_STATEMENTS}
+
+
+def test_dashboard_rows_carry_every_relation_and_a_split_that_adds_up(gateway: RunningGateway) -> None:
+    edges = gateway.graphql(DASHBOARD_QUERY, {"first": 200})["data"]["bookings"]["edges"]
+    starts = [edge["node"]["startAt"] for edge in edges]
+    assert starts == sorted(starts, reverse=True)
+    for edge in edges:
+        booking = edge["node"]
+        assert booking["customer"]["fullName"] and booking["service"]["name"]
+        assert booking["serviceLocation"]["name"] and booking["originatingLocation"]["name"]
+        if booking["status"] == "CANCELLED":
+            assert booking["revenueSplit"] == []
+            continue
+        split = booking["revenueSplit"]
+        assert sum(Decimal(share["amount"]["amount"]) for share in split) == Decimal(booking["price"]["amount"])
+        if booking["serviceLocation"]["id"] != booking["originatingLocation"]["id"]:
+            assert sorted(share["sharePercent"] for share in split) == ["20.00", "80.00"]
+        else:
+            assert [share["role"] for share in split] == ["SOLE"]
+
+
+NESTED_HISTORY_QUERY = """
+query History($first: Int!) {
+  customers(first: $first) {
+    nodes {
+      fullName
+      loyaltyPoints
+      identities { localId loyaltyPoints location { name } }
+      bookings(first: 3) { totalCount nodes { startAt service { name } serviceLocation { name } } }
+    }
+  }
+}
+"""
+
+
+def test_customer_histories_are_batched_across_customers(
+    gateway: RunningGateway, sql_statements: SqlStatementCounter
+) -> None:
+    counts = {}
+    for size in (5, 50):
+        sql_statements.reset()
+        body = gateway.graphql(NESTED_HISTORY_QUERY, {"first": size})
+        assert "errors" not in body, body
+        counts[size] = sql_statements.count
+    assert counts[5] == counts[50]
