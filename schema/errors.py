@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
 
 from resolvers.errors import ErrorCode, GatewayError
 
@@ -22,6 +22,8 @@ def _translated(error: GraphQLError, request_id: str) -> GraphQLError:
         extensions = {"code": original.code.value, **{k: v for k, v in original.details.items() if v is not None}}
         return GraphQLError(original.message, nodes=error.nodes, path=error.path, extensions=extensions)
     if original is None:
+        if (error.extensions or {}).get("code"):
+            return error
         code = GRAPHQL_PARSE_FAILED if error.message.startswith("Syntax Error") else GRAPHQL_VALIDATION_FAILED
         return GraphQLError(
             error.message, nodes=error.nodes, path=error.path, extensions={**(error.extensions or {}), "code": code}
@@ -35,13 +37,9 @@ def _translated(error: GraphQLError, request_id: str) -> GraphQLError:
     )
 
 
-class ErrorTranslation(SchemaExtension):
+def translate_errors(result: ExecutionResult, context: Any) -> ExecutionResult:
     """Gives every error a stable `extensions.code`; no stack trace or internal message reaches a client."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result and result.errors:
-            context = self.execution_context.context
-            request_id = getattr(context, "request_id", "unknown")
-            result.errors = [_translated(error, request_id) for error in result.errors]
+    if result.errors:
+        request_id = getattr(context, "request_id", "unknown")
+        result.errors = [_translated(error, request_id) for error in result.errors]
+    return result

@@ -16,6 +16,11 @@ def week(
     return (weekdays,) * 5 + (saturday, sunday)
 
 
+def words(text: str) -> tuple[str, ...]:
+    """A space-separated list: keeps long name lists compact after formatting."""
+    return tuple(text.split())
+
+
 @dataclass(frozen=True, slots=True)
 class LocationSpec:
     id: str
@@ -291,163 +296,33 @@ STOCK_ITEMS: tuple[StockItemSpec, ...] = (
     StockItemSpec("CL-CAPE-50", "Disposable capes (pack of 50)", "cleaning", "pack", 10, 3),
 )
 
-FIRST_NAMES: tuple[str, ...] = (
-    "Olivia",
-    "Amelia",
-    "Isla",
-    "Ava",
-    "Mia",
-    "Ivy",
-    "Lily",
-    "Isabella",
-    "Rosie",
-    "Sophia",
-    "Grace",
-    "Freya",
-    "Evie",
-    "Poppy",
-    "Charlotte",
-    "Emily",
-    "Ella",
-    "Florence",
-    "Willow",
-    "Hannah",
-    "Chloe",
-    "Priya",
-    "Aisha",
-    "Zara",
-    "Megan",
-    "Laura",
-    "Rachel",
-    "Sarah",
-    "Helen",
-    "Joanne",
-    "Oliver",
-    "George",
-    "Noah",
-    "Arthur",
-    "Leo",
-    "Harry",
-    "Oscar",
-    "Jack",
-    "Charlie",
-    "Jacob",
-    "Thomas",
-    "Alfie",
-    "James",
-    "Samuel",
-    "Daniel",
-    "Mohammed",
-    "Ravi",
-    "Callum",
-    "Ryan",
-    "Mark",
+
+FIRST_NAMES: tuple[str, ...] = words(
+    "Olivia Amelia Isla Ava Mia Ivy Lily Isabella Rosie Sophia Grace Freya Evie Poppy Charlotte Emily "
+    "Ella Florence Willow Hannah Chloe Priya Aisha Zara Megan Laura Rachel Sarah Helen Joanne Oliver "
+    "George Noah Arthur Leo Harry Oscar Jack Charlie Jacob Thomas Alfie James Samuel Daniel Mohammed Ravi "
+    "Callum Ryan Mark"
 )
 
-IRISH_FIRST_NAMES: tuple[str, ...] = (
-    "Aoife",
-    "Saoirse",
-    "Niamh",
-    "Siobhán",
-    "Ciara",
-    "Róisín",
-    "Orla",
-    "Sinéad",
-    "Cian",
-    "Oisín",
-    "Darragh",
-    "Seán",
-    "Conor",
-    "Eoin",
-    "Pádraig",
-    "Fionn",
+IRISH_FIRST_NAMES: tuple[str, ...] = words(
+    "Aoife Saoirse Niamh Siobhán Ciara Róisín Orla Sinéad Cian Oisín Darragh Seán Conor Eoin Pádraig Fionn"
 )
 
-LAST_NAMES: tuple[str, ...] = (
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Robinson",
-    "Wright",
-    "Thompson",
-    "Evans",
-    "Walker",
-    "White",
-    "Roberts",
-    "Green",
-    "Hall",
-    "Wood",
-    "Jackson",
-    "Clarke",
-    "Patel",
-    "Khan",
-    "Lewis",
-    "Harrison",
-    "Baker",
-    "Hughes",
-    "Turner",
-    "Hill",
-    "Cooper",
-    "Ward",
-    "Morris",
-    "Moore",
-    "Clark",
-    "Lee",
-    "King",
-    "Harris",
-    "Shaw",
-    "Holmes",
-    "Ahmed",
-    "Chapman",
-    "Bennett",
-    "Hussain",
-    "Kaur",
-    "Mitchell",
-    "Fletcher",
-    "Booth",
-    "Dawson",
-    "Parkinson",
-    "Schofield",
-    "Ashworth",
+LAST_NAMES: tuple[str, ...] = words(
+    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Robinson Wright Thompson Evans Walker White "
+    "Roberts Green Hall Wood Jackson Clarke Patel Khan Lewis Harrison Baker Hughes Turner Hill Cooper "
+    "Ward Morris Moore Clark Lee King Harris Shaw Holmes Ahmed Chapman Bennett Hussain Kaur Mitchell "
+    "Fletcher Booth Dawson Parkinson Schofield Ashworth"
 )
 
-IRISH_LAST_NAMES: tuple[str, ...] = (
-    "Murphy",
-    "Kelly",
-    "O'Sullivan",
-    "Walsh",
-    "O'Brien",
-    "Byrne",
-    "Ryan",
-    "O'Connor",
-    "O'Neill",
-    "Doyle",
-    "McCarthy",
-    "Gallagher",
-    "Kennedy",
-    "Lynch",
-    "Murray",
-    "Quinn",
-    "Moore",
-    "McLoughlin",
-    "Nolan",
-    "Brennan",
+IRISH_LAST_NAMES: tuple[str, ...] = words(
+    "Murphy Kelly O'Sullivan Walsh O'Brien Byrne Ryan O'Connor O'Neill Doyle McCarthy Gallagher Kennedy "
+    "Lynch Murray Quinn Moore McLoughlin Nolan Brennan"
 )
 
-EMAIL_DOMAINS_GB: tuple[str, ...] = (
-    "gmail.com",
-    "outlook.com",
-    "yahoo.co.uk",
-    "btinternet.com",
-    "icloud.com",
-    "hotmail.co.uk",
-)
-EMAIL_DOMAINS_IE: tuple[str, ...] = ("gmail.com", "eircom.net", "outlook.ie", "icloud.com", "hotmail.com")
+EMAIL_DOMAINS_GB: tuple[str, ...] = words("gmail.com outlook.com yahoo.co.uk btinternet.com icloud.com hotmail.co.uk")
+
+EMAIL_DOMAINS_IE: tuple[str, ...] = words("gmail.com eircom.net outlook.ie icloud.com hotmail.com")
 
 BOOKING_NOTES: tuple[str, ...] = (
     "First visit",

@@ -23,6 +23,7 @@ from sources.demo.catalog import (
     SkillSpec,
 )
 from sources.demo.ids import GlobalIds, LocalIds, Row
+from sources.demo.timing import between
 
 SHARED_RESOURCE_COUNT = 9
 # Staff and rooms are only lent to sites a short drive away.
@@ -200,7 +201,7 @@ class _NetworkBuilder:
                 name = (
                     self._staff_name(irish=spec.currency == "EUR") if is_staff else self.rng.choice(skill.fixed_names)
                 )
-                created_at = self._joined[spec.id] + timedelta(days=self.rng.randint(0, 300))
+                created_at = self._joined[spec.id] + timedelta(days=self.rng.randint(0, 200))
                 self.resources.append(ResourcePlan(resource_id, spec.id, skill.name, skill.resource_kind))
                 self.resource_rows.append(
                     {
@@ -231,6 +232,8 @@ class _NetworkBuilder:
             ]
 
         lendable = [resource for resource in self.resources if neighbours(resource.location_id)]
+        # Lent before the booking window opens, so every borrowed booking falls under a share.
+        resource_created = {row["id"]: row["created_at"] for row in self.resource_rows}
         for resource in self.rng.sample(lendable, SHARED_RESOURCE_COUNT):
             candidates = neighbours(resource.location_id)
             borrowers = self.rng.sample(candidates, min(len(candidates), self.rng.choice((1, 1, 2))))
@@ -256,7 +259,7 @@ class _NetworkBuilder:
                             "priority": self.rng.randint(1, 3),
                         },
                         "is_active": True,
-                        "created_at": self._ago(days=self.rng.randint(10, 120)),
+                        "created_at": between(self.rng, resource_created[resource.id], self._ago(days=130)),
                     }
                 )
 
