@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers import bookings as booking_resolvers
 from resolvers.ids import to_global_id
 from resolvers.loading import load_now
 from schema.catalog import Resource, Service
@@ -22,11 +21,20 @@ from schema.relay import Node
 if TYPE_CHECKING:
     from schema.customers import Customer
 
-BookingStatus = strawberry.enum(
-    booking_resolvers.BookingStatus,
-    description="Where a booking is in its life.",
-)
-BookingSort = strawberry.enum(booking_resolvers.BookingSort, description="Orders for booking lists.")
+@strawberry.enum(description="Where a booking is in its life.")
+class BookingStatus(Enum):
+    PENDING = strawberry.enum_value("pending", description="Requested, not yet confirmed by the location.")
+    CONFIRMED = strawberry.enum_value("confirmed", description="Confirmed; the slot is held.")
+    COMPLETED = strawberry.enum_value("completed", description="The service was delivered.")
+    CANCELLED = strawberry.enum_value("cancelled", description="Called off; earns no revenue.")
+    NO_SHOW = strawberry.enum_value("no_show", description="The customer did not come.")
+
+
+@strawberry.enum(description="Orders for booking lists.")
+class BookingSort(Enum):
+    START_AT_ASC = strawberry.enum_value("START_AT_ASC", description="Earliest start first.")
+    START_AT_DESC = strawberry.enum_value("START_AT_DESC", description="Latest start first.")
+    CREATED_AT_DESC = strawberry.enum_value("CREATED_AT_DESC", description="Most recently booked first.")
 
 
 @strawberry.enum(description="Why a location earns part of a booking.")
@@ -76,7 +84,7 @@ def _revenue_split(rows: list[Any]) -> list[RevenueShare]:
 class Booking(Node):
     network_id: str = strawberry.field(description="Network-wide booking id.")
     local_id: str = strawberry.field(description="The id the service location uses for it.")
-    status: BookingStatus = strawberry.field(description="Where the booking is in its life.")  # type: ignore[valid-type]
+    status: BookingStatus = strawberry.field(description="Where the booking is in its life.")
     start_at: datetime = strawberry.field(description="Start, timezone-aware.")
     end_at: datetime = strawberry.field(description="End, timezone-aware.")
     price: Money = strawberry.field(description="Total price, tax included, in the service location's currency.")
@@ -97,7 +105,7 @@ class Booking(Node):
             id=strawberry.ID(to_global_id("Booking", row.id)),
             network_id=row.id,
             local_id=row.local_booking_id,
-            status=booking_resolvers.BookingStatus(row.status),
+            status=BookingStatus(row.status),
             start_at=row.start_at,
             end_at=row.end_at,
             price=Money.of(row.price_minor, row.currency),

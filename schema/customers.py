@@ -15,6 +15,7 @@ from resolvers.ids import to_global_id
 from resolvers.pagination import PageArgs
 from schema.bookings import Booking, BookingSort, relations_to_prefetch
 from schema.locations import Location, location_by_id
+from schema.queries.arguments import After, Before, First, Last
 from schema.relay import Connection, Node, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
 from resolvers.bookings import BookingSort as BookingSortValue, prefetch_booking_relations
@@ -91,13 +92,15 @@ class Customer(Node):
     async def bookings(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-        sort: Annotated[BookingSort, strawberry.argument(description="Order; newest first by default.")] = BookingSortValue.START_AT_DESC,  # type: ignore[valid-type]
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        sort: Annotated[BookingSort, strawberry.argument(description="Order; newest first by default.")] = (
+            BookingSort.START_AT_DESC
+        ),
     ) -> Connection[Booking]:
-        request = HistoryRequest(self.network_id, BookingSortValue(sort), PageArgs(first, after, last, before))
+        request = HistoryRequest(self.network_id, BookingSortValue(sort.value), PageArgs(first, after, last, before))
         result = await info.context.loaders.get(BookingHistoryByCustomerLoader).load(request)
         include = relations_to_prefetch(selected_node_fields(info, *CONNECTION_ITEM_PATHS))
         await prefetch_booking_relations(info.context, result.page.rows, include)

@@ -100,7 +100,10 @@ class Location(Node):
     async def resources(
         self,
         info: Info,
-        kind: Annotated[ResourceKind, strawberry.lazy("schema.catalog")] | None = strawberry.UNSET,
+        kind: Annotated[
+            Annotated[ResourceKind, strawberry.lazy("schema.catalog")] | None,
+            strawberry.argument(description="Only staff, rooms or equipment."),
+        ] = None,
     ) -> list[Annotated[Resource, strawberry.lazy("schema.catalog")]]:
         from schema.catalog import Resource
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import date
+from enum import Enum
 
 import strawberry
 from strawberry.types import Info
@@ -12,7 +13,10 @@ from resolvers import revenue as revenue_resolvers
 from schema.locations import Location, location_by_id
 from schema.money import Money
 
-RevenueGrouping = strawberry.enum(revenue_resolvers.RevenueGrouping, description="How to group the revenue report.")
+@strawberry.enum(description="How to group the revenue report.")
+class RevenueGrouping(Enum):
+    LOCATION = strawberry.enum_value("LOCATION", description="One row per earning location (and currency).")
+    DAY = strawberry.enum_value("DAY", description="One row per service day in the service location's timezone.")
 
 
 @strawberry.type(description="Revenue of one group (a location or a day) in one currency.")
@@ -48,7 +52,7 @@ class RevenueReportRow:
 class RevenueReport:
     start: date = strawberry.field(name="from", description="First service day included.")
     end: date = strawberry.field(name="to", description="Last service day included.")
-    group_by: RevenueGrouping = strawberry.field(description="How the rows are grouped.")  # type: ignore[valid-type]
+    group_by: RevenueGrouping = strawberry.field(description="How the rows are grouped.")
     rows: list[RevenueReportRow] = strawberry.field(description="One row per group and currency.")
     totals: list[RevenueReportRow] = strawberry.field(description="The whole period, one row per currency.")
 
@@ -59,7 +63,7 @@ def build_report(
     return RevenueReport(
         start=start,
         end=end,
-        group_by=group_by,
+        group_by=RevenueGrouping(group_by.value),
         rows=[RevenueReportRow.from_row(row) for row in data.rows],
         totals=[RevenueReportRow.from_row(row) for row in data.totals],
     )

@@ -13,6 +13,8 @@ After: TypeAlias = Annotated[str | None, strawberry.argument(description="Return
 Last: TypeAlias = Annotated[int | None, strawberry.argument(description="Page size, counted back from the end or `before`.")]
 Before: TypeAlias = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
 
+IdArgument: TypeAlias = Annotated[strawberry.ID, strawberry.argument(description="Global id, as `id` returns it.")]
+
 
 def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
     return PageArgs(first=first, after=after, last=last, before=before)

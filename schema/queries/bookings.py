@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -12,7 +13,7 @@ from resolvers.customers import CustomerFilter, list_customers
 from resolvers.ids import key_of, keys_of
 from schema.bookings import Booking, BookingSort, BookingStatus, relations_to_prefetch
 from schema.customers import Customer
-from schema.queries.arguments import After, Before, First, Last, page_args
+from schema.queries.arguments import After, Before, First, IdArgument, Last, page_args
 from schema.queries.network import resolve_node
 from schema.relay import Connection, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
@@ -29,7 +30,7 @@ class BookingFilterInput:
     originating_location_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Booked from any of these locations."
     )
-    statuses: list[BookingStatus] | None = strawberry.field(default=None, description="In any of these statuses.")  # type: ignore[valid-type]
+    statuses: list[BookingStatus] | None = strawberry.field(default=None, description="In any of these statuses.")
     customer_id: strawberry.ID | None = strawberry.field(default=None, description="Booked by this customer.")
     resource_id: strawberry.ID | None = strawberry.field(default=None, description="Using this resource.")
     starts_at_or_after: datetime | None = strawberry.field(default=None, description="Starting at or after this time.")
@@ -70,8 +71,8 @@ class BookingQueries:
     async def bookings(
         self,
         info: Info,
-        filter: BookingFilterInput | None = None,
-        sort: BookingSort = booking_resolvers.BookingSort.START_AT_ASC,  # type: ignore[valid-type]
+        filter: Annotated[BookingFilterInput | None, strawberry.argument(description="Which bookings.")] = None,
+        sort: Annotated[BookingSort, strawberry.argument(description="Order of the list.")] = BookingSort.START_AT_ASC,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -80,12 +81,12 @@ class BookingQueries:
         where = filter.to_filter() if filter else booking_resolvers.BookingFilter()
         include = relations_to_prefetch(selected_node_fields(info, *CONNECTION_ITEM_PATHS))
         result = await booking_resolvers.list_bookings(
-            info.context, where, booking_resolvers.BookingSort(sort), page_args(first, after, last, before), include
+            info.context, where, booking_resolvers.BookingSort(sort.value), page_args(first, after, last, before), include
         )
         return build_connection(result, Booking.from_row)
 
     @strawberry.field(description="One booking by id; null with a NOT_FOUND error if there is none.")
-    async def booking(self, info: Info, id: strawberry.ID) -> Booking | None:
+    async def booking(self, info: Info, id: IdArgument) -> Booking | None:
         node = await resolve_node(info, f"Booking:{key_of(str(id), 'Booking')}")
         assert isinstance(node, Booking)
         return node
@@ -94,7 +95,7 @@ class BookingQueries:
     async def customers(
         self,
         info: Info,
-        filter: CustomerFilterInput | None = None,
+        filter: Annotated[CustomerFilterInput | None, strawberry.argument(description="Which customers.")] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -108,7 +109,7 @@ class BookingQueries:
         return build_connection(result, Customer.from_row)
 
     @strawberry.field(description="One customer by id; null with a NOT_FOUND error if there is none.")
-    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+    async def customer(self, info: Info, id: IdArgument) -> Customer | None:
         node = await resolve_node(info, f"Customer:{key_of(str(id), 'Customer')}")
         assert isinstance(node, Customer)
         return node

@@ -54,7 +54,7 @@ class CatalogQueries:
     async def services(
         self,
         info: Info,
-        filter: ServiceFilterInput | None = None,
+        filter: Annotated[ServiceFilterInput | None, strawberry.argument(description="Which services.")] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -72,7 +72,7 @@ class CatalogQueries:
     async def resources(
         self,
         info: Info,
-        filter: ResourceFilterInput | None = None,
+        filter: Annotated[ResourceFilterInput | None, strawberry.argument(description="Which resources.")] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -90,7 +90,7 @@ class CatalogQueries:
     async def inventory(
         self,
         info: Info,
-        filter: InventoryFilterInput | None = None,
+        filter: Annotated[InventoryFilterInput | None, strawberry.argument(description="Which items.")] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
@@ -115,11 +115,13 @@ class CatalogQueries:
         info: Info,
         start: Annotated[date, strawberry.argument(name="from", description="First service day, inclusive.")],
         end: Annotated[date, strawberry.argument(name="to", description="Last service day, inclusive.")],
-        group_by: Annotated[RevenueGrouping, strawberry.argument(description="Rows per location or per day.")] = revenue_resolvers.RevenueGrouping.LOCATION,  # type: ignore[valid-type]
+        group_by: Annotated[
+            RevenueGrouping, strawberry.argument(description="Rows per location or per day.")
+        ] = RevenueGrouping.LOCATION,
         location_ids: Annotated[
             list[strawberry.ID] | None, strawberry.argument(description="Only revenue earned by these locations.")
         ] = None,
     ) -> RevenueReport:
-        grouping = revenue_resolvers.RevenueGrouping(group_by)
+        grouping = revenue_resolvers.RevenueGrouping(group_by.value)
         data = await revenue_resolvers.revenue_report(info.context, start, end, grouping, _location_keys(location_ids))
         return build_report(start, end, grouping, data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -19,7 +19,7 @@ from schema.customers import Customer
 from schema.health import LocationHealth, NetworkHealth
 from schema.inventory import StockItem
 from schema.locations import Location, LocationKind, LocationStatus
-from schema.queries.arguments import After, Before, First, Last, page_args
+from schema.queries.arguments import After, Before, First, IdArgument, Last, page_args
 from schema.relay import Connection, Node, build_connection
 from sources.cache.types import utc_now
 
@@ -54,18 +54,20 @@ class LocationFilterInput:
 @strawberry.type
 class NetworkQueries:
     @strawberry.field(description="Fetches any object by its global id; null with a NOT_FOUND error if there is none.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info, id: IdArgument) -> Node | None:
         return await resolve_node(info, str(id))
 
     @strawberry.field(
         graphql_type=list[Node | None],
         description="Fetches several objects by global id, in the order asked; an unknown id gives null and an error.",
     )
-    def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Awaitable[Node]]:
+    def nodes(
+        self, info: Info, ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids.")]
+    ) -> list[Awaitable[Node]]:
         return [resolve_node(info, str(global_id)) for global_id in ids]
 
     @strawberry.field(description="One location by id; null with a NOT_FOUND error if there is none.")
-    async def location(self, info: Info, id: strawberry.ID) -> Location | None:
+    async def location(self, info: Info, id: IdArgument) -> Location | None:
         node = await resolve_node(info, f"Location:{key_of(str(id), 'Location')}")
         assert isinstance(node, Location)
         return node
@@ -74,7 +76,7 @@ class NetworkQueries:
     async def locations(
         self,
         info: Info,
-        filter: LocationFilterInput | None = None,
+        filter: Annotated[LocationFilterInput | None, strawberry.argument(description="Which locations.")] = None,
         first: First = None,
         after: After = None,
         last: Last = None,
