@@ -1,8 +1,8 @@
 """The gateway's app factory and command line.
 
-    python server.py                      serve on 127.0.0.1:8000 with the embedded SQLite cache
-    python server.py --port 9000          another port (--host, --database-url likewise)
-    python server.py migrate              apply migrations to the configured database
+python server.py                      serve on 127.0.0.1:8000 with the embedded SQLite cache
+python server.py --port 9000          another port (--host, --database-url likewise)
+python server.py migrate              apply migrations to the configured database
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def health(request: Request) -> JSONResponse:
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any database failure means "not ready"
+    except Exception:
         logger.exception("health check: database unreachable")
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
@@ -116,8 +116,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 @click.pass_context
 def cli(ctx: click.Context, host: str | None, port: int | None, database_url: str | None) -> None:
     """Run the booking network gateway."""
-    overrides = {k: v for k, v in {"host": host, "port": port, "database_url": database_url}.items() if v is not None}
-    settings = Settings(**overrides)
+    overrides: dict[str, Any] = {"host": host, "port": port, "database_url": database_url}
+    settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
     ctx.obj = settings
     if ctx.invoked_subcommand is None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

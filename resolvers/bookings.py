@@ -61,7 +61,11 @@ async def validate_booking_filter(context: Context, where: BookingFilter) -> Non
     require_aware("startsAtOrAfter", where.starts_at_or_after)
     require_aware("startsBefore", where.starts_before)
     require_ordered_range("startsAtOrAfter", where.starts_at_or_after, "startsBefore", where.starts_before)
-    mentioned = [*(where.location_ids or ()), *(where.service_location_ids or ()), *(where.originating_location_ids or ())]
+    mentioned = [
+        *(where.location_ids or ()),
+        *(where.service_location_ids or ()),
+        *(where.originating_location_ids or ()),
+    ]
     await require_known_locations(context.engine, mentioned)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -114,7 +115,8 @@ class BookingCountsOfCustomers:
             .where(bookings.c.customer_id.in_(self.customer_ids))
             .group_by(bookings.c.customer_id)
         )
-        return {customer_id: count for customer_id, count in await self.loader.rows(statement)}
+        rows: Sequence[Any] = await self.loader.rows(statement)
+        return {row[0]: int(row[1]) for row in rows}
 
     async def of(self, customer_id: str) -> int:
         if self._counts is None:

@@ -22,9 +22,7 @@ def key_of(global_id: str, expected_type: str) -> str:
     """The network-wide key inside a global id that must name an entity of expected_type."""
     type_name, key = from_global_id(global_id)
     if type_name != expected_type:
-        raise InvalidIdError(
-            f"{global_id!r} is a {type_name} id where a {expected_type} id is expected", id=global_id
-        )
+        raise InvalidIdError(f"{global_id!r} is a {type_name} id where a {expected_type} id is expected", id=global_id)
     return key
 
 

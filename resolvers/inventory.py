@@ -42,7 +42,5 @@ async def list_stock_items(context: Context, where: InventoryFilter, args: PageA
         statement = statement.where(stock_items.c.id.in_(held))
     if where.search and where.search.strip():
         pattern = f"%{where.search.strip().lower()}%"
-        statement = statement.where(
-            stock_items.c.name.ilike(pattern) | stock_items.c.sku.ilike(pattern)
-        )
+        statement = statement.where(stock_items.c.name.ilike(pattern) | stock_items.c.sku.ilike(pattern))
     return await list_page(context, statement, STOCK_ITEM_ORDER, args)

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from resolvers.loading import BatchLoader, RowByKeyLoader, RowsByKeyLoader
+from settings import Settings
 from sources.cache.models import (
     Booking,
     Customer,
@@ -20,8 +22,6 @@ from sources.cache.models import (
     StockItem,
     StockLevel,
 )
-from resolvers.loading import BatchLoader, RowByKeyLoader, RowsByKeyLoader
-from settings import Settings
 
 LoaderT = TypeVar("LoaderT", bound=BatchLoader[Any, Any])
 
@@ -187,8 +187,8 @@ class Loaders:
         """A loader defined next to its domain's resolvers, built with (engine, settings)."""
         loader = self._by_class.get(loader_class)
         if loader is None:
-            loader = self._by_class[loader_class] = loader_class(self.engine, self.settings)
-        return loader  # type: ignore[no-any-return]
+            loader = self._by_class[loader_class] = loader_class(self.engine, self.settings)  # type: ignore[call-arg]
+        return loader
 
     @cached_property
     def location_by_id(self) -> LocationByIdLoader:

@@ -28,7 +28,7 @@ class Missing:
 MISSING = Missing()
 
 
-class BatchLoader(DataLoader[K, V], Generic[K, V]):  # type: ignore[misc]
+class BatchLoader(DataLoader[K, V], Generic[K, V]):
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__()
         self.engine = engine
@@ -54,7 +54,8 @@ class BatchLoader(DataLoader[K, V], Generic[K, V]):  # type: ignore[misc]
 
     async def rows(self, statement: Select[Any]) -> Sequence[Row[Any]]:
         async with self.engine.connect() as connection:
-            return (await connection.execute(statement)).all()
+            result: Sequence[Row[Any]] = (await connection.execute(statement)).all()
+            return result
 
 
 class RowByKeyLoader(BatchLoader[str, Row[Any] | None]):
@@ -64,7 +65,7 @@ class RowByKeyLoader(BatchLoader[str, Row[Any] | None]):
     statement: Callable[[], Select[Any]]
 
     async def fetch(self, keys: list[str]) -> list[Row[Any] | None]:
-        found = {row._mapping[self.key_column.key]: row for row in await self.rows(self.query(keys))}  # type: ignore[attr-defined]
+        found = {row._mapping[str(self.key_column.key)]: row for row in await self.rows(self.query(keys))}
         return [found.get(key) for key in keys]
 
     def query(self, keys: list[str]) -> Select[Any]:

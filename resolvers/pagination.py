@@ -58,7 +58,7 @@ def _decode_value(value: Any) -> Any:
 
 
 def encode_cursor(order: SortOrder, row: Row[Any]) -> str:
-    values = [_encode_value(row._mapping[column.key]) for column in order.columns]  # type: ignore[attr-defined]
+    values = [_encode_value(row._mapping[str(column.key)]) for column in order.columns]
     raw = json.dumps([order.name, values], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -71,9 +71,7 @@ def decode_cursor(order: SortOrder, cursor: str) -> list[Any]:
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
         raise InvalidCursorError(f"{cursor!r} is not a cursor this API issued", cursor=cursor) from error
     if name != order.name or len(decoded) != len(order.columns):
-        raise InvalidCursorError(
-            f"cursor {cursor!r} belongs to another sort order than {order.name}", cursor=cursor
-        )
+        raise InvalidCursorError(f"cursor {cursor!r} belongs to another sort order than {order.name}", cursor=cursor)
     return decoded
 
 
@@ -100,7 +98,9 @@ def validate_page_args(args: PageArgs, default_size: int, max_size: int) -> tupl
     return size, args.last is not None or (args.before is not None and args.first is None)
 
 
-def keyset_window(statement: Select[Any], order: SortOrder, args: PageArgs, default_size: int, max_size: int) -> tuple[Select[Any], list[ColumnElement[Any]], int, bool]:
+def keyset_window(
+    statement: Select[Any], order: SortOrder, args: PageArgs, default_size: int, max_size: int
+) -> tuple[Select[Any], list[Any], int, bool]:
     """The statement limited to rows beyond the cursors, the ordering to read them in, page size, direction."""
     size, backward = validate_page_args(args, default_size, max_size)
     if args.after is not None:
@@ -112,7 +112,9 @@ def keyset_window(statement: Select[Any], order: SortOrder, args: PageArgs, defa
     return statement, ordering, size, backward
 
 
-def paginate(statement: Select[Any], order: SortOrder, args: PageArgs, default_size: int, max_size: int) -> tuple[Select[Any], int, bool]:
+def paginate(
+    statement: Select[Any], order: SortOrder, args: PageArgs, default_size: int, max_size: int
+) -> tuple[Select[Any], int, bool]:
     """The statement for one page (fetching one row more to tell whether there is another)."""
     statement, ordering, size, backward = keyset_window(statement, order, args, default_size, max_size)
     return statement.order_by(*ordering).limit(size + 1), size, backward

@@ -21,6 +21,7 @@ from schema.relay import Node
 if TYPE_CHECKING:
     from schema.customers import Customer
 
+
 @strawberry.enum(description="Where a booking is in its life.")
 class BookingStatus(Enum):
     PENDING = strawberry.enum_value("pending", description="Requested, not yet confirmed by the location.")
@@ -40,7 +41,9 @@ class BookingSort(Enum):
 @strawberry.enum(description="Why a location earns part of a booking.")
 class RevenueRole(Enum):
     ORIGINATING = strawberry.enum_value("originating", description="The booking was made here for another location.")
-    SERVICE = strawberry.enum_value("service", description="The service is delivered here for a booking made elsewhere.")
+    SERVICE = strawberry.enum_value(
+        "service", description="The service is delivered here for a booking made elsewhere."
+    )
     SOLE = strawberry.enum_value("sole", description="Booked and delivered here.")
 
 
@@ -138,7 +141,7 @@ class Booking(Node):
         return load_now(info.context.loaders.service_by_id, self.service_id, Service.from_row)
 
     @strawberry.field(graphql_type=Resource | None, description="The staff member, room or equipment booked, if any.")
-    def resource(self, info: Info) -> Resource | None | Awaitable[Resource | None]:
+    def resource(self, info: Info) -> Resource | Awaitable[Resource | None] | None:
         if self.resource_id is None:
             return None
         return load_now(info.context.loaders.resource_by_id, self.resource_id, Resource.from_row)

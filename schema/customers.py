@@ -10,6 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from resolvers.bookings import BookingSort as BookingSortValue
+from resolvers.bookings import prefetch_booking_relations
 from resolvers.customers import BookingHistoryByCustomerLoader, HistoryRequest
 from resolvers.ids import to_global_id
 from resolvers.pagination import PageArgs
@@ -18,7 +20,6 @@ from schema.locations import Location, location_by_id
 from schema.queries.arguments import After, Before, First, Last
 from schema.relay import Connection, Node, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
-from resolvers.bookings import BookingSort as BookingSortValue, prefetch_booking_relations
 
 
 @strawberry.type(description="The id a location knows a customer by, and what they hold there.")
@@ -100,7 +101,7 @@ class Customer(Node):
             BookingSort.START_AT_DESC
         ),
     ) -> Connection[Booking]:
-        request = HistoryRequest(self.network_id, BookingSortValue(sort.value), PageArgs(first, after, last, before))
+        request = HistoryRequest(self.network_id, BookingSortValue[sort.name], PageArgs(first, after, last, before))
         result = await info.context.loaders.get(BookingHistoryByCustomerLoader).load(request)
         include = relations_to_prefetch(selected_node_fields(info, *CONNECTION_ITEM_PATHS))
         await prefetch_booking_relations(info.context, result.page.rows, include)

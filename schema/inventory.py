@@ -46,9 +46,7 @@ class StockLevel:
     def location(self, info: Info) -> Location | Awaitable[Location]:
         return location_by_id(info, self.location_id)
 
-    @strawberry.field(
-        graphql_type=Annotated["StockItem", strawberry.lazy("schema.inventory")], description="The item."
-    )
+    @strawberry.field(graphql_type=Annotated["StockItem", strawberry.lazy("schema.inventory")], description="The item.")
     def item(self, info: Info) -> Any:
         return load_now(info.context.loaders.stock_item_by_id, self.item_id, StockItem.from_row)
 

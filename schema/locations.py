@@ -108,13 +108,15 @@ class Location(Node):
         from schema.catalog import Resource
 
         rows = await info.context.loaders.resources_by_location_id.load(self.network_id)
-        return [Resource.from_row(row) for row in rows if not kind or row.kind == kind.value]
+        return [Resource.from_row(row) for row in rows if not kind or row.kind == str(kind.value)]
 
     @strawberry.field(description="Stock levels held here.")
     async def stock(
         self,
         info: Info,
-        low_stock_only: Annotated[bool, strawberry.argument(description="Only items at or under their reorder point.")] = False,
+        low_stock_only: Annotated[
+            bool, strawberry.argument(description="Only items at or under their reorder point.")
+        ] = False,
     ) -> list[Annotated[StockLevel, strawberry.lazy("schema.inventory")]]:
         from schema.inventory import StockLevel
 

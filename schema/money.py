@@ -16,13 +16,15 @@ def currency_exponent(currency: str) -> int:
 
 @strawberry.type(description="An exact amount of money in one currency.")
 class Money:
-    amount: Decimal = strawberry.field(description="The amount as an exact decimal string, e.g. \"42.50\".")
+    amount: Decimal = strawberry.field(description='The amount as an exact decimal string, e.g. "42.50".')
     currency: str = strawberry.field(description="ISO 4217 currency code, e.g. GBP.")
     minor_units: int = strawberry.field(description="The amount in the currency's minor unit (pence, cents).")
 
     @classmethod
     def of(cls, minor_units: int, currency: str) -> Money:
-        return cls(amount=Decimal(minor_units).scaleb(-currency_exponent(currency)), currency=currency, minor_units=minor_units)
+        return cls(
+            amount=Decimal(minor_units).scaleb(-currency_exponent(currency)), currency=currency, minor_units=minor_units
+        )
 
 
 def percent_from_basis_points(basis_points: int) -> Decimal:

@@ -14,7 +14,7 @@ NodeT = TypeVar("NodeT")
 
 @strawberry.interface(description="An object with a network-wide id that `node(id:)` can fetch again.")
 class Node:
-    id: strawberry.ID = strawberry.field(description="Global id, e.g. \"Booking:bkg_3f9c…\". Treat it as opaque.")
+    id: strawberry.ID = strawberry.field(description='Global id, e.g. "Booking:bkg_3f9c…". Treat it as opaque.')
 
 
 @strawberry.type(description="Where a page sits in the whole list.")

@@ -13,6 +13,7 @@ from resolvers import revenue as revenue_resolvers
 from schema.locations import Location, location_by_id
 from schema.money import Money
 
+
 @strawberry.enum(description="How to group the revenue report.")
 class RevenueGrouping(Enum):
     LOCATION = strawberry.enum_value("LOCATION", description="One row per earning location (and currency).")
@@ -31,7 +32,7 @@ class RevenueReportRow:
     location_id: strawberry.Private[str | None]
 
     @strawberry.field(graphql_type=Location | None, description="The location, when grouped by location.")
-    def location(self, info: Info) -> Location | None | Awaitable[Location]:
+    def location(self, info: Info) -> Location | Awaitable[Location] | None:
         return None if self.location_id is None else location_by_id(info, self.location_id)
 
     @classmethod
@@ -63,7 +64,7 @@ def build_report(
     return RevenueReport(
         start=start,
         end=end,
-        group_by=RevenueGrouping(group_by.value),
+        group_by=RevenueGrouping[group_by.name],
         rows=[RevenueReportRow.from_row(row) for row in data.rows],
         totals=[RevenueReportRow.from_row(row) for row in data.totals],
     )

@@ -94,12 +94,16 @@ class RunningGateway:
 
     @property
     def engine(self) -> AsyncEngine:
-        return self.app.state.engine  # type: ignore[no-any-return]
+        engine: AsyncEngine = self.app.state.engine
+        return engine
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60, **kwargs)
+        response = httpx.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60, **kwargs
+        )
         assert response.status_code == 200, response.text
-        return response.json()  # type: ignore[no-any-return]
+        body: dict[str, Any] = response.json()
+        return body
 
 
 def start_gateway(settings: Settings) -> RunningGateway:

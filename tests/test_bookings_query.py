@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from conftest import RunningGateway
 
 BOOKINGS = """
-query Bookings($filter: BookingFilterInput, $sort: BookingSort, $first: Int, $after: String, $last: Int, $before: String) {
+query Bookings(
+  $filter: BookingFilterInput, $sort: BookingSort, $first: Int, $after: String, $last: Int, $before: String
+) {
   bookings(filter: $filter, sort: $sort, first: $first, after: $after, last: $last, before: $before) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
@@ -24,10 +27,11 @@ query Bookings($filter: BookingFilterInput, $sort: BookingSort, $first: Int, $af
 LOCATIONS = "{ locations { nodes { id name } } }"
 
 
-def _bookings(gateway: RunningGateway, **variables: object) -> dict:
+def _bookings(gateway: RunningGateway, **variables: object) -> dict[str, Any]:
     body = gateway.graphql(BOOKINGS, variables)
     assert "errors" not in body, body
-    return body["data"]["bookings"]
+    page: dict[str, Any] = body["data"]["bookings"]
+    return page
 
 
 def test_cross_location_filter_returns_only_bookings_made_elsewhere(gateway: RunningGateway) -> None:
@@ -71,10 +75,12 @@ def test_customer_filter_returns_that_customers_bookings_across_locations(gatewa
 
 
 def test_paging_forward_visits_every_booking_once_in_order(gateway: RunningGateway) -> None:
-    window = {"startsAtOrAfter": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
-              "startsBefore": datetime.now(UTC).isoformat()}
+    window = {
+        "startsAtOrAfter": (datetime.now(UTC) - timedelta(days=3)).isoformat(),
+        "startsBefore": datetime.now(UTC).isoformat(),
+    }
     total = _bookings(gateway, filter=window, first=0)["totalCount"]
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     after = None
     while True:
         page = _bookings(gateway, filter=window, first=37, after=after)

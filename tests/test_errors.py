@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -12,13 +14,13 @@ BOOKINGS_FILTERED = "query($filter: BookingFilterInput) { bookings(first: 2, fil
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 
 
-def _error_codes(body: dict) -> list[str]:
+def _error_codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors", [])]
 
 
-def _no_internals(body: dict) -> None:
+def _no_internals(body: dict[str, Any]) -> None:
     text = str(body)
-    assert "Traceback" not in text and "File \"" not in text and "sqlalchemy" not in text.lower()
+    assert "Traceback" not in text and 'File "' not in text and "sqlalchemy" not in text.lower()
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "eyJ4IjoxfQ", "WyJuYW1lIixbIkEiLCJCIiwiQyJdXQ"])
@@ -54,7 +56,7 @@ def test_an_id_of_the_wrong_type_in_a_filter_is_invalid_id(gateway: RunningGatew
     ],
     ids=["reversed-range", "naive-time", "unknown-location"],
 )
-def test_a_bad_filter_is_invalid_input(gateway: RunningGateway, bad_filter: dict) -> None:
+def test_a_bad_filter_is_invalid_input(gateway: RunningGateway, bad_filter: dict[str, Any]) -> None:
     body = gateway.graphql(BOOKINGS_FILTERED, {"filter": bad_filter})
     assert body["data"] is None
     assert _error_codes(body) == ["INVALID_INPUT"]
@@ -69,7 +71,7 @@ def test_a_page_larger_than_the_limit_is_invalid_input(gateway: RunningGateway) 
 def test_an_unknown_enum_value_fails_validation(gateway: RunningGateway) -> None:
     response = httpx.post(
         f"{gateway.url}/graphql",
-        json={"query": '{ bookings(filter: {statuses: [EXPLODED]}) { nodes { id } } }'},
+        json={"query": "{ bookings(filter: {statuses: [EXPLODED]}) { nodes { id } } }"},
     )
     assert response.status_code < 500
     assert _error_codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]

@@ -41,7 +41,11 @@ def _differences(url: str) -> list[object]:
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "server.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "server.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, **(env or {})},
     )
 
@@ -77,8 +81,12 @@ def test_python_server_py_serves_the_demo_network_on_the_port_given(tmp_path: Pa
     port = _free_port()
     env = {**os.environ, "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'embedded.sqlite3'}"}
     process = subprocess.Popen(
-        [sys.executable, "server.py", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "server.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 90

@@ -100,9 +100,9 @@ def test_customers_known_at_several_locations_pool_points_and_history(gateway: R
         assert customer["loyaltyPoints"] == sum(identity["loyaltyPoints"] for identity in customer["identities"])
         history = customer["bookings"]
         assert history["totalCount"] == len(history["nodes"])
-    assert any(
-        len({b["serviceLocation"]["id"] for b in c["bookings"]["nodes"]}) > 1 for c in travellers
-    ), "some customer has history at more than one location"
+    assert any(len({b["serviceLocation"]["id"] for b in c["bookings"]["nodes"]}) > 1 for c in travellers), (
+        "some customer has history at more than one location"
+    )
 
 
 def test_shared_resources_name_the_borrowing_locations_and_rules(gateway: RunningGateway) -> None:
@@ -133,7 +133,9 @@ def test_network_health_reports_every_location(gateway: RunningGateway) -> None:
 
 
 def test_nodes_fetches_each_type_by_global_id_in_order(gateway: RunningGateway) -> None:
-    booking = gateway.graphql("{ bookings(first: 1) { nodes { id customer { id } service { id } resource { id } serviceLocation { id } } } }")
+    booking = gateway.graphql(
+        "{ bookings(first: 1) { nodes { id customer { id } service { id } resource { id } serviceLocation { id } } } }"
+    )
     row = booking["data"]["bookings"]["nodes"][0]
     ids = [row["id"], row["customer"]["id"], row["service"]["id"], row["resource"]["id"], row["serviceLocation"]["id"]]
     body = gateway.graphql(NODES, {"ids": [*ids, "Customer:nobody"]})

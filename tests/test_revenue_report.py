@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import RunningGateway
@@ -43,7 +44,7 @@ def _period() -> tuple[date, date]:
     return end - timedelta(days=PERIOD_DAYS - 1), end
 
 
-def _bookings_served_in(gateway: RunningGateway, start: date, end: date) -> list[dict]:
+def _bookings_served_in(gateway: RunningGateway, start: date, end: date) -> list[dict[str, Any]]:
     padded_from = datetime.combine(start - timedelta(days=1), datetime.min.time(), UTC).isoformat()
     padded_to = datetime.combine(end + timedelta(days=2), datetime.min.time(), UTC).isoformat()
     found, after = [], None
@@ -55,7 +56,9 @@ def _bookings_served_in(gateway: RunningGateway, start: date, end: date) -> list
         after = page["pageInfo"]["endCursor"]
     served = []
     for booking in found:
-        local_day = datetime.fromisoformat(booking["startAt"]).astimezone(ZoneInfo(booking["serviceLocation"]["timezone"]))
+        local_day = datetime.fromisoformat(booking["startAt"]).astimezone(
+            ZoneInfo(booking["serviceLocation"]["timezone"])
+        )
         if start <= local_day.date() <= end:
             served.append(booking)
     return served
@@ -74,9 +77,13 @@ def test_revenue_by_location_matches_the_bookings_split(gateway: RunningGateway)
             expected_cross[key] += booking["isCrossLocation"]
     report = gateway.graphql(REPORT, {"from": start.isoformat(), "to": end.isoformat(), "groupBy": "LOCATION"})
     rows = report["data"]["revenue"]["rows"]
-    assert {(r["location"]["id"], r["gross"]["currency"]): Decimal(r["gross"]["amount"]) for r in rows} == expected_gross
+    assert {
+        (r["location"]["id"], r["gross"]["currency"]): Decimal(r["gross"]["amount"]) for r in rows
+    } == expected_gross
     assert {(r["location"]["id"], r["gross"]["currency"]): r["bookingCount"] for r in rows} == expected_count
-    assert {(r["location"]["id"], r["gross"]["currency"]): r["crossLocationBookingCount"] for r in rows} == expected_cross
+    assert {
+        (r["location"]["id"], r["gross"]["currency"]): r["crossLocationBookingCount"] for r in rows
+    } == expected_cross
     for row in rows:
         gross, commission, tax, net = (Decimal(row[k]["amount"]) for k in ("gross", "commission", "tax", "net"))
         assert net == gross - commission - tax and tax > 0

@@ -53,7 +53,9 @@ def test_an_unexpected_exception_is_masked_with_a_request_id_and_logged(caplog: 
     class RequestContext:
         request_id = "req-123"
 
-    leaked = GraphQLError("boom", original_error=RuntimeError("password=hunter2 at db.internal:5432"), path=["bookings"])
+    leaked = GraphQLError(
+        "boom", original_error=RuntimeError("password=hunter2 at db.internal:5432"), path=["bookings"]
+    )
     with caplog.at_level(logging.ERROR, logger="gateway.errors"):
         result = translate_errors(ExecutionResult(data=None, errors=[leaked]), RequestContext())
     assert result.errors is not None

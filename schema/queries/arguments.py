@@ -8,9 +8,13 @@ import strawberry
 
 from resolvers.pagination import PageArgs
 
-First: TypeAlias = Annotated[int | None, strawberry.argument(description="Page size, counted from the start or `after`.")]
+First: TypeAlias = Annotated[
+    int | None, strawberry.argument(description="Page size, counted from the start or `after`.")
+]
 After: TypeAlias = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
-Last: TypeAlias = Annotated[int | None, strawberry.argument(description="Page size, counted back from the end or `before`.")]
+Last: TypeAlias = Annotated[
+    int | None, strawberry.argument(description="Page size, counted back from the end or `before`.")
+]
 Before: TypeAlias = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
 
 IdArgument: TypeAlias = Annotated[strawberry.ID, strawberry.argument(description="Global id, as `id` returns it.")]

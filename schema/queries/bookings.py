@@ -44,7 +44,7 @@ class BookingFilterInput:
             location_ids=keys_of(_strings(self.location_ids), "Location"),
             service_location_ids=keys_of(_strings(self.service_location_ids), "Location"),
             originating_location_ids=keys_of(_strings(self.originating_location_ids), "Location"),
-            statuses=[booking_resolvers.BookingStatus(s) for s in self.statuses] if self.statuses else None,
+            statuses=[booking_resolvers.BookingStatus[s.name] for s in self.statuses] if self.statuses else None,
             customer_id=key_of(str(self.customer_id), "Customer") if self.customer_id else None,
             resource_id=key_of(str(self.resource_id), "Resource") if self.resource_id else None,
             starts_at_or_after=self.starts_at_or_after,
@@ -81,7 +81,11 @@ class BookingQueries:
         where = filter.to_filter() if filter else booking_resolvers.BookingFilter()
         include = relations_to_prefetch(selected_node_fields(info, *CONNECTION_ITEM_PATHS))
         result = await booking_resolvers.list_bookings(
-            info.context, where, booking_resolvers.BookingSort(sort.value), page_args(first, after, last, before), include
+            info.context,
+            where,
+            booking_resolvers.BookingSort[sort.name],
+            page_args(first, after, last, before),
+            include,
         )
         return build_connection(result, Booking.from_row)
 

@@ -79,7 +79,7 @@ class CatalogQueries:
         before: Before = None,
     ) -> Connection[Resource]:
         where = ResourceFilter(
-            kinds=[kind.value for kind in filter.kinds] if filter and filter.kinds else None,
+            kinds=[str(kind.value) for kind in filter.kinds] if filter and filter.kinds else None,
             location_ids=_location_keys(filter.location_ids) if filter else None,
             shared_only=filter.shared_only if filter else False,
         )
@@ -122,6 +122,6 @@ class CatalogQueries:
             list[strawberry.ID] | None, strawberry.argument(description="Only revenue earned by these locations.")
         ] = None,
     ) -> RevenueReport:
-        grouping = revenue_resolvers.RevenueGrouping(group_by.value)
+        grouping = revenue_resolvers.RevenueGrouping[group_by.name]
         data = await revenue_resolvers.revenue_report(info.context, start, end, grouping, _location_keys(location_ids))
         return build_report(start, end, grouping, data)

@@ -83,8 +83,8 @@ class NetworkQueries:
         before: Before = None,
     ) -> Connection[Location]:
         where = LocationFilter(
-            kinds=[kind.value for kind in filter.kinds] if filter and filter.kinds else None,
-            statuses=[status.value for status in filter.statuses] if filter and filter.statuses else None,
+            kinds=[str(kind.value) for kind in filter.kinds] if filter and filter.kinds else None,
+            statuses=[str(status.value) for status in filter.statuses] if filter and filter.statuses else None,
         )
         result = await list_locations(info.context, where, page_args(first, after, last, before))
         return build_connection(result, Location.from_row)
