@@ -14,7 +14,7 @@ from resolvers.ids import key_of, keys_of
 from schema.bookings import Booking, BookingSort, BookingStatus, relations_to_prefetch
 from schema.customers import Customer
 from schema.queries.arguments import After, Before, First, IdArgument, Last, page_args
-from schema.queries.network import resolve_node
+from schema.queries.network import resolve_typed_node
 from schema.relay import Connection, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
 
@@ -91,9 +91,7 @@ class BookingQueries:
 
     @strawberry.field(description="One booking by id; null with a NOT_FOUND error if there is none.")
     async def booking(self, info: Info, id: IdArgument) -> Booking | None:
-        node = await resolve_node(info, f"Booking:{key_of(str(id), 'Booking')}")
-        assert isinstance(node, Booking)
-        return node
+        return await resolve_typed_node(info, Booking, str(id))
 
     @strawberry.field(description="Customers across the network, by last name.")
     async def customers(
@@ -114,6 +112,4 @@ class BookingQueries:
 
     @strawberry.field(description="One customer by id; null with a NOT_FOUND error if there is none.")
     async def customer(self, info: Info, id: IdArgument) -> Customer | None:
-        node = await resolve_node(info, f"Customer:{key_of(str(id), 'Customer')}")
-        assert isinstance(node, Customer)
-        return node
+        return await resolve_typed_node(info, Customer, str(id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -22,6 +22,8 @@ from schema.locations import Location, LocationKind, LocationStatus
 from schema.queries.arguments import After, Before, First, IdArgument, Last, page_args
 from schema.relay import Connection, Node, build_connection
 from sources.cache.types import utc_now
+
+NodeT = TypeVar("NodeT", bound=Node)
 
 # Which loader finds each node type, and how its row becomes the GraphQL object.
 NODE_TYPES: dict[str, tuple[Callable[[Any], BatchLoader[str, Any]], Callable[[Any], Node]]] = {
@@ -43,6 +45,13 @@ async def resolve_node(info: Info, global_id: str) -> Node:
     if row is None:
         raise NotFoundError(f"no {type_name} has id {global_id!r}", id=global_id)
     return convert(row)
+
+
+async def resolve_typed_node(info: Info, node_type: type[NodeT], global_id: str) -> NodeT:
+    """A node that must be of node_type: an id of another type is INVALID_ID."""
+    node = await resolve_node(info, f"{node_type.__name__}:{key_of(global_id, node_type.__name__)}")
+    assert isinstance(node, node_type)
+    return node
 
 
 @strawberry.input(description="Which locations to list.")
@@ -68,9 +77,7 @@ class NetworkQueries:
 
     @strawberry.field(description="One location by id; null with a NOT_FOUND error if there is none.")
     async def location(self, info: Info, id: IdArgument) -> Location | None:
-        node = await resolve_node(info, f"Location:{key_of(str(id), 'Location')}")
-        assert isinstance(node, Location)
-        return node
+        return await resolve_typed_node(info, Location, str(id))
 
     @strawberry.field(description="The locations of the network, by name.")
     async def locations(
