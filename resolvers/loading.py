@@ -33,6 +33,8 @@ class BatchLoader(DataLoader[K, V], Generic[K, V]):
         super().__init__()
         self.engine = engine
         self._values: dict[K, V] = {}
+        # Converted objects are immutable views of a row: one per key serves every parent that points at it.
+        self._converted: dict[tuple[K, Callable[[Any], Any]], Any] = {}
 
     async def batch_load_fn(self, keys: Sequence[K]) -> list[V]:
         values = await self.fetch(list(keys))
@@ -93,7 +95,11 @@ async def _converted(pending: Awaitable[T], convert: Callable[[T], V]) -> V:
 
 def load_now(loader: BatchLoader[K, T], key: K, convert: Callable[[T], V]) -> V | Awaitable[V]:
     """The converted value right away if the loader has it, else an awaitable of it."""
+    converted: V | None = loader._converted.get((key, convert))
+    if converted is not None:
+        return converted
     value = loader.peek(key)
-    if not isinstance(value, Missing):
-        return convert(value)
-    return _converted(loader.load(key), convert)
+    if isinstance(value, Missing):
+        return _converted(loader.load(key), convert)
+    converted = loader._converted[(key, convert)] = convert(value)
+    return converted
