@@ -1,0 +1,1 @@
+"""Benchmarks of the gateway against a hand-written floor server (see README.md)."""
