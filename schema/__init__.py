@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
+    query_depth_limiter,
 )
+from strawberry.extensions import max_aliases as max_aliases_extension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from resolvers.context import Context
+from resolvers.loaders import Loaders
 from schema.bookings import Booking
 from schema.catalog import Resource, Service
 from schema.customers import Customer
@@ -34,6 +37,10 @@ class GatewaySchema(strawberry.Schema):
     async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
         result = await super().execute(query, *args, **kwargs)
         context = kwargs.get("context_value", args[1] if len(args) > 1 else None)
+        if isinstance(context, Context):
+            # graphql-core's ExecutionContext is a reference cycle that holds the context: drop the loaders'
+            # rows and objects now so reference counting frees them, instead of the cyclic GC much later.
+            context.loaders = Loaders(context.engine, context.settings)
         return translate_errors(result, context)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
@@ -42,11 +49,16 @@ class GatewaySchema(strawberry.Schema):
 
 def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
     # Factories: strawberry builds each extension per request (the caches live at module level).
+    # The rule classes are built once: QueryDepthLimiter/MaxAliasesLimiter build new classes per instance,
+    # which made every request's rules tuple new, so ValidationCache never hit.
+    rules: list[type[ASTValidationRule]] = [
+        query_depth_limiter.create_validator(max_depth, None),
+        max_aliases_extension.create_validator(max_aliases),
+    ]
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=1000),
         lambda: ValidationCache(maxsize=1000),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: AddValidationRules(rules),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

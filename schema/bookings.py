@@ -61,17 +61,18 @@ class RevenueShare:
 
     @classmethod
     def from_row(cls, row: Any) -> RevenueShare:
-        net = row.amount_minor - row.commission_minor - row.tax_minor
+        row = row._mapping  # RowMapping[key] is ~10x cheaper than Row.__getattr__
+        net = row["amount_minor"] - row["commission_minor"] - row["tax_minor"]
         return cls(
-            role=RevenueRole(row.role),
-            share_percent=percent_from_basis_points(row.share_bp),
-            amount=Money.of(row.amount_minor, row.currency),
-            commission=Money.of(row.commission_minor, row.currency),
-            tax=Money.of(row.tax_minor, row.currency),
-            net=Money.of(net, row.currency),
-            payment_status=row.payment_status,
-            paid_at=row.paid_at,
-            location_id=row.location_id,
+            role=RevenueRole(row["role"]),
+            share_percent=percent_from_basis_points(row["share_bp"]),
+            amount=Money.of(row["amount_minor"], row["currency"]),
+            commission=Money.of(row["commission_minor"], row["currency"]),
+            tax=Money.of(row["tax_minor"], row["currency"]),
+            net=Money.of(net, row["currency"]),
+            payment_status=row["payment_status"],
+            paid_at=row["paid_at"],
+            location_id=row["location_id"],
         )
 
     @strawberry.field(graphql_type=Location, description="The location earning the share.")
@@ -104,24 +105,25 @@ class Booking(Node):
 
     @classmethod
     def from_row(cls, row: Any) -> Booking:
+        row = row._mapping  # RowMapping[key] is ~10x cheaper than Row.__getattr__
         return cls(
-            id=strawberry.ID(to_global_id("Booking", row.id)),
-            network_id=row.id,
-            local_id=row.local_booking_id,
-            status=BookingStatus(row.status),
-            start_at=row.start_at,
-            end_at=row.end_at,
-            price=Money.of(row.price_minor, row.currency),
-            notes=row.notes,
-            is_cross_location=row.service_location_id != row.originating_location_id,
-            version=row.version,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            customer_id=row.customer_id,
-            service_id=row.service_id,
-            resource_id=row.resource_id,
-            service_location_id=row.service_location_id,
-            originating_location_id=row.originating_location_id,
+            id=strawberry.ID(to_global_id("Booking", row["id"])),
+            network_id=row["id"],
+            local_id=row["local_booking_id"],
+            status=BookingStatus(row["status"]),
+            start_at=row["start_at"],
+            end_at=row["end_at"],
+            price=Money.of(row["price_minor"], row["currency"]),
+            notes=row["notes"],
+            is_cross_location=row["service_location_id"] != row["originating_location_id"],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            customer_id=row["customer_id"],
+            service_id=row["service_id"],
+            resource_id=row["resource_id"],
+            service_location_id=row["service_location_id"],
+            originating_location_id=row["originating_location_id"],
         )
 
     @strawberry.field(description="Length in minutes.")

@@ -37,17 +37,18 @@ class Service(Node):
 
     @classmethod
     def from_row(cls, row: Any) -> Service:
+        row = row._mapping  # RowMapping[key] is ~10x cheaper than Row.__getattr__
         return cls(
-            id=strawberry.ID(to_global_id("Service", row.id)),
-            network_id=row.id,
-            local_id=row.local_service_id,
-            name=row.name,
-            category=row.category,
-            description=row.description,
-            duration_minutes=row.duration_minutes,
-            price=Money.of(row.price_minor, row.currency),
-            is_active=row.is_active,
-            location_id=row.location_id,
+            id=strawberry.ID(to_global_id("Service", row["id"])),
+            network_id=row["id"],
+            local_id=row["local_service_id"],
+            name=row["name"],
+            category=row["category"],
+            description=row["description"],
+            duration_minutes=row["duration_minutes"],
+            price=Money.of(row["price_minor"], row["currency"]),
+            is_active=row["is_active"],
+            location_id=row["location_id"],
         )
 
     @strawberry.field(graphql_type=Location, description="The location that offers and owns it.")
@@ -98,16 +99,17 @@ class Resource(Node):
 
     @classmethod
     def from_row(cls, row: Any) -> Resource:
+        row = row._mapping  # RowMapping[key] is ~10x cheaper than Row.__getattr__
         return cls(
-            id=strawberry.ID(to_global_id("Resource", row.id)),
-            network_id=row.id,
-            local_id=row.local_resource_id,
-            kind=ResourceKind(row.kind),
-            name=row.name,
-            title=row.title,
-            capacity=row.capacity,
-            is_active=row.is_active,
-            location_id=row.location_id,
+            id=strawberry.ID(to_global_id("Resource", row["id"])),
+            network_id=row["id"],
+            local_id=row["local_resource_id"],
+            kind=ResourceKind(row["kind"]),
+            name=row["name"],
+            title=row["title"],
+            capacity=row["capacity"],
+            is_active=row["is_active"],
+            location_id=row["location_id"],
         )
 
     @strawberry.field(graphql_type=Location, description="The owning location.")

@@ -49,18 +49,19 @@ class Customer(Node):
 
     @classmethod
     def from_row(cls, row: Any) -> Customer:
+        row = row._mapping  # RowMapping[key] is ~10x cheaper than Row.__getattr__
         return cls(
-            id=strawberry.ID(to_global_id("Customer", row.id)),
-            network_id=row.id,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            email=row.email,
-            phone=row.phone,
-            preferences=row.preferences,
-            consents=row.consents,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            primary_location_id=row.primary_location_id,
+            id=strawberry.ID(to_global_id("Customer", row["id"])),
+            network_id=row["id"],
+            first_name=row["first_name"],
+            last_name=row["last_name"],
+            email=row["email"],
+            phone=row["phone"],
+            preferences=row["preferences"],
+            consents=row["consents"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            primary_location_id=row["primary_location_id"],
         )
 
     @strawberry.field(description="First and last name.")

@@ -31,6 +31,23 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise NaiveDatetimeError(f"naive datetime {value!r} cannot be stored")
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite hands back the text SQLAlchemy stored, "YYYY-MM-DD HH:MM:SS.ffffff", in UTC (process_bind_param):
+        # one C-level parse with the offset appended is ~7x cheaper than the impl processor + process_result_value.
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            if value.__class__ is str:
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:  # not that format (e.g. written with an offset by other software)
+                    return self.process_result_value(parse(value), dialect)
+            return self.process_result_value(value, dialect)
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
