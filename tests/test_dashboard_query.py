@@ -4,48 +4,36 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bench.queries import DASHBOARD_QUERY
 from conftest import RunningGateway, SqlStatementCounter
-
-DASHBOARD_QUERY = """
-query Dashboard($first: Int!) {
-  bookings(first: $first, sort: START_AT_DESC) {
-    totalCount
-    edges {
-      cursor
-      node {
-        id status startAt endAt
-        price { amount currency }
-        customer { id fullName email }
-        service { id name durationMinutes }
-        resource { id name kind }
-        serviceLocation { id name }
-        originatingLocation { id name }
-        revenueSplit { role sharePercent amount { amount currency } location { name } }
-      }
-    }
-  }
-}
-"""
 
 # page + count + customers + services + resources + locations + revenue entries
 DASHBOARD_STATEMENTS = 7
 
 
+def statements_per_page(
+    gateway: RunningGateway, counter: SqlStatementCounter, query: str, sizes: tuple[int, ...]
+) -> dict[int, int]:
+    """SQL statements the gateway sends for one run of `query` with `first` set to each size."""
+    counts = {}
+    for size in sizes:
+        counter.reset()
+        body = gateway.graphql(query, {"first": size})
+        assert "errors" not in body, body
+        counts[size] = counter.count
+    return counts
+
+
 def test_dashboard_query_runs_the_same_statements_for_10_and_200_rows(
     gateway: RunningGateway, sql_statements: SqlStatementCounter
 ) -> None:
-    counts = {}
-    for size in (10, 200):
-        sql_statements.reset()
-        body = gateway.graphql(DASHBOARD_QUERY, {"first": size})
-        assert "errors" not in body, body
-        assert len(body["data"]["bookings"]["edges"]) == size
-        counts[size] = sql_statements.count
+    counts = statements_per_page(gateway, sql_statements, DASHBOARD_QUERY, (10, 200))
     assert counts == {10: DASHBOARD_STATEMENTS, 200: DASHBOARD_STATEMENTS}
 
 
 def test_dashboard_rows_carry_every_relation_and_a_split_that_adds_up(gateway: RunningGateway) -> None:
     edges = gateway.graphql(DASHBOARD_QUERY, {"first": 200})["data"]["bookings"]["edges"]
+    assert len(edges) == 200
     starts = [edge["node"]["startAt"] for edge in edges]
     assert starts == sorted(starts, reverse=True)
     for edge in edges:
@@ -80,10 +68,5 @@ query History($first: Int!) {
 def test_customer_histories_are_batched_across_customers(
     gateway: RunningGateway, sql_statements: SqlStatementCounter
 ) -> None:
-    counts = {}
-    for size in (5, 50):
-        sql_statements.reset()
-        body = gateway.graphql(NESTED_HISTORY_QUERY, {"first": size})
-        assert "errors" not in body, body
-        counts[size] = sql_statements.count
+    counts = statements_per_page(gateway, sql_statements, NESTED_HISTORY_QUERY, (5, 50))
     assert counts[5] == counts[50]
