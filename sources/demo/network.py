@@ -171,6 +171,7 @@ class _NetworkBuilder:
                 # The plain demo key is "demo-key-<location id>"; only its hash is stored.
                 "api_key_hash": hashlib.sha256(f"demo-key-{spec.id}".encode()).hexdigest(),
                 "api_secret": f"demo-secret-{self.ids.hex(32)}",
+                "opening_hours": [list(hours) if hours else None for hours in spec.opening_hours],
                 "sync_settings": {
                     "frequency": "every_15_minutes" if spec.is_hub else "hourly",
                     "conflict_resolution": "hub_wins",
@@ -209,6 +210,7 @@ class _NetworkBuilder:
                         "location_id": spec.id,
                         "local_resource_id": location.local_ids.resource(skill.resource_kind),
                         "kind": skill.resource_kind,
+                        "skill": skill.name,
                         "name": name,
                         # The first of a skill leads the team.
                         "title": skill.titles[0] if index == 0 else self.rng.choice(skill.titles),
@@ -293,6 +295,7 @@ class _NetworkBuilder:
                     "local_service_id": location.local_ids.service(),
                     "name": service.name,
                     "category": service.category,
+                    "skill": service.skill,
                     "description": service.description,
                     "duration_minutes": service.duration_minutes,
                     "price_minor": price,

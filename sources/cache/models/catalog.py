@@ -22,6 +22,8 @@ class Service(Base):
     local_service_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(100), index=True)
+    # What a resource must be able to do to deliver this service (resources carry the same word).
+    skill: Mapped[str | None] = mapped_column(String(50))
     description: Mapped[str] = mapped_column(String(1000), default="")
     duration_minutes: Mapped[int] = mapped_column(Integer)
     price_minor: Mapped[int] = mapped_column(BigInteger)
@@ -44,6 +46,7 @@ class Resource(Base):
     kind: Mapped[str] = mapped_column(String(20), index=True)  # staff|room|equipment
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(200), default="")
+    skill: Mapped[str | None] = mapped_column(String(50))
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -37,5 +37,7 @@ class Location(Base):
     api_key_hash: Mapped[str | None] = mapped_column(String(128))
     api_secret: Mapped[str | None] = mapped_column(String(255))
     sync_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Monday..Sunday: [open hour, close hour] in local time, or null when closed.
+    opening_hours: Mapped[list[list[int] | None] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)

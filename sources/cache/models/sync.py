@@ -128,3 +128,29 @@ class WebhookReceipt(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     __table_args__ = (UniqueConstraint("source", "event_id"),)
+
+
+class IdempotencyRecord(Base):
+    """A mutation's idempotency key, the hash of the input it came with, and the answer it got."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(50))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="in_progress")  # in_progress|completed
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RefreshMark(Base):
+    """When one kind of entity was last refreshed live from one location, and how the last try went."""
+
+    __tablename__ = "refresh_marks"
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

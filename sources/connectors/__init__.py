@@ -1,0 +1,1 @@
+"""Live connectors: one per kind of location, all behind the `Connector` protocol."""

@@ -1,0 +1,135 @@
+"""The gateway's view of a location's own records, in that location's local ids.
+
+Connectors turn each API's payloads into these and back; everything above the
+connectors (refresh, writes, availability) speaks only these types. Times are
+timezone-aware UTC, money is integer minor units with a currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class LocationHealth:
+    status: str  # online|degraded (offline is what the gateway concludes when it cannot ask)
+    version: str | None
+    checked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteService:
+    local_id: str
+    name: str
+    category: str
+    skill: str | None
+    duration_minutes: int
+    price_minor: int
+    currency: str
+    is_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteResource:
+    local_id: str
+    kind: str  # staff|room|equipment
+    name: str
+    title: str
+    skill: str | None
+    capacity: int = 1
+    is_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteCustomer:
+    local_id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    loyalty_points: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteBooking:
+    local_id: str
+    local_customer_id: str
+    local_service_id: str
+    local_resource_id: str | None
+    start_at: datetime
+    end_at: datetime
+    status: str  # pending|confirmed|completed|cancelled|no_show
+    price_minor: int
+    currency: str
+    notes: str
+    version: int
+    updated_at: datetime
+    # The gateway's id when the booking was made through the gateway; None when made at the location.
+    global_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteStockLevel:
+    sku: str
+    quantity: int
+    reserved: int
+    reorder_point: int
+    expires_on: date | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A free start time for a service on one resource (a resource lent in counts too)."""
+
+    local_service_id: str
+    local_resource_id: str
+    start_at: datetime
+    end_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDetails:
+    """A customer as the gateway sends it to a location that does not know them yet (or to update)."""
+
+    global_id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    preferences: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    global_id: str
+    idempotency_key: str
+    customer: CustomerDetails
+    local_customer_id: str | None  # None: the location creates the customer and returns its id
+    local_service_id: str
+    local_resource_id: str | None  # None: the location picks a free resource
+    start_at: datetime
+    end_at: datetime
+    price_minor: int
+    currency: str
+    notes: str = ""
+    originating_location_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingAck:
+    local_id: str
+    local_customer_id: str
+    local_resource_id: str | None
+    status: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StockAck:
+    sku: str
+    quantity: int
+    reserved: int
