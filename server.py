@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 import uvicorn
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,12 +28,22 @@ from strawberry.asgi import GraphQL
 
 import graphiql
 from resolvers.context import Context
+from resolvers.runtime import Runtime
 from schema import build_schema
 from settings import Settings
 from sources.cache import migrate
 from sources.cache.database import create_engine
+from sources.cache.models import Location
+from sources.cache.writer import CacheWriter
+from sources.connectors.registry import ConnectorRegistry, config_for, demo_credentials
 from sources.demo.generator import cache_is_empty, load_demo_network
+from sources.simulators.network import SimulatedNetwork
 from subscriptions.bus import InMemoryEventBus
+from sync.delivery import Deliverer, OutboxWorker
+from sync.heartbeat import HeartbeatMonitor
+from sync.onebooking import onebooking_routes
+from sync.outbox import RetryPolicy
+from sync.refresh import Refresher
 
 logger = logging.getLogger("gateway")
 
@@ -48,6 +58,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             settings=state.settings,
             bus=state.bus,
             request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            runtime=state.runtime,
         )
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -74,6 +85,30 @@ def _tune_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: ConnectorRegistry) -> Runtime:
+    """Connectors for every location, the outbox's deliverer and worker, and live refresh."""
+    async with engine.connect() as connection:
+        locations = (await connection.execute(select(Location))).all()
+    for location in locations:
+        connectors.build(
+            config_for(location, demo_credentials(location), timeout_seconds=settings.connector_timeout_seconds)
+        )
+    writer = CacheWriter(engine)
+    bus = InMemoryEventBus()
+    share_bp = settings.originating_share_percent * 100
+    deliverer = Deliverer(
+        writer,
+        connectors,
+        bus,
+        originating_share_bp=share_bp,
+        policy=RetryPolicy(max_attempts=settings.outbox_max_attempts, base_seconds=settings.outbox_backoff_seconds),
+    )
+    refresher = Refresher(writer, connectors, originating_share_bp=share_bp)
+    await refresher.load_marks()
+    worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
+    return Runtime(engine, writer, bus, connectors, deliverer, refresher, worker)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     if settings.graphiql:
@@ -82,18 +117,47 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
+        simulators = SimulatedNetwork()
+        connectors = ConnectorRegistry()
+        runtime: Runtime | None = None
+        heartbeat: HeartbeatMonitor | None = None
         try:
             if settings.migrate_on_start:
                 await migrate.upgrade(engine)
             if settings.demo_network and await cache_is_empty(engine):
                 summary = await load_demo_network(engine)
                 logger.info("loaded the demo network: %s", summary)
+            if settings.simulate_locations:
+                await simulators.start(engine)
+            runtime = await _open_runtime(engine, settings, connectors)
+            if settings.simulate_locations:
+                # The simulators were seeded from the cache a moment ago: the two agree now.
+                await runtime.refresher.mark_all_fresh(list(simulators.locations))
+            heartbeat = HeartbeatMonitor(
+                runtime.writer,
+                connectors,
+                runtime.bus,
+                interval_seconds=settings.heartbeat_seconds,
+                on_back_online=runtime.worker.wake,
+            )
+            runtime.worker.start()
+            heartbeat.start()
             app.state.engine = engine
             app.state.settings = settings
-            app.state.bus = InMemoryEventBus()
+            app.state.bus = runtime.bus
+            app.state.writer = runtime.writer
+            app.state.runtime = runtime
+            app.state.simulators = simulators
+            app.state.heartbeat = heartbeat
             _tune_garbage_collection()
             yield
         finally:
+            if heartbeat is not None:
+                await heartbeat.stop()
+            if runtime is not None:
+                await runtime.worker.stop()
+            await connectors.aclose()
+            await simulators.stop()
             await engine.dispose()
 
     graphql_app = GatewayGraphQL(
@@ -103,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[Any] = [
         Route("/health", health),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        *onebooking_routes(),
     ]
     if settings.graphiql:
         routes.append(Mount("/graphiql/assets", graphiql.assets_app()))

@@ -27,5 +27,16 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     default_max_age_seconds: int = 300
     originating_share_percent: int = Field(default=20, ge=0, le=100)
+    transfer_requires_approval: bool = Field(
+        default=False, description="transferBooking needs `approved: true` (network policy)"
+    )
+    simulate_locations: bool = Field(
+        default=True, description="Serve every location in the cache as a simulated live location (demo)"
+    )
+    heartbeat_seconds: float = Field(default=5.0, description="How often every location is asked how it is")
+    outbox_poll_seconds: float = Field(default=0.5, description="How often the outbox worker looks for due writes")
+    outbox_max_attempts: int = Field(default=8, description="Deliveries tried before a write is dead-lettered")
+    outbox_backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each attempt")
+    connector_timeout_seconds: float = Field(default=5.0, description="Time limit of one call to a location")
     database_pool_size: int = 10
     log_sql: bool = False

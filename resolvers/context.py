@@ -1,4 +1,4 @@
-"""What every operation receives: the cache, settings, the caller, the loaders and the event bus."""
+"""What every operation receives: the cache, settings, the caller, the loaders, the event bus and the live parts."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.loaders import Loaders
+from resolvers.runtime import Runtime
 from settings import Settings
 from subscriptions.bus import EventBus
+from sync.refresh import Freshness
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +31,18 @@ class Context:
     settings: Settings
     bus: EventBus
     request_id: str
+    runtime: Runtime | None = None
     principal: Principal = EMBEDDED_ADMIN
     loaders: Loaders = field(init=False)
+    # Where each location's data in this answer came from; the freshness extension reports it.
+    freshness: list[Freshness] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.engine, self.settings)
+
+    @property
+    def live(self) -> Runtime:
+        """The live parts (connectors, outbox, refresh); every served app has them."""
+        if self.runtime is None:
+            raise RuntimeError("this context has no live runtime")
+        return self.runtime

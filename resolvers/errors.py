@@ -14,6 +14,9 @@ class ErrorCode(StrEnum):
     SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
     LOCATION_UNAVAILABLE = "LOCATION_UNAVAILABLE"
     CONFLICT = "CONFLICT"
+    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -42,3 +45,27 @@ class InvalidIdError(GatewayError):
 
 class InvalidCursorError(GatewayError):
     code = ErrorCode.INVALID_CURSOR
+
+
+class SlotUnavailableError(GatewayError):
+    code = ErrorCode.SLOT_UNAVAILABLE
+
+
+class LocationUnavailableError(GatewayError):
+    code = ErrorCode.LOCATION_UNAVAILABLE
+
+
+class ConflictError(GatewayError):
+    code = ErrorCode.CONFLICT
+
+
+class InsufficientStockError(GatewayError):
+    code = ErrorCode.INSUFFICIENT_STOCK
+
+
+class IdempotencyKeyReusedError(GatewayError):
+    code = ErrorCode.IDEMPOTENCY_KEY_REUSED
+
+
+class ApprovalRequiredError(GatewayError):
+    code = ErrorCode.APPROVAL_REQUIRED

@@ -248,30 +248,27 @@ class _ActivityBuilder:
         rng = self.rng
         degraded = next(row for row in self.network.location_rows if row["status"] == "degraded")
         location_id = degraded["id"]
-        upcoming = [
-            b
-            for b in bookings.booking_rows
-            if b["service_location_id"] == location_id and b["status"] == "confirmed" and b["start_at"] > self.now
-        ]
         mapped = [m for m in customers.mapping_rows if m["location_id"] == location_id]
-        customer_versions = {row["id"]: row["version"] for row in customers.customer_rows}
-        for index in range(OUTBOX_DEPTH):
+        customer_rows = {row["id"]: row for row in customers.customer_rows}
+        for _ in range(OUTBOX_DEPTH):
             attempts = rng.randint(1, 5)
             created = self.now - timedelta(minutes=rng.randint(10, 45))
-            if index % 2 == 0:
-                booking = rng.choice(upcoming)
-                entity_type, entity_id, operation = "booking", booking["id"], "update_booking"
-                payload = {
-                    "local_booking_id": booking["local_booking_id"],
-                    **_edit({"notes": "Please use the side entrance"}, booking["version"], created),
-                }
-            else:
-                mapping = rng.choice(mapped)
-                entity_type, entity_id, operation = "customer", mapping["customer_id"], "update_customer"
-                payload = {
-                    "local_customer_id": mapping["local_customer_id"],
-                    **_edit({"consents.marketing": False}, customer_versions[mapping["customer_id"]], created),
-                }
+            # Customer edits made at the hub that the degraded location has not taken yet.
+            mapping = rng.choice(mapped)
+            customer = customer_rows[mapping["customer_id"]]
+            entity_type, entity_id, operation = "customer", mapping["customer_id"], "customer.upsert"
+            payload = {
+                "customer_id": customer["id"],
+                "local_customer_id": mapping["local_customer_id"],
+                "details": {
+                    "global_id": customer["id"],
+                    "first_name": customer["first_name"],
+                    "last_name": customer["last_name"],
+                    "email": customer["email"],
+                    "phone": customer["phone"],
+                    "preferences": customer["preferences"],
+                },
+            }
             self.outbox_rows.append(
                 {
                     "id": self.ids.new("obx"),

@@ -72,7 +72,7 @@ async def seed_store(engine: AsyncEngine, location_id: str, new_id: Callable[[st
             .join(ResourceShare, ResourceShare.resource_id == Resource.id)
             .where(ResourceShare.location_id == location_id, ResourceShare.is_active)
         )
-        for resource, _rules in lent_in.tuples():
+        for resource, _rules in lent_in:
             # Borrowed staff and rooms are known here by their network id.
             local_resource_ids[resource.id] = resource.id
             store.resources[resource.id] = StoredResource(
@@ -89,7 +89,7 @@ async def seed_store(engine: AsyncEngine, location_id: str, new_id: Callable[[st
             .where(CustomerMapping.location_id == location_id)
         )
         local_customer_ids: dict[str, str] = {}
-        for customer, local_id, points in customers.tuples():
+        for customer, local_id, points in customers:
             local_customer_ids[customer.id] = local_id
             store.customers[local_id] = StoredCustomer(
                 local_id=local_id,
@@ -128,7 +128,7 @@ async def seed_store(engine: AsyncEngine, location_id: str, new_id: Callable[[st
             .join(StockItem, StockItem.id == StockLevel.item_id)
             .where(StockLevel.location_id == location_id)
         )
-        for level, sku in levels.tuples():
+        for level, sku in levels:
             store.stock[sku] = StoredStock(
                 sku=sku,
                 quantity=level.quantity,

@@ -1,0 +1,24 @@
+"""The long-lived parts every request uses, opened once in the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sources.cache.writer import CacheWriter
+from sources.connectors.registry import ConnectorRegistry
+from subscriptions.bus import EventBus
+from sync.delivery import Deliverer, OutboxWorker
+from sync.refresh import Refresher
+
+
+@dataclass
+class Runtime:
+    engine: AsyncEngine
+    writer: CacheWriter
+    bus: EventBus
+    connectors: ConnectorRegistry
+    deliverer: Deliverer
+    refresher: Refresher
+    worker: OutboxWorker

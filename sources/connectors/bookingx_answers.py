@@ -1,0 +1,220 @@
+"""BookingX node answers read into the gateway's records, and the records written as request bodies.
+
+Reading is strict: a missing field, a wrong type or a timestamp without an offset raises
+`MalformedAnswer`, which the connector reports as `LocationUnavailable` naming the field:
+better to say the node's answer was unreadable than to cache a guess.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sources.connectors.records import (
+    BookingAck,
+    BookingRequest,
+    CustomerDetails,
+    RemoteBooking,
+    RemoteCustomer,
+    RemoteResource,
+    RemoteService,
+    RemoteStockLevel,
+    Slot,
+    StockAck,
+)
+
+
+class MalformedAnswer(Exception):
+    """The node answered 2xx with something that is not what its API promises."""
+
+
+class Fields:
+    """One JSON object from the node, read field by field."""
+
+    def __init__(self, data: Any, what: str = "answer") -> None:
+        if not isinstance(data, dict):
+            raise MalformedAnswer(f"{what} is not a JSON object")
+        self.data: dict[str, Any] = data
+        self.what = what
+
+    def _get(self, name: str) -> Any:
+        if name not in self.data:
+            raise MalformedAnswer(f"{self.what} has no {name}")
+        return self.data[name]
+
+    def text(self, name: str) -> str:
+        value = self._get(name)
+        if not isinstance(value, str):
+            raise MalformedAnswer(f"{self.what}.{name} is not a string")
+        return value
+
+    def identifier(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise MalformedAnswer(f"{self.what}.{name} is empty")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        value = self.data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise MalformedAnswer(f"{self.what}.{name} is neither a string nor null")
+        return value
+
+    def integer(self, name: str) -> int:
+        value = self._get(name)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise MalformedAnswer(f"{self.what}.{name} is not an integer")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self._get(name)
+        if not isinstance(value, bool):
+            raise MalformedAnswer(f"{self.what}.{name} is not true or false")
+        return value
+
+    def moment(self, name: str) -> datetime:
+        text = self.text(name)
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError as error:
+            raise MalformedAnswer(f"{self.what}.{name} is not an ISO-8601 timestamp: {text!r}") from error
+        if value.tzinfo is None:
+            raise MalformedAnswer(f"{self.what}.{name} has no UTC offset: {text!r}")
+        return value.astimezone(UTC)
+
+    def optional_day(self, name: str) -> date | None:
+        text = self.optional_text(name)
+        if text is None:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError as error:
+            raise MalformedAnswer(f"{self.what}.{name} is not a date: {text!r}") from error
+
+    def items(self, name: str) -> list[Fields]:
+        value = self._get(name)
+        if not isinstance(value, list):
+            raise MalformedAnswer(f"{self.what}.{name} is not a list")
+        return [Fields(item, f"{self.what}.{name}[{index}]") for index, item in enumerate(value)]
+
+
+# -- answers -> records ----------------------------------------------------------------------------
+def service(f: Fields) -> RemoteService:
+    return RemoteService(
+        local_id=f.identifier("local_service_id"),
+        name=f.text("name"),
+        category=f.text("category"),
+        skill=f.optional_text("skill"),
+        duration_minutes=f.integer("duration_minutes"),
+        price_minor=f.integer("price_minor"),
+        currency=f.identifier("currency"),
+        is_active=f.boolean("is_active"),
+    )
+
+
+def resource(f: Fields) -> RemoteResource:
+    return RemoteResource(
+        local_id=f.identifier("local_resource_id"),
+        kind=f.identifier("resource_type"),
+        name=f.text("name"),
+        title=f.text("title"),
+        skill=f.optional_text("skill"),
+        capacity=f.integer("capacity"),
+        is_active=f.boolean("is_active"),
+    )
+
+
+def customer(f: Fields) -> RemoteCustomer:
+    return RemoteCustomer(
+        local_id=f.identifier("local_customer_id"),
+        first_name=f.text("first_name"),
+        last_name=f.text("last_name"),
+        email=f.optional_text("email"),
+        phone=f.optional_text("phone"),
+        loyalty_points=f.integer("loyalty_points"),
+        updated_at=f.moment("updated_at"),
+    )
+
+
+def booking(f: Fields) -> RemoteBooking:
+    return RemoteBooking(
+        local_id=f.identifier("local_booking_id"),
+        local_customer_id=f.identifier("local_customer_id"),
+        local_service_id=f.identifier("local_service_id"),
+        local_resource_id=f.optional_text("local_resource_id"),
+        start_at=f.moment("start_at"),
+        end_at=f.moment("end_at"),
+        status=f.identifier("status"),
+        price_minor=f.integer("price_minor"),
+        currency=f.identifier("currency"),
+        notes=f.text("notes"),
+        version=f.integer("version"),
+        updated_at=f.moment("updated_at"),
+        global_id=f.optional_text("global_booking_id") or None,
+    )
+
+
+def booking_ack(f: Fields) -> BookingAck:
+    return BookingAck(
+        local_id=f.identifier("local_booking_id"),
+        local_customer_id=f.identifier("local_customer_id"),
+        local_resource_id=f.optional_text("local_resource_id"),
+        status=f.identifier("status"),
+        version=f.integer("version"),
+    )
+
+
+def stock_level(f: Fields) -> RemoteStockLevel:
+    return RemoteStockLevel(
+        sku=f.identifier("sku"),
+        quantity=f.integer("quantity"),
+        reserved=f.integer("reserved"),
+        reorder_point=f.integer("reorder_point"),
+        expires_on=f.optional_day("expires_on"),
+        updated_at=f.moment("updated_at"),
+    )
+
+
+def stock_ack(f: Fields) -> StockAck:
+    return StockAck(sku=f.identifier("sku"), quantity=f.integer("quantity"), reserved=f.integer("reserved"))
+
+
+def slot(local_service_id: str, f: Fields) -> Slot:
+    return Slot(
+        local_service_id=local_service_id,
+        local_resource_id=f.identifier("local_resource_id"),
+        start_at=f.moment("start_at"),
+        end_at=f.moment("end_at"),
+    )
+
+
+# -- records -> request bodies ---------------------------------------------------------------------
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def customer_body(details: CustomerDetails) -> dict[str, Any]:
+    return {
+        "global_customer_id": details.global_id,
+        "first_name": details.first_name,
+        "last_name": details.last_name,
+        "email": details.email,
+        "phone": details.phone,
+        "preferences": details.preferences,
+    }
+
+
+def booking_body(request: BookingRequest) -> dict[str, Any]:
+    return {
+        "global_booking_id": request.global_id,
+        "originating_node_id": request.originating_location_id,
+        "local_customer_id": request.local_customer_id,
+        "customer": customer_body(request.customer),
+        "local_service_id": request.local_service_id,
+        "local_resource_id": request.local_resource_id,
+        "start_at": iso(request.start_at),
+        "end_at": iso(request.end_at),
+        "price_minor": request.price_minor,
+        "currency": request.currency,
+        "notes": request.notes,
+    }

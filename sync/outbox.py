@@ -1,0 +1,101 @@
+"""The durable outbox: every write to a location is a row here before it is sent.
+
+A mutation writes its cache change and its outbox messages in one transaction, then
+tries to deliver them at once. Whatever could not be delivered stays pending and the
+`OutboxWorker` retries it with exponential backoff and jitter until it lands, or marks
+it dead after `max_attempts` (visible, replayable). A message is sent with its
+idempotency key, so a delivery retried after a lost answer is applied once.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sources.cache.models import OutboxMessage
+from sources.cache.types import utc_now
+
+PENDING = "pending"
+DELIVERED = "delivered"
+DEAD = "dead"
+REJECTED = "rejected"  # the location refused it; the cache change was compensated
+# While the request that wrote a message is delivering it itself, the worker leaves it alone.
+INLINE_LEASE = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_seconds: float = 1.0
+    max_seconds: float = 300.0
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        """Full jitter: anywhere up to base * 2^(attempts-1), capped."""
+        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    location_id: str,
+    entity_type: str,
+    entity_id: str,
+    operation: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        id=f"obx_{uuid.uuid4().hex[:16]}",
+        location_id=location_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        operation=operation,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=utc_now() + INLINE_LEASE,
+    )
+    session.add(message)
+    await session.flush()
+    return message
+
+
+async def lease_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+    """Take up to `limit` due messages, oldest first, pushing their next attempt past the lease.
+
+    The conditional update makes two workers (two replicas) never take the same message.
+    """
+    due = (
+        (
+            await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.created_at, OutboxMessage.id)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    taken: list[OutboxMessage] = []
+    for message in due:
+        claimed = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message.id,
+                OutboxMessage.next_attempt_at == message.next_attempt_at,
+                OutboxMessage.status == PENDING,
+            )
+            .values(next_attempt_at=now + lease)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            taken.append(message)
+    return taken
