@@ -91,7 +91,12 @@ async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: Con
         locations = (await connection.execute(select(Location))).all()
     for location in locations:
         connectors.build(
-            config_for(location, demo_credentials(location), timeout_seconds=settings.connector_timeout_seconds)
+            config_for(
+                location,
+                demo_credentials(location),
+                timeout_seconds=settings.connector_timeout_seconds,
+                breaker_reset_seconds=settings.connector_breaker_reset_seconds,
+            )
         )
     writer = CacheWriter(engine)
     bus = InMemoryEventBus()
@@ -142,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
             runtime.worker.start()
             heartbeat.start()
+            app.state.loop = asyncio.get_running_loop()
             app.state.engine = engine
             app.state.settings = settings
             app.state.bus = runtime.bus

@@ -38,5 +38,8 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, description="Deliveries tried before a write is dead-lettered")
     outbox_backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each attempt")
     connector_timeout_seconds: float = Field(default=5.0, description="Time limit of one call to a location")
+    connector_breaker_reset_seconds: float = Field(
+        default=10.0, description="How long a location's circuit stays open before one probe call is let through"
+    )
     database_pool_size: int = 10
     log_sql: bool = False

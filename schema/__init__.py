@@ -20,17 +20,20 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from schema.availability import AvailabilityQueries
 from schema.bookings import Booking
 from schema.catalog import Resource, Service
 from schema.customers import Customer
 from schema.errors import translate_errors
+from schema.extensions import FreshnessExtension
 from schema.inventory import StockItem
 from schema.locations import Location
+from schema.mutations import Mutation
 from schema.queries.bookings import BookingQueries
 from schema.queries.catalog import CatalogQueries
 from schema.queries.network import NetworkQueries
 
-Query = merge_types("Query", (NetworkQueries, BookingQueries, CatalogQueries))
+Query = merge_types("Query", (NetworkQueries, BookingQueries, CatalogQueries, AvailabilityQueries))
 
 
 class GatewaySchema(strawberry.Schema):
@@ -59,11 +62,13 @@ def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases
         lambda: ParserCache(maxsize=1000),
         lambda: ValidationCache(maxsize=1000),
         lambda: AddValidationRules(rules),
+        FreshnessExtension,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         types=[Location, Customer, Booking, Service, Resource, StockItem],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),

@@ -9,10 +9,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -23,6 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import create_app
 from settings import Settings
+from sources.simulators.server import SimulatedLocation
+from sources.simulators.store import LocationStore
+
+T = TypeVar("T")
 
 POSTGRES_ADMIN_DSN = os.environ.get("GATEWAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -104,6 +108,18 @@ class RunningGateway:
         engine: AsyncEngine = self.app.state.engine
         return engine
 
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine in the gateway's own event loop (its simulators live there)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.app.state.loop).result(timeout=120)
+
+    def simulator(self, location_id: str) -> SimulatedLocation:
+        simulated: SimulatedLocation = self.app.state.simulators.locations[location_id]
+        return simulated
+
+    def store(self, location_id: str) -> LocationStore:
+        store: LocationStore = self.app.state.simulators.stores[location_id]
+        return store
+
     def graphql(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
         response = httpx.post(
             f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60, **kwargs
@@ -139,6 +155,40 @@ def stop_gateway(gateway: RunningGateway) -> None:
 def gateway(database_url: str) -> Iterator[RunningGateway]:
     """The gateway over real HTTP on 127.0.0.1, its cache migrated and filled with the demo network."""
     running = start_gateway(Settings(database_url=database_url, demo_network=True))
+    try:
+        yield running
+    finally:
+        stop_gateway(running)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def own_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty cache database for one test module, for tests that change the network."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('own') / 'gateway.sqlite3'}"
+        return
+    database = ThrowawayPostgres()
+    database.create()
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
+LIVE_SETTINGS: dict[str, Any] = {
+    "heartbeat_seconds": 0.3,
+    "outbox_poll_seconds": 0.1,
+    "outbox_backoff_seconds": 0.2,
+    "outbox_max_attempts": 4,
+    "connector_timeout_seconds": 2.0,
+    "connector_breaker_reset_seconds": 0.5,
+}
+
+
+@pytest.fixture(scope="module")
+def live_gateway(own_database_url: str) -> Iterator[RunningGateway]:
+    """A gateway of its own over the demo network's simulated locations, quick to notice outages and recoveries."""
+    running = start_gateway(Settings(database_url=own_database_url, demo_network=True, **LIVE_SETTINGS))
     try:
         yield running
     finally:

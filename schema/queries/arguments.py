@@ -17,6 +17,16 @@ Last: TypeAlias = Annotated[
 ]
 Before: TypeAlias = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
 
+MaxAge: TypeAlias = Annotated[
+    int | None,
+    strawberry.argument(
+        description=(
+            "Freshness bound in seconds (default from settings): data older than this at a reachable "
+            "location is refreshed live first; `extensions.freshness` says per location where the answer came from."
+        )
+    ),
+]
+
 IdArgument: TypeAlias = Annotated[strawberry.ID, strawberry.argument(description="Global id, as `id` returns it.")]
 
 

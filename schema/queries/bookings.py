@@ -10,13 +10,15 @@ from strawberry.types import Info
 
 from resolvers import bookings as booking_resolvers
 from resolvers.customers import CustomerFilter, list_customers
+from resolvers.freshness import refresh_for_query
 from resolvers.ids import key_of, keys_of
 from schema.bookings import Booking, BookingSort, BookingStatus, relations_to_prefetch
 from schema.customers import Customer
-from schema.queries.arguments import After, Before, First, IdArgument, Last, page_args
+from schema.queries.arguments import After, Before, First, IdArgument, Last, MaxAge, page_args
 from schema.queries.network import resolve_typed_node
 from schema.relay import Connection, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
+from sync.refresh import DataKind
 
 
 @strawberry.input(description="Which bookings to list; all conditions must hold.")
@@ -77,8 +79,15 @@ class BookingQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
+        max_age: MaxAge = None,
     ) -> Connection[Booking]:
         where = filter.to_filter() if filter else booking_resolvers.BookingFilter()
+        locations = (
+            sorted(set(where.location_ids or []) | set(where.service_location_ids or []))
+            if (where.location_ids or where.service_location_ids)
+            else None
+        )
+        await refresh_for_query(info.context, locations, [DataKind.BOOKINGS], max_age)
         include = relations_to_prefetch(selected_node_fields(info, *CONNECTION_ITEM_PATHS))
         result = await booking_resolvers.list_bookings(
             info.context,
@@ -90,7 +99,8 @@ class BookingQueries:
         return build_connection(result, Booking.from_row)
 
     @strawberry.field(description="One booking by id; null with a NOT_FOUND error if there is none.")
-    async def booking(self, info: Info, id: IdArgument) -> Booking | None:
+    async def booking(self, info: Info, id: IdArgument, max_age: MaxAge = None) -> Booking | None:
+        await refresh_for_query(info.context, None, [DataKind.BOOKINGS], max_age)
         return await resolve_typed_node(info, Booking, str(id))
 
     @strawberry.field(description="Customers across the network, by last name.")
@@ -102,7 +112,9 @@ class BookingQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
+        max_age: MaxAge = None,
     ) -> Connection[Customer]:
+        await refresh_for_query(info.context, None, [DataKind.BOOKINGS], max_age)
         where = CustomerFilter(
             search=filter.search if filter else None,
             location_ids=keys_of(_strings(filter.location_ids), "Location") if filter else None,
@@ -111,5 +123,6 @@ class BookingQueries:
         return build_connection(result, Customer.from_row)
 
     @strawberry.field(description="One customer by id; null with a NOT_FOUND error if there is none.")
-    async def customer(self, info: Info, id: IdArgument) -> Customer | None:
+    async def customer(self, info: Info, id: IdArgument, max_age: MaxAge = None) -> Customer | None:
+        await refresh_for_query(info.context, None, [DataKind.BOOKINGS], max_age)
         return await resolve_typed_node(info, Customer, str(id))

@@ -10,13 +10,15 @@ from strawberry.types import Info
 
 from resolvers import revenue as revenue_resolvers
 from resolvers.catalog import ResourceFilter, ServiceFilter, list_resources, list_services
+from resolvers.freshness import refresh_for_query
 from resolvers.ids import keys_of
 from resolvers.inventory import InventoryFilter, list_stock_items
 from schema.catalog import Resource, ResourceKind, Service
 from schema.inventory import StockItem
-from schema.queries.arguments import After, Before, First, Last, page_args
+from schema.queries.arguments import After, Before, First, Last, MaxAge, page_args
 from schema.relay import Connection, build_connection
 from schema.revenue import RevenueGrouping, RevenueReport, build_report
+from sync.refresh import DataKind
 
 
 def _location_keys(ids: list[strawberry.ID] | None) -> list[str] | None:
@@ -95,12 +97,14 @@ class CatalogQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
+        max_age: MaxAge = None,
     ) -> Connection[StockItem]:
         where = InventoryFilter(
             location_ids=_location_keys(filter.location_ids) if filter else None,
             low_stock_only=filter.low_stock_only if filter else False,
             search=filter.search if filter else None,
         )
+        await refresh_for_query(info.context, where.location_ids, [DataKind.STOCK], max_age)
         result = await list_stock_items(info.context, where, page_args(first, after, last, before))
         return build_connection(result, StockItem.from_row)
 

@@ -1,0 +1,22 @@
+"""The `maxAge` bound of root fields: refresh stale locations live, note where the data came from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from resolvers.context import Context
+from resolvers.errors import InvalidInputError
+from sync.refresh import DataKind
+
+
+async def refresh_for_query(
+    context: Context, location_ids: Sequence[str] | None, kinds: Sequence[DataKind], max_age: int | None
+) -> None:
+    """Before a root field reads the cache: make the locations it reads no older than `max_age` seconds."""
+    bound = context.settings.default_max_age_seconds if max_age is None else max_age
+    if bound < 0:
+        raise InvalidInputError("`maxAge` cannot be negative", field="maxAge")
+    if context.runtime is None:
+        return
+    ids = list(location_ids) if location_ids else [connector.location_id for connector in context.live.connectors.all()]
+    context.freshness.extend(await context.live.refresher.ensure_fresh(sorted(ids), kinds, bound))

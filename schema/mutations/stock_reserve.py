@@ -1,0 +1,57 @@
+"""reserveStock: hold units of an item at a location for a booking or a transfer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.writes import stock as stock_writes
+from resolvers.writes.results import WriteResult
+from schema.mutations.common import idempotency_key_field, key_for, run_write, stock_keys
+from schema.mutations.types import StockChangePayload
+
+
+@strawberry.input(description="Units of an item to hold at a location.")
+class ReserveStockInput:
+    idempotency_key: str = idempotency_key_field()
+    item_id: strawberry.ID = strawberry.field(description="Global id of the stock item.")
+    location_id: strawberry.ID = strawberry.field(description="Global id of the location holding the stock.")
+    quantity: int = strawberry.field(description="Units to hold; greater than zero and at most the free units.")
+    reference: str | None = strawberry.field(
+        default=None, description="Your reference, e.g. the booking or order the units are for."
+    )
+
+
+@strawberry.type(description="The answer to reserveStock.")
+class ReserveStockPayload(StockChangePayload):
+    pass
+
+
+@strawberry.type
+class StockReserveMutation:
+    @strawberry.mutation(
+        description="Reserves stock at a location: the units stay on hand but are no longer free. "
+        "More than is free is INSUFFICIENT_STOCK."
+    )
+    async def reserve_stock(
+        self, info: Info, input: Annotated[ReserveStockInput, strawberry.argument(description="The reservation.")]
+    ) -> ReserveStockPayload:
+        async def perform() -> WriteResult:
+            return await stock_writes.change_stock(
+                info.context,
+                operation="reserveStock",
+                item_id=key_for(input.item_id, "StockItem", "itemId"),
+                location_id=key_for(input.location_id, "Location", "locationId"),
+                quantity=input.quantity,
+                reason="",
+                reference=input.reference or "",
+                key=input.idempotency_key,
+            )
+
+        written = await run_write(info, perform)
+        item_key, location_key = stock_keys(written, input)
+        return ReserveStockPayload(
+            outcomes=written.outcomes, errors=written.errors, item_key=item_key, location_key=location_key
+        )
