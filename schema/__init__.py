@@ -32,8 +32,9 @@ from schema.mutations import Mutation
 from schema.queries.bookings import BookingQueries
 from schema.queries.catalog import CatalogQueries
 from schema.queries.network import NetworkQueries
+from schema.queries.outbox import OutboxQueries
 
-Query = merge_types("Query", (NetworkQueries, BookingQueries, CatalogQueries, AvailabilityQueries))
+Query = merge_types("Query", (NetworkQueries, BookingQueries, CatalogQueries, AvailabilityQueries, OutboxQueries))
 
 
 class GatewaySchema(strawberry.Schema):

@@ -67,7 +67,7 @@ class AvailableSlot:
         description="The staff member, room or equipment that is free (possibly lent in from another location); "
         "null when the cache does not know it yet.",
     )
-    def resource(self, info: Info) -> Resource | None | Awaitable[Resource | None]:
+    def resource(self, info: Info) -> Resource | Awaitable[Resource | None] | None:
         loader = info.context.loaders.get(ResourceAtLocationLoader)
         return load_now(loader, (self.location_id, self.local_resource_id), _resource_or_none)
 

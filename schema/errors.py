@@ -21,7 +21,9 @@ def _translated(error: GraphQLError, request_id: str) -> GraphQLError:
     if isinstance(original, GatewayError):
         extensions = {"code": original.code.value, **{k: v for k, v in original.details.items() if v is not None}}
         return GraphQLError(original.message, nodes=error.nodes, path=error.path, extensions=extensions)
-    if original is None:
+    # Errors before execution (no path) are about the request itself, e.g. a variable that does not coerce:
+    # graphql-core wraps those in an original error too, but they are the client's, not ours.
+    if original is None or (error.path is None and not isinstance(original, GatewayError)):
         if (error.extensions or {}).get("code"):
             return error
         code = GRAPHQL_PARSE_FAILED if error.message.startswith("Syntax Error") else GRAPHQL_VALIDATION_FAILED

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sources.cache.models import AuditEntry, Booking, ChangeLogEntry, Customer, CustomerMapping, OutboxMessage, Service
-from tests.conftest import RunningGateway
+from conftest import RunningGateway
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,17 @@ def free_slot(gateway: RunningGateway, location_id: str, *, days_ahead: int = 40
     """A start time the location's own system says is free, for one of its services, far from demo bookings."""
     store = gateway.store(location_id)
     services = gateway.run(_service_rows(gateway.engine, location_id))
-    day = (datetime.now(UTC) + timedelta(days=days_ahead)).replace(hour=0, minute=0, second=0, microsecond=0)
-    for service in services:
-        slots = store.free_slots(service.local_service_id, day, day + timedelta(days=1))
-        owned = [slot for slot in slots if slot[0] in store.resources and store.resources[slot[0]].owned]
-        if len(owned) > skip:
-            local_resource, start, _ = owned[skip]
-            resource_id = gateway.run(_resource_id(gateway.engine, location_id, local_resource))
-            return FreeSlot(
-                service.id, location_id, resource_id, start.astimezone(UTC), service.price_minor, service.currency
-            )
+    first_day = (datetime.now(UTC) + timedelta(days=days_ahead)).replace(hour=0, minute=0, second=0, microsecond=0)
+    for day in (first_day + timedelta(days=offset) for offset in range(7)):  # some days a site is closed
+        for service in services:
+            slots = store.free_slots(service.local_service_id, day, day + timedelta(days=1))
+            owned = [slot for slot in slots if slot[0] in store.resources and store.resources[slot[0]].owned]
+            if len(owned) > skip:
+                local_resource, start, _ = owned[skip]
+                resource_id = gateway.run(_resource_id(gateway.engine, location_id, local_resource))
+                return FreeSlot(
+                    service.id, location_id, resource_id, start.astimezone(UTC), service.price_minor, service.currency
+                )
     raise AssertionError(f"no free slot at {location_id}")
 
 

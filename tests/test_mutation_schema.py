@@ -806,6 +806,20 @@ async def test_a_write_without_an_idempotency_key_is_a_validation_error_and_noth
     assert write.calls == []
 
 
+@pytest.mark.asyncio
+async def test_a_write_whose_input_variable_lacks_the_idempotency_key_is_a_validation_error(
+    schema: strawberry.Schema, context: Context, demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write = fake(monkeypatch, booking_writes, "cancel_booking", WriteResult("booking", demo.booking))
+    document = f"mutation($input: CancelBookingInput!) {{ cancelBooking(input: $input) {{ {ERRORS} }} }}"
+    variables = {"input": {"bookingId": f"Booking:{demo.booking}"}}
+    result = await schema.execute(document, variable_values=variables, context_value=context)
+    assert result.data is None
+    assert write.calls == []
+    assert result.errors is not None
+    assert [error.extensions for error in result.errors] == [{"code": "GRAPHQL_VALIDATION_FAILED"}]
+
+
 def test_every_write_input_requires_an_idempotency_key(schema: strawberry.Schema) -> None:
     mutation_type = schema._schema.mutation_type
     assert mutation_type is not None

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from sources.cache.models import Booking, OutboxMessage, RevenueEntry
-from tests.conftest import RunningGateway
-from tests.live_helpers import cache_counts, cache_row, customer_known_at, free_slot, key, wait_for
+from conftest import RunningGateway
+from live_helpers import cache_counts, cache_row, customer_known_at, free_slot, key, wait_for
 
 CREATE_BOOKING = """
 mutation Create($input: CreateBookingInput!) {
@@ -76,6 +76,12 @@ mutation Transfer($input: TransferStockInput!) {
     outcomes { locationId status code reason }
     errors { code message }
   }
+}
+"""
+
+PENDING_FOR = """
+query Waiting($locations: [ID!]) {
+  outboxMessages(statuses: ["pending"], locationIds: $locations) { id operation status }
 }
 """
 
@@ -236,6 +242,9 @@ def test_write_to_a_location_that_is_down_is_queued_and_arrives_once_when_it_is_
         assert result["booking"]["status"] == "PENDING"
         message = cache_row(live_gateway, OutboxMessage, key(result["outcomes"][0]["outboxMessageId"]))
         assert message.status == "pending"
+        waiting = live_gateway.graphql(PENDING_FOR, {"locations": ["Location:stockport-merseyway"]})
+        listed = waiting["data"]["outboxMessages"]
+        assert {"id": f"OutboxMessage:{message.id}", "operation": "booking.create", "status": "pending"} in listed
         assert local_booking(live_gateway, "stockport-merseyway", booking_key) is None
     finally:
         live_gateway.run(simulator.start())
