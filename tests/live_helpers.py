@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sources.cache.models import AuditEntry, Booking, ChangeLogEntry, Customer, CustomerMapping, OutboxMessage, Service
 from conftest import RunningGateway
+from sources.cache.models import AuditEntry, Booking, ChangeLogEntry, Customer, CustomerMapping, OutboxMessage, Service
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from conftest import RunningGateway
 from live_helpers import cache_counts, customer_known_at, free_slot
 from sqlalchemy import select
 
+from conftest import RunningGateway
 from sources.cache.models import Booking, OutboxMessage
 
 CALLS = 1000
@@ -42,7 +42,7 @@ async def _fire(url: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _overlap(a: tuple[Any, Any], b: tuple[Any, Any]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
+    return bool(a[0] < b[1] and b[0] < a[1])
 
 
 def test_a_thousand_concurrent_bookings_never_double_book_a_resource(live_gateway: RunningGateway) -> None:

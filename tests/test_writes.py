@@ -6,11 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from live_helpers import cache_counts, cache_row, customer_known_at, free_slot, key, wait_for
 from sqlalchemy import select
 
-from sources.cache.models import Booking, OutboxMessage, RevenueEntry
 from conftest import RunningGateway
-from live_helpers import cache_counts, cache_row, customer_known_at, free_slot, key, wait_for
+from sources.cache.models import Booking, OutboxMessage, RevenueEntry
 
 CREATE_BOOKING = """
 mutation Create($input: CreateBookingInput!) {
