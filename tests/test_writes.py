@@ -440,3 +440,71 @@ def stock_quantities(gateway: RunningGateway, item_id: str) -> dict[str, int]:
             return {location_id: quantity for location_id, quantity in rows.all()}
 
     return gateway.run(levels())
+
+
+DUPLICATES = "{ duplicateCustomers(first: 500) { customers { id email } } }"
+MERGE = """
+mutation Merge($input: MergeCustomersInput!) {
+  mergeCustomers(input: $input) {
+    customer { id bookings(first: 500) { totalCount } }
+    outcomes { locationId status code }
+    errors { code message }
+  }
+}
+"""
+
+
+def test_duplicate_customers_are_listed_and_merged_into_one(live_gateway: RunningGateway) -> None:
+    from sources.cache.models import Customer, CustomerMapping
+
+    original = customer_known_at(live_gateway, "manchester-central")
+    source = cache_row(live_gateway, Customer, original)
+    duplicate = f"cus_dup_{uuid.uuid4().hex[:8]}"
+    local_id = next(
+        c.local_id for c in live_gateway.store("leeds-headingley").customers.values() if c.global_id != original
+    )
+
+    async def add_duplicate() -> None:
+        # A location that knew this person under another record: the way duplicates arrive.
+        async with live_gateway.engine.begin() as connection:
+            await connection.execute(
+                Customer.__table__.insert().values(
+                    id=duplicate,
+                    primary_location_id="leeds-headingley",
+                    first_name=source.first_name,
+                    last_name=source.last_name,
+                    email=source.email.upper(),
+                    phone=None,
+                    preferences={},
+                    consents={},
+                    version=1,
+                    created_at=datetime.now(UTC),
+                    updated_at=datetime.now(UTC),
+                )
+            )
+            await connection.execute(
+                CustomerMapping.__table__.update()
+                .where(CustomerMapping.location_id == "leeds-headingley", CustomerMapping.local_customer_id == local_id)
+                .values(customer_id=duplicate)
+            )
+
+    live_gateway.run(add_duplicate())
+    groups = live_gateway.graphql(DUPLICATES)["data"]["duplicateCustomers"]
+    assert any({c["id"] for c in g["customers"]} >= {f"Customer:{original}", f"Customer:{duplicate}"} for g in groups)
+
+    merged = live_gateway.graphql(
+        MERGE,
+        {
+            "input": {
+                "idempotencyKey": new_key(),
+                "keepCustomerId": f"Customer:{original}",
+                "removeCustomerId": f"Customer:{duplicate}",
+            }
+        },
+    )["data"]["mergeCustomers"]
+
+    assert merged["errors"] == [], merged
+    assert merged["customer"]["id"] == f"Customer:{original}"
+    assert cache_row(live_gateway, Customer, duplicate) is None
+    assert ("Location:leeds-headingley", "DELIVERED") in {(o["locationId"], o["status"]) for o in merged["outcomes"]}
+    assert live_gateway.store("leeds-headingley").customers[local_id].email == source.email

@@ -12,6 +12,7 @@ from resolvers import bookings as booking_resolvers
 from resolvers.customers import CustomerFilter, list_customers
 from resolvers.freshness import refresh_for_query
 from resolvers.ids import key_of, keys_of
+from resolvers.writes.customers import duplicate_customer_groups
 from schema.bookings import Booking, BookingSort, BookingStatus, relations_to_prefetch
 from schema.customers import Customer
 from schema.queries.arguments import After, Before, First, IdArgument, Last, MaxAge, page_args
@@ -65,6 +66,11 @@ class CustomerFilterInput:
     location_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description="Known at any of these locations."
     )
+
+
+@strawberry.type(description="Customers who look like one person: they share an email address or a phone number.")
+class DuplicateCustomerGroup:
+    customers: list[Customer] = strawberry.field(description="The look-alikes, oldest first; merge into the first.")
 
 
 @strawberry.type
@@ -121,6 +127,18 @@ class BookingQueries:
         )
         result = await list_customers(info.context, where, page_args(first, after, last, before))
         return build_connection(result, Customer.from_row)
+
+    @strawberry.field(description="Merge candidates: customers sharing an email (any case) or a phone number.")
+    async def duplicate_customers(
+        self,
+        info: Info,
+        first: Annotated[int, strawberry.argument(description="How many groups, at most.")] = 50,
+    ) -> list[DuplicateCustomerGroup]:
+        groups = await duplicate_customer_groups(info.context, max(1, min(first, info.context.settings.max_page_size)))
+        loader = info.context.loaders.customer_by_id
+        rows = await loader.load_many(sorted({key for group in groups for key in group}))
+        by_key = {row.id: Customer.from_row(row) for row in rows if row is not None}
+        return [DuplicateCustomerGroup(customers=[by_key[key] for key in group if key in by_key]) for group in groups]
 
     @strawberry.field(description="One customer by id; null with a NOT_FOUND error if there is none.")
     async def customer(self, info: Info, id: IdArgument, max_age: MaxAge = None) -> Customer | None:

@@ -1,0 +1,116 @@
+"""The gateway for bench.writes: its simulated locations in the same process, plus control endpoints.
+
+python -m bench.writes_serve --database-url sqlite+aiosqlite:///... --port 8123 --cpu 0
+
+The simulators live in the gateway's event loop, so only this process can turn their knobs; the
+benchmark does it over HTTP, through routes under /bench/ that never reach the gateway:
+
+    POST /bench/latency    {"seconds": 0.1}                      every location answers that much later
+    POST /bench/free-slot  {"location": "...", "days_ahead": 50}  {"service_id", "start_at"} free there
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import uvicorn
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from server import create_app
+from settings import Settings
+from sources.cache.models import Service
+from sources.simulators.network import SimulatedNetwork
+
+KEEP_ALIVE_S = 75  # longer than any pause of the benchmark: no request lands on a connection being closed
+
+
+def control_app(gateway: Starlette) -> Starlette:
+    def simulators() -> SimulatedNetwork:
+        network: SimulatedNetwork = gateway.state.simulators
+        return network
+
+    async def latency(request: Request) -> JSONResponse:
+        seconds = float((await request.json())["seconds"])
+        for simulated in simulators().locations.values():
+            simulated.controls.latency_seconds = seconds
+        return JSONResponse({location: seconds for location in simulators().locations})
+
+    async def free_slot(request: Request) -> JSONResponse:
+        """The first start the location's own system has free on a resource it owns, for one of its services."""
+        body: dict[str, Any] = await request.json()
+        location_id = str(body["location"])
+        store = simulators().stores[location_id]
+        engine: AsyncEngine = gateway.state.engine
+        async with engine.connect() as connection:
+            services = (
+                await connection.execute(
+                    select(Service.id, Service.local_service_id)
+                    .where(Service.location_id == location_id, Service.is_active)
+                    .order_by(Service.id)
+                )
+            ).all()
+        first_day = (datetime.now(UTC) + timedelta(days=int(body["days_ahead"]))).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        for day in (first_day + timedelta(days=offset) for offset in range(7)):  # some days a site is closed
+            for service in services:
+                slots = store.free_slots(service.local_service_id, day, day + timedelta(days=1))
+                for resource, start, _ in slots:
+                    if resource in store.resources and store.resources[resource].owned:
+                        return JSONResponse({"service_id": service.id, "start_at": start.astimezone(UTC).isoformat()})
+        return JSONResponse({"error": f"no free slot at {location_id}"}, status_code=404)
+
+    return Starlette(
+        routes=[Route("/bench/latency", latency, methods=["POST"]), Route("/bench/free-slot", free_slot, methods=["POST"])]
+    )
+
+
+class WithControls:
+    """/bench/* to the control routes, everything else (lifespan included) to the gateway."""
+
+    def __init__(self, gateway: Starlette) -> None:
+        self.gateway = gateway
+        self.controls = control_app(gateway)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope["path"]).startswith("/bench/"):
+            await self.controls(scope, receive, send)
+        else:
+            await self.gateway(scope, receive, send)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--cpu", type=int, default=None, help="pin the process (and its threads) to this core")
+    args = parser.parse_args()
+    if args.cpu is not None and hasattr(os, "sched_setaffinity"):
+        # Before any thread exists, so aiosqlite's worker threads inherit the mask.
+        os.sched_setaffinity(0, {args.cpu})
+    # The cache was prepared by bench.writes (demo + extra location): not empty, so the demo is not reloaded.
+    gateway = create_app(Settings(database_url=args.database_url, demo_network=True, graphiql=False, log_sql=False))
+    uvicorn.run(
+        WithControls(gateway),
+        host="127.0.0.1",
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
+
+
+if __name__ == "__main__":
+    main()
