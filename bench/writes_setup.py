@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +87,7 @@ class PreparedCache:
     added_mappings: tuple[str, ...]  # where this bench gave it a mapping
     single_customer: str
     single_location: str
+    booking_customers: dict[str, str]  # location -> a customer it knows, to book for
 
 
 def _local_customer_id(kind: str, serial: int) -> str:
@@ -96,7 +97,7 @@ def _local_customer_id(kind: str, serial: int) -> str:
     return f"C-{990_000 + serial}"
 
 
-async def prepare_cache(database_url: str) -> PreparedCache:
+async def prepare_cache(database_url: str, booking_locations: Sequence[str]) -> PreparedCache:
     """Migrate, load the demo, add a fifth customer-writable location and map one customer at all five.
 
     The gateway's simulators seed their stores from this cache on start, so every location will know
@@ -165,12 +166,21 @@ async def prepare_cache(database_url: str) -> PreparedCache:
                     .limit(1)
                 )
             ).scalar_one()
+            booking_customers = {
+                location: (
+                    await connection.execute(
+                        select(func.min(CustomerMapping.customer_id)).where(CustomerMapping.location_id == location)
+                    )
+                ).scalar_one()
+                for location in booking_locations
+            }
         return PreparedCache(
             fan_out_customer=customer,
             fan_out_locations=tuple(writable),
             added_mappings=tuple(added),
             single_customer=single,
             single_location=SINGLE_LOCATION,
+            booking_customers=booking_customers,
         )
     finally:
         await engine.dispose()

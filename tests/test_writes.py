@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from live_helpers import cache_counts, cache_row, customer_known_at, free_slot, key, wait_for
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from conftest import RunningGateway
 from sources.cache.models import Booking, OutboxMessage, RevenueEntry
@@ -468,7 +468,7 @@ def test_duplicate_customers_are_listed_and_merged_into_one(live_gateway: Runnin
         # A location that knew this person under another record: the way duplicates arrive.
         async with live_gateway.engine.begin() as connection:
             await connection.execute(
-                Customer.__table__.insert().values(
+                insert(Customer).values(
                     id=duplicate,
                     primary_location_id="leeds-headingley",
                     first_name=source.first_name,
@@ -483,7 +483,7 @@ def test_duplicate_customers_are_listed_and_merged_into_one(live_gateway: Runnin
                 )
             )
             await connection.execute(
-                CustomerMapping.__table__.update()
+                update(CustomerMapping)
                 .where(CustomerMapping.location_id == "leeds-headingley", CustomerMapping.local_customer_id == local_id)
                 .values(customer_id=duplicate)
             )
