@@ -7,7 +7,8 @@ import statistics
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from bench.servers import Server
 from sources.cache.database import create_engine
 from sources.cache.models import Booking
 
@@ -44,6 +46,8 @@ class Calls:
     latencies_ms: list[float] = field(repr=False)
     answers: list[dict[str, Any] | None] = field(repr=False)  # None: no usable HTTP answer
     failures: Counter[str] = field(default_factory=Counter)  # transport errors and non-200 statuses
+    client_cpu: float = 0.0  # fraction of one core, this process
+    server_cpu: float = 0.0  # fraction of one core, the gateway's process (its simulators included)
 
     @property
     def rate(self) -> float:
@@ -56,13 +60,28 @@ class Calls:
         return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
     @property
+    def server_ms_per_call(self) -> float:
+        """The gateway's CPU per call: unlike calls/s, it does not depend on whether the client kept up."""
+        return 1000 * self.server_cpu * self.seconds / len(self.answers) if self.answers else float("nan")
+
+    @property
     def median_ms(self) -> float:
         return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
 
 
-def new_client(base_url: str, connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120)
+@asynccontextmanager
+async def connections(base_url: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """`count` httpx clients of one keep-alive connection each.
+
+    Not one client with a pool of `count`: httpcore's pool hands out connections in time that grows
+    with the pool, and at 50 its client spent ~5 ms of CPU per call, more than the gateway's answer.
+    """
+    async with AsyncExitStack() as stack:
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        yield [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120))
+            for _ in range(count)
+        ]
 
 
 async def call(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[float, dict[str, Any] | None, str | None]:
@@ -79,14 +98,16 @@ async def call(client: httpx.AsyncClient, body: dict[str, Any]) -> tuple[float, 
     return elapsed, answer, None
 
 
-async def run_calls(client: httpx.AsyncClient, target: str, bodies: Sequence[dict[str, Any]], workers: int) -> Calls:
-    """Every body once, `workers` calls in flight at a time (one per connection), latency of each call alone."""
+async def run_calls(
+    clients: Sequence[httpx.AsyncClient], server: Server, target: str, bodies: Sequence[dict[str, Any]]
+) -> Calls:
+    """Every body once, one call in flight per client, the latency of each call alone."""
     answers: list[dict[str, Any] | None] = [None] * len(bodies)
     latencies: list[float] = []
     failures: Counter[str] = Counter()
     cursor = iter(range(len(bodies)))
 
-    async def worker() -> None:
+    async def worker(client: httpx.AsyncClient) -> None:
         for index in cursor:
             elapsed, answer, failure = await call(client, bodies[index])
             latencies.append(elapsed)
@@ -94,9 +115,20 @@ async def run_calls(client: httpx.AsyncClient, target: str, bodies: Sequence[dic
             if failure is not None:
                 failures[failure] += 1
 
+    client_before, (user_before, sys_before) = time.process_time(), server.cpu_seconds()
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(workers)))
-    return Calls(target, time.perf_counter() - started, latencies, answers, failures)
+    await asyncio.gather(*(worker(client) for client in clients))
+    elapsed = time.perf_counter() - started
+    user_after, sys_after = server.cpu_seconds()
+    return Calls(
+        target,
+        elapsed,
+        latencies,
+        answers,
+        failures,
+        client_cpu=(time.process_time() - client_before) / elapsed,
+        server_cpu=(user_after - user_before + sys_after - sys_before) / elapsed,
+    )
 
 
 def read_bodies(query: str, calls: int) -> list[dict[str, Any]]:
@@ -178,7 +210,9 @@ async def check_cache(database_url: str, booked: Sequence[str]) -> CacheCheck:
     engine = create_engine(database_url, pool_size=1)
     try:
         async with engine.connect() as connection:
-            new = (await connection.execute(select(Booking).where(Booking.id.in_(booked)))).scalars().all()
+            new = (
+                await connection.execute(select(Booking.resource_id, Booking.status).where(Booking.id.in_(booked)))
+            ).all()
             resources = {booking.resource_id for booking in new if booking.resource_id is not None}
             active = (
                 await connection.execute(
@@ -193,6 +227,8 @@ async def check_cache(database_url: str, booked: Sequence[str]) -> CacheCheck:
     double_booked: set[str] = set()
     previous: dict[str, tuple[str, datetime]] = {}  # resource -> (booking id, end) of the latest-ending so far
     for booking_id, resource_id, start_at, end_at in active:
+        if resource_id is None:
+            continue
         last = previous.get(resource_id)
         if last is not None and start_at < last[1] and (booking_id in mine or last[0] in mine):
             double_booked.add(resource_id)

@@ -70,7 +70,10 @@ def control_app(gateway: Starlette) -> Starlette:
         return JSONResponse({"error": f"no free slot at {location_id}"}, status_code=404)
 
     return Starlette(
-        routes=[Route("/bench/latency", latency, methods=["POST"]), Route("/bench/free-slot", free_slot, methods=["POST"])]
+        routes=[
+            Route("/bench/latency", latency, methods=["POST"]),
+            Route("/bench/free-slot", free_slot, methods=["POST"]),
+        ]
     )
 
 

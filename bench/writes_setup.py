@@ -119,7 +119,7 @@ async def prepare_cache(database_url: str, booking_locations: Sequence[str]) -> 
                 base_url="http://127.0.0.1:9",  # the simulated network points it at its simulator
                 api_key_hash=hashlib.sha256(f"demo-key-{ANNEX_ID}".encode()).hexdigest(),
             )
-            await connection.execute(insert(locations), [annex])
+            await connection.execute(insert(Location), [annex])
             kinds = {row.id: row.kind for row in await connection.execute(select(locations.c.id, locations.c.kind))}
             writable = sorted(location for location, kind in kinds.items() if kind in WRITABLE_KINDS)
 

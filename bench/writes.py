@@ -1,0 +1,229 @@
+"""Writes through the gateway: booking throughput against a read floor, and the cost of fanning a write out.
+
+    .venv/bin/python -m bench.writes                     # under a minute: SQLite, then PostgreSQL
+    .venv/bin/python -m bench.writes --calls 300 --backends sqlite
+
+Per backend: a fresh cache (demo network plus a fifth customer-writable location), the gateway with
+its simulated locations as one uvicorn process pinned to core 0, this process as the client on core 1.
+
+1. Booking throughput: `--calls` trivial queries (the read floor), then as many one-row cache reads,
+   then as many createBooking calls for overlapping slots at three locations, each batch over the same
+   httpx client with `--connections` calls in flight; then the cache is checked for double bookings.
+2. Fan-out: with every location answering `--latency-ms` late, updateCustomer for a customer known at
+   five customer-writable locations against one known at one; the ratio is near 1 when the gateway
+   writes to the five in parallel, near 5 when it writes to them one after another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvloop
+
+from bench.report import describe_environment
+from bench.servers import CLIENT_CPU, SERVER_CPU, Server, pinning_works
+from bench.writes_calls import (
+    BOOKING_DAYS_AHEAD,
+    BOOKING_LOCATIONS,
+    LOCATION_QUERY,
+    TYPENAME_QUERY,
+    WARMUP_DAYS_AHEAD,
+    BookingOutcome,
+    CacheCheck,
+    Calls,
+    booking_bodies,
+    check_cache,
+    classify,
+    connections,
+    free_slot,
+    read_bodies,
+    read_errors,
+    run_calls,
+)
+from bench.writes_fanout import FanOutResult, Target, measure_fan_out
+from bench.writes_setup import PreparedCache, cache_database, postgres_reachable, prepare_cache, running_gateway
+
+WARMUP_READS = 200
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    reads: list[tuple[Calls, int]]  # calls, errors
+    bookings: Calls
+    outcome: BookingOutcome
+    cache: CacheCheck
+    fan_out: FanOutResult
+
+
+def print_calls(calls: Calls, errors: int) -> None:
+    print(
+        f"  {calls.target:<16} {len(calls.answers):>5} calls in {calls.seconds:6.2f} s  {calls.rate:8.1f} calls/s"
+        f"  p50 {calls.percentile(50):8.1f} ms  p99 {calls.percentile(99):8.1f} ms"
+        f"  gateway CPU {calls.server_cpu:4.0%} ({calls.server_ms_per_call:5.2f} ms/call)"
+        f"  client CPU {calls.client_cpu:4.0%}" + (f"  ERRORS {errors}" if errors else ""),
+        flush=True,
+    )
+
+
+async def bench_backend(
+    backend: str, server: Server, database_url: str, prepared: PreparedCache, args: argparse.Namespace
+) -> BackendResult:
+    async with connections(f"http://127.0.0.1:{server.port}", args.connections) as clients:
+        client = clients[0]
+        # Warm-up, not timed: connections, the GraphQL schema's caches, each location's session and token.
+        await run_calls(clients, server, "warm-up", read_bodies(TYPENAME_QUERY, WARMUP_READS))
+        customers = prepared.booking_customers
+        warm = {location: await free_slot(client, location, WARMUP_DAYS_AHEAD) for location in BOOKING_LOCATIONS}
+        warm_up = classify(await run_calls(clients, server, "warm-up", booking_bodies(warm, customers, len(warm))))
+        if warm_up.counts["booked"] != len(warm):
+            print(f"  warm-up bookings: {dict(warm_up.counts)}")
+        slots = {location: await free_slot(client, location, BOOKING_DAYS_AHEAD) for location in BOOKING_LOCATIONS}
+
+        print(f"Booking throughput: {args.calls} calls per target, {args.connections} in flight", flush=True)
+        reads = []
+        for target, query in (("{ __typename }", TYPENAME_QUERY), ("location(id)", LOCATION_QUERY)):
+            calls = await run_calls(clients, server, target, read_bodies(query, args.calls))
+            reads.append((calls, read_errors(calls)))
+            print_calls(*reads[-1])
+        bookings = await run_calls(clients, server, "createBooking", booking_bodies(slots, customers, args.calls))
+        outcome = classify(bookings)
+        print_calls(
+            bookings, sum(n for name, n in outcome.counts.items() if name not in ("booked", "SLOT_UNAVAILABLE"))
+        )
+        print(f"  outcomes: {', '.join(f'{name} {n}' for name, n in outcome.counts.most_common())}")
+        cache = await check_cache(database_url, outcome.booked)
+        print(
+            f"  cache: {cache.confirmed}/{len(outcome.booked)} booked are confirmed, on {cache.resources} resources;"
+            f" double-booked resources: {', '.join(cache.double_booked) or 'none'}",
+            flush=True,
+        )
+
+        fan_out = Target(
+            f"fan-out {len(prepared.fan_out_locations)}", prepared.fan_out_customer, prepared.fan_out_locations
+        )
+        single = Target("single", prepared.single_customer, (prepared.single_location,))
+        print(
+            f"Fan-out: updateCustomer, every location {args.latency_ms:.0f} ms late;"
+            f" {args.rounds} rounds x {args.fanout_calls} calls each, alternating",
+            flush=True,
+        )
+        result = await measure_fan_out(client, fan_out, single, args.rounds, args.fanout_calls, args.latency_ms / 1000)
+        for checked in result.targets:
+            for problem, n in checked.problems.items():
+                print(f"  {checked.name}: {n} of {checked.calls} calls {problem}")
+        print(f"  fan-out {len(prepared.fan_out_locations)} / single = {result.ratio:.2f}", flush=True)
+    return BackendResult(backend, reads, bookings, outcome, cache, result)
+
+
+def print_summary(results: Sequence[BackendResult], args: argparse.Namespace) -> None:
+    print(
+        f"\nBooking throughput: {args.calls} calls per target, {args.connections} in flight"
+        " (httpx, one client per connection); ratios to the { __typename } floor of the same backend"
+    )
+    header = f"{'backend':<11} {'target':<16} {'calls/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'gw CPU ms/call':>15}"
+    print(f"{header} {'calls/s ratio':>14} {'CPU ratio':>10}")
+    for result in results:
+        floor = result.reads[0][0]
+        for calls in (*(calls for calls, _ in result.reads), result.bookings):
+            print(
+                f"{result.backend:<11} {calls.target:<16} {calls.rate:>9.1f} {calls.percentile(50):>9.1f}"
+                f" {calls.percentile(99):>9.1f} {calls.server_ms_per_call:>15.2f}"
+                f" {calls.rate / floor.rate:>14.3f} {calls.server_ms_per_call / floor.server_ms_per_call:>10.1f}"
+            )
+    for result in results:
+        counts = result.outcome.counts
+        others = sum(n for name, n in counts.items() if name not in ("booked", "SLOT_UNAVAILABLE"))
+        print(
+            f"{result.backend:<11} booked {counts['booked']}, SLOT_UNAVAILABLE {counts['SLOT_UNAVAILABLE']},"
+            f" other {others}; double-booked resources: {len(result.cache.double_booked)}"
+        )
+    print(
+        f"\nFan-out: updateCustomer with every location answering {args.latency_ms:.0f} ms late"
+        f" (median of {args.rounds} round medians; 1.00 = fully parallel, ~5 = one after another)"
+    )
+    for result in results:
+        fan_out = result.fan_out
+        locations = len(fan_out.targets[0].expected_locations)
+        print(
+            f"{result.backend:<11} fan-out {locations} / single = {fan_out.ratio:.2f}"
+            f"   ({fan_out.fan_out_ms:.1f} ms / {fan_out.single_ms:.1f} ms)"
+        )
+
+
+def failed(result: BackendResult) -> bool:
+    """What the benchmark exists to catch: a double booking, a lost booking, or a write that did not go out."""
+    lost = result.cache.confirmed != len(result.outcome.booked)
+    return bool(result.cache.double_booked) or lost or any(target.problems for target in result.fan_out.targets)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=1000, help="calls per throughput target (default 1000)")
+    parser.add_argument("--connections", type=int, default=50, help="calls in flight (default 50)")
+    parser.add_argument("--rounds", type=int, default=3, help="fan-out rounds (default 3)")
+    parser.add_argument("--fanout-calls", type=int, default=5, help="fan-out calls per target per round (default 5)")
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="locations' added latency (default 100)")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated (default sqlite,postgresql)")
+    args = parser.parse_args(argv)
+    backends = [backend.strip() for backend in args.backends.split(",") if backend.strip()]
+    if not 10 <= args.calls <= 20_000 or not 1 <= args.connections <= 200:
+        parser.error("calls must be 10..20000, connections 1..200")
+    if not 1 <= args.rounds <= 20 or not 1 <= args.fanout_calls <= 50 or not 0 <= args.latency_ms <= 2000:
+        parser.error("rounds must be 1..20, fanout-calls 1..50, latency-ms 0..2000")
+    if not backends or any(backend not in ("sqlite", "postgresql") for backend in backends):
+        parser.error("backends: sqlite and/or postgresql")
+
+    # SIGTERM unwinds like Ctrl-C, so the gateway is terminated and the throwaway database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(describe_environment())
+    pin = pinning_works()
+    if pin:
+        os.sched_setaffinity(0, {CLIENT_CPU})
+    print(
+        f"gateway and its simulated locations on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}"
+        if pin
+        else "CPU pinning unavailable: gateway and client share the CPUs"
+    )
+    if "postgresql" in backends and (problem := postgres_reachable()) is not None:
+        print(f"PostgreSQL skipped: {problem}")
+        backends.remove("postgresql")
+
+    results: list[BackendResult] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-writes-") as tmp,
+        asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
+    ):
+        workdir = Path(tmp)
+        for backend in backends:
+            print(f"\n== {backend} ==")
+            with cache_database(backend, workdir) as database_url:
+                started = time.monotonic()
+                prepared = runner.run(prepare_cache(database_url, BOOKING_LOCATIONS))
+                print(
+                    f"cache ready in {time.monotonic() - started:.1f} s: fan-out customer {prepared.fan_out_customer}"
+                    f" at {', '.join(prepared.fan_out_locations)}"
+                    f" (mapped here at {', '.join(prepared.added_mappings) or 'none'});"
+                    f" single customer {prepared.single_customer} at {prepared.single_location}"
+                )
+                started = time.monotonic()
+                with running_gateway(f"gateway-{backend}", database_url, workdir, pin) as server:
+                    print(
+                        f"gateway pid {server.pid} on port {server.port}, started in {time.monotonic() - started:.1f} s"
+                    )
+                    results.append(runner.run(bench_backend(backend, server, database_url, prepared, args)))
+    print_summary(results, args)
+    return 1 if any(failed(result) for result in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
