@@ -192,6 +192,8 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
     ctx.obj = settings
     if ctx.invoked_subcommand is None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # One line per heartbeat and delivery would drown the log; connector failures are logged by the gateway.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         click.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 

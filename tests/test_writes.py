@@ -10,7 +10,7 @@ from live_helpers import cache_counts, cache_row, customer_known_at, free_slot, 
 from sqlalchemy import insert, select, update
 
 from conftest import RunningGateway
-from sources.cache.models import Booking, OutboxMessage, RevenueEntry
+from sources.cache.models import Booking, OutboxMessage, RevenueEntry, Service
 
 CREATE_BOOKING = """
 mutation Create($input: CreateBookingInput!) {
@@ -508,3 +508,27 @@ def test_duplicate_customers_are_listed_and_merged_into_one(live_gateway: Runnin
     assert cache_row(live_gateway, Customer, duplicate) is None
     assert ("Location:leeds-headingley", "DELIVERED") in {(o["locationId"], o["status"]) for o in merged["outcomes"]}
     assert live_gateway.store("leeds-headingley").customers[local_id].email == source.email
+
+
+def test_booking_without_a_location_goes_to_the_nearest_one_that_takes_bookings(live_gateway: RunningGateway) -> None:
+    from sources.cache.models import Location
+
+    salford = cache_row(live_gateway, Location, "salford-quays")  # a source website: it takes no bookings from us
+    slot = free_slot(live_gateway, "manchester-central", days_ahead=60)
+    base = {
+        "category": cache_row(live_gateway, Service, slot.service_id).category,
+        "near": {"latitude": salford.latitude, "longitude": salford.longitude},
+        "startAt": slot.start_at.isoformat(),
+        "customerId": f"Customer:{customer_known_at(live_gateway, 'manchester-central')}",
+    }
+
+    result = live_gateway.graphql(CREATE_BOOKING, {"input": {**base, "idempotencyKey": new_key()}})
+    too_far = live_gateway.graphql(
+        CREATE_BOOKING, {"input": {**base, "idempotencyKey": new_key(), "maxDistanceKm": 0.5}}
+    )
+
+    payload = result["data"]["createBooking"]
+    assert payload["errors"] == [], payload
+    chosen = payload["booking"]["serviceLocation"]["id"]
+    assert chosen not in ("Location:salford-quays", "Location:dublin-ranelagh")
+    assert [e["code"] for e in too_far["data"]["createBooking"]["errors"]] == ["SLOT_UNAVAILABLE"]

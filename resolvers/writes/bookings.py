@@ -164,6 +164,11 @@ async def _claim(
     ), resource
 
 
+def _takes_bookings(context: Context, location_id: str) -> bool:
+    connector = context.live.connectors.get(location_id)
+    return connector is not None and Capability.CREATE_BOOKING in connector.capabilities
+
+
 async def _validate_create(context: Context, request: CreateBooking) -> None:
     require_future("startAt", request.start_at)
     if request.max_distance_km <= 0:
@@ -190,6 +195,11 @@ async def create_booking(context: Context, request: CreateBooking) -> WriteResul
                 raise InvalidInputError(
                     f"{service.name} is priced in {service.currency}, not {request.currency}", field="currency"
                 )
+        if request.service_id is None:
+            # Choosing for the caller: only locations that take bookings through the gateway are candidates.
+            choices = [(s, loc) for s, loc in choices if _takes_bookings(context, loc.id)]
+            if not choices:
+                raise SlotUnavailableError(f"no location near enough takes {request.category} bookings online")
         for service, location in choices:
             require_capability(context, location, Capability.CREATE_BOOKING, "take bookings")
             try:
