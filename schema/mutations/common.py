@@ -17,6 +17,7 @@ from strawberry.types import Info
 from resolvers.errors import GatewayError, InvalidIdError, InvalidInputError
 from resolvers.ids import key_of
 from resolvers.loaders import Loaders
+from resolvers.writes import stock as stock_writes
 from resolvers.writes.results import WriteResult
 from schema.bookings import Booking
 from schema.catalog import Resource
@@ -108,6 +109,34 @@ def stock_keys(written: Written, data: StockInput) -> tuple[str | None, str | No
     if written.result is None:
         return None, None
     return key_for(data.item_id, "StockItem", "itemId"), key_for(data.location_id, "Location", "locationId")
+
+
+class StockQuantityInput(StockInput, Protocol):
+    idempotency_key: str
+    quantity: int
+    reference: str | None
+
+
+async def write_stock_quantity(
+    info: Info, data: StockQuantityInput, operation: str
+) -> tuple[Written, str | None, str | None]:
+    """reserveStock and releaseStock: the same write on the reserved count, in opposite directions."""
+
+    async def perform() -> WriteResult:
+        return await stock_writes.change_stock(
+            info.context,
+            operation=operation,
+            item_id=key_for(data.item_id, "StockItem", "itemId"),
+            location_id=key_for(data.location_id, "Location", "locationId"),
+            quantity=data.quantity,
+            reason="",
+            reference=data.reference or "",
+            key=data.idempotency_key,
+        )
+
+    written = await run_write(info, perform)
+    item_key, location_key = stock_keys(written, data)
+    return written, item_key, location_key
 
 
 async def load_booking(info: Info, key: str | None) -> Booking | None:

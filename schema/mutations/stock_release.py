@@ -7,9 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.writes import stock as stock_writes
-from resolvers.writes.results import WriteResult
-from schema.mutations.common import idempotency_key_field, key_for, run_write, stock_keys
+from schema.mutations.common import idempotency_key_field, write_stock_quantity
 from schema.mutations.types import StockChangePayload
 
 
@@ -38,20 +36,7 @@ class StockReleaseMutation:
     async def release_stock(
         self, info: Info, input: Annotated[ReleaseStockInput, strawberry.argument(description="The release.")]
     ) -> ReleaseStockPayload:
-        async def perform() -> WriteResult:
-            return await stock_writes.change_stock(
-                info.context,
-                operation="releaseStock",
-                item_id=key_for(input.item_id, "StockItem", "itemId"),
-                location_id=key_for(input.location_id, "Location", "locationId"),
-                quantity=input.quantity,
-                reason="",
-                reference=input.reference or "",
-                key=input.idempotency_key,
-            )
-
-        written = await run_write(info, perform)
-        item_key, location_key = stock_keys(written, input)
+        written, item_key, location_key = await write_stock_quantity(info, input, "releaseStock")
         return ReleaseStockPayload(
             outcomes=written.outcomes, errors=written.errors, item_key=item_key, location_key=location_key
         )
