@@ -181,7 +181,9 @@ async def _apply_bookings(
         (
             await session.execute(
                 select(CustomerMapping.local_customer_id, CustomerMapping.customer_id).where(
-                    CustomerMapping.location_id == location_id
+                    CustomerMapping.location_id == location_id,
+                    # Only the customers these bookings name: a delta pull must not read every mapping.
+                    CustomerMapping.local_customer_id.in_({booking.local_customer_id for booking in bookings}),
                 )
             )
         ).all()

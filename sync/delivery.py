@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from sources.cache.models import Location, OutboxMessage
 from sources.cache.types import utc_now
@@ -21,7 +21,7 @@ from sources.connectors.errors import LocationUnavailable, OperationNotSupported
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
 from sync.operations import OPERATIONS, Settlement
-from sync.outbox import DEAD, DELIVERED, PENDING, REJECTED, RetryPolicy, lease_due
+from sync.outbox import DEAD, DELIVERED, PENDING, REJECTED, Queued, RetryPolicy, lease_due
 
 logger = logging.getLogger("gateway.outbox")
 
@@ -61,20 +61,13 @@ class Deliverer:
         # One delivery per location at a time keeps a location's messages in the order they were written.
         self._location_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def deliver(self, message_id: str) -> DeliveryOutcome:
-        async with AsyncLockFor(self._location_locks, await self._location_of(message_id)):
-            return await self._deliver(message_id)
+    async def deliver(self, message: Queued) -> DeliveryOutcome:
+        async with AsyncLockFor(self._location_locks, message.location_id):
+            return await self._deliver(message.id)
 
-    async def deliver_all(self, message_ids: Sequence[str]) -> list[DeliveryOutcome]:
-        """Deliver to several locations in parallel; the outcomes keep the order of the ids."""
-        return list(await asyncio.gather(*(self.deliver(message_id) for message_id in message_ids)))
-
-    async def _location_of(self, message_id: str) -> str:
-        async with self.writer.engine.connect() as connection:
-            location_id = (
-                await connection.execute(select(OutboxMessage.location_id).where(OutboxMessage.id == message_id))
-            ).scalar_one()
-        return str(location_id)
+    async def deliver_all(self, messages: Sequence[Queued]) -> list[DeliveryOutcome]:
+        """Deliver to several locations in parallel; the outcomes keep the order of the messages."""
+        return list(await asyncio.gather(*(self.deliver(message) for message in messages)))
 
     async def _deliver(self, message_id: str) -> DeliveryOutcome:
         async with self.writer.transaction() as session:
@@ -191,14 +184,14 @@ class OutboxWorker:
         now = utc_now()
         async with self.deliverer.writer.transaction() as session:
             due = await lease_due(session, now, self.batch, timedelta(seconds=60))
-        by_location: dict[str, list[str]] = defaultdict(list)
+        by_location: dict[str, list[Queued]] = defaultdict(list)
         for message in due:
-            by_location[message.location_id].append(message.id)
+            by_location[message.location_id].append(Queued(message.id, message.location_id))
 
-        async def drain(ids: list[str]) -> list[DeliveryOutcome]:
+        async def drain(queued: list[Queued]) -> list[DeliveryOutcome]:
             outcomes = []
-            for message_id in ids:
-                outcomes.append(await self.deliverer.deliver(message_id))
+            for message in queued:
+                outcomes.append(await self.deliverer.deliver(message))
                 if outcomes[-1].status is DeliveryStatus.QUEUED:
                     break  # the location is down again; keep the rest in order for later
             return outcomes

@@ -30,6 +30,14 @@ INLINE_LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
+class Queued:
+    """A message written to the outbox, and the location it waits for."""
+
+    id: str
+    location_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RetryPolicy:
     max_attempts: int = 8
     base_seconds: float = 1.0

@@ -23,14 +23,8 @@ from sources.connectors.records import BookingRequest, CustomerDetails
 from sources.simulators.bookingx import bookingx_app, bookingx_local_ids
 from sources.simulators.bookingx_wire import BookingXNode
 from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import (
-    LocationStore,
-    StoredBooking,
-    StoredCustomer,
-    StoredResource,
-    StoredService,
-    StoredStock,
-)
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, StoredStock
 
 pytestmark = pytest.mark.asyncio
 

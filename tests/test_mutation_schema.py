@@ -23,13 +23,14 @@ from sqlalchemy import select, update
 
 from resolvers.context import Context
 from resolvers.errors import ConflictError, ErrorCode, InsufficientStockError, InvalidInputError, SlotUnavailableError
+from resolvers.writes import booking_create as booking_create_writes
 from resolvers.writes import bookings as booking_writes
 from resolvers.writes import customers as customer_writes
 from resolvers.writes import outbox as outbox_writes
 from resolvers.writes import resources as resource_writes
 from resolvers.writes import stock as stock_writes
 from resolvers.writes import transfers as transfer_writes
-from resolvers.writes.bookings import CreateBooking, NewCustomer
+from resolvers.writes.booking_create import CreateBooking, NewCustomer
 from resolvers.writes.customers import CustomerChanges
 from resolvers.writes.results import WriteResult
 from schema import build_schema
@@ -187,7 +188,7 @@ def create_input(demo: Demo, **changes: Any) -> dict[str, Any]:
 async def test_create_booking_turns_global_ids_into_keys_and_passes_the_new_customer_and_point(
     schema: strawberry.Schema, context: Context, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write = fake(monkeypatch, booking_writes, "create_booking", WriteResult("booking", demo.booking))
+    write = fake(monkeypatch, booking_create_writes, "create_booking", WriteResult("booking", demo.booking))
     await run(
         schema,
         context,
@@ -232,7 +233,7 @@ async def test_create_booking_answers_with_the_booking_and_each_location_outcome
     schema: strawberry.Schema, context: Context, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answer = WriteResult("booking", demo.booking, (delivered(demo.booking_location, "obm_1"),))
-    fake(monkeypatch, booking_writes, "create_booking", answer)
+    fake(monkeypatch, booking_create_writes, "create_booking", answer)
     data = await run(schema, context, CREATE_BOOKING, {"input": create_input(demo)})
     assert data["createBooking"] == {
         "booking": {"id": f"Booking:{demo.booking}", "networkId": demo.booking, "status": "CONFIRMED"},
@@ -255,7 +256,7 @@ async def test_an_expected_failure_is_a_payload_error_with_code_and_field_not_a_
     schema: strawberry.Schema, context: Context, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refusal = InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
-    fake(monkeypatch, booking_writes, "create_booking", refusal)
+    fake(monkeypatch, booking_create_writes, "create_booking", refusal)
     data = await run(schema, context, CREATE_BOOKING, {"input": create_input(demo, maxDistanceKm=0)})
     assert data["createBooking"] == {
         "booking": None,
@@ -270,7 +271,7 @@ async def test_an_expected_failure_is_a_payload_error_with_code_and_field_not_a_
 async def test_an_error_without_a_field_has_a_null_field(
     schema: strawberry.Schema, context: Context, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake(monkeypatch, booking_writes, "create_booking", SlotUnavailableError("Leeds is closed then"))
+    fake(monkeypatch, booking_create_writes, "create_booking", SlotUnavailableError("Leeds is closed then"))
     data = await run(schema, context, CREATE_BOOKING, {"input": create_input(demo)})
     assert data["createBooking"]["errors"] == [
         {"code": "SLOT_UNAVAILABLE", "message": "Leeds is closed then", "field": None}
@@ -294,7 +295,7 @@ async def test_a_malformed_or_mistyped_id_is_invalid_id_on_its_field_and_nothing
     changes: dict[str, str],
     field: str,
 ) -> None:
-    write = fake(monkeypatch, booking_writes, "create_booking", WriteResult("booking", demo.booking))
+    write = fake(monkeypatch, booking_create_writes, "create_booking", WriteResult("booking", demo.booking))
     data = await run(schema, context, CREATE_BOOKING, {"input": create_input(demo, **changes)})
     [error] = data["createBooking"]["errors"]
     assert (error["code"], error["field"]) == ("INVALID_ID", field)
@@ -306,7 +307,7 @@ async def test_a_malformed_or_mistyped_id_is_invalid_id_on_its_field_and_nothing
 async def test_a_start_time_without_an_offset_is_invalid_input_and_nothing_is_written(
     schema: strawberry.Schema, context: Context, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write = fake(monkeypatch, booking_writes, "create_booking", WriteResult("booking", demo.booking))
+    write = fake(monkeypatch, booking_create_writes, "create_booking", WriteResult("booking", demo.booking))
     data = await run(schema, context, CREATE_BOOKING, {"input": create_input(demo, startAt="2030-03-04T10:00:00")})
     [error] = data["createBooking"]["errors"]
     assert (error["code"], error["field"]) == ("INVALID_INPUT", "startAt")
@@ -321,7 +322,7 @@ async def test_a_location_refusing_the_booking_is_a_failed_outcome_and_an_error(
         demo.booking_location, "obm_9", DeliveryStatus.FAILED, "SLOT_UNAVAILABLE", "Sam is booked then"
     )
     # The claim was removed from the cache when the location refused: the id names no booking any more.
-    fake(monkeypatch, booking_writes, "create_booking", WriteResult("booking", "bkg_gone", (refused,)))
+    fake(monkeypatch, booking_create_writes, "create_booking", WriteResult("booking", "bkg_gone", (refused,)))
     data = await run(schema, context, CREATE_BOOKING, {"input": create_input(demo)})
     payload = data["createBooking"]
     assert payload["booking"] is None
@@ -838,7 +839,7 @@ def test_every_write_input_requires_an_idempotency_key(schema: strawberry.Schema
 async def test_an_unexpected_exception_is_a_masked_top_level_error_not_a_payload_error(
     schema: strawberry.Schema, context: Context, demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake(monkeypatch, booking_writes, "create_booking", RuntimeError("db password hunter2"))
+    fake(monkeypatch, booking_create_writes, "create_booking", RuntimeError("db password hunter2"))
     result = await schema.execute(CREATE_BOOKING, variable_values={"input": create_input(demo)}, context_value=context)
     assert result.data is None
     assert result.errors is not None

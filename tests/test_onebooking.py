@@ -33,7 +33,8 @@ from sources.connectors.records import BookingRequest, CustomerDetails
 from sources.simulators.onebooking import OneBookingPusher, onebooking_app, onebooking_local_ids
 from sources.simulators.seed import seed_store
 from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore, StoredBooking, StoredCustomer, StoredResource, StoredService
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 from sync.onebooking import SYNC_PATH, onebooking_routes
 
 SECRET = "whsec_test_secret"

@@ -26,7 +26,8 @@ from sources.connectors.records import BookingRequest, CustomerDetails
 from sources.simulators.platform import platform_app, platform_auth, platform_local_ids
 from sources.simulators.platform_auth import PlatformAuth
 from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore, StoredBooking, StoredCustomer, StoredResource, StoredService
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 
 LOCATION = "salon-soho"
 CLIENT_ID = "gateway"

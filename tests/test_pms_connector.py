@@ -21,13 +21,8 @@ from sources.connectors.records import BookingRequest, CustomerDetails
 from sources.simulators.pms import pms_app, pms_local_ids
 from sources.simulators.pms_api import PmsHotel
 from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import (
-    LocationStore,
-    StoredBooking,
-    StoredCustomer,
-    StoredResource,
-    StoredService,
-)
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,7 +17,7 @@ from sources.cache.models import Location
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability
 from sync.delivery import DeliveryOutcome
-from sync.outbox import enqueue
+from sync.outbox import Queued, enqueue
 
 EARTH_RADIUS_KM = 6371.0
 
@@ -45,9 +45,14 @@ async def get_or_not_found(session: AsyncSession, model: Any, key: str, what: st
     return row
 
 
+def can(context: Context, location_id: str, capability: Capability) -> bool:
+    """Whether the gateway can do this at the location through its connector."""
+    connector = context.live.connectors.get(location_id)
+    return connector is not None and capability in connector.capabilities
+
+
 def require_capability(context: Context, location: Location, capability: Capability, doing: str) -> None:
-    connector = context.live.connectors.get(location.id)
-    if connector is None or capability not in connector.capabilities:
+    if not can(context, location.id, capability):
         raise InvalidInputError(
             f"{location.name} ({location.kind}) cannot {doing} through the gateway", locationId=location.id
         )
@@ -92,8 +97,8 @@ async def send_to(
     operation: str,
     payload: dict[str, Any],
     key: str,
-) -> str:
-    """Queue a write for its owner inside the caller's transaction; returns the message id."""
+) -> Queued:
+    """Queue a write for its owner inside the caller's transaction."""
     message = await enqueue(
         session,
         location_id=location_id,
@@ -103,9 +108,9 @@ async def send_to(
         payload=payload,
         idempotency_key=key,
     )
-    return message.id
+    return Queued(message.id, message.location_id)
 
 
-async def deliver(context: Context, entity_type: str, entity_id: str | None, message_ids: list[str]) -> WriteResult:
-    outcomes: list[DeliveryOutcome] = await context.live.deliverer.deliver_all(message_ids)
+async def deliver(context: Context, entity_type: str, entity_id: str | None, messages: list[Queued]) -> WriteResult:
+    outcomes: list[DeliveryOutcome] = await context.live.deliverer.deliver_all(messages)
     return WriteResult(entity_type, entity_id, tuple(outcomes))

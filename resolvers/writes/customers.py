@@ -10,12 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
-from resolvers.writes.common import deliver, get_or_not_found, record, send_to
+from resolvers.writes.common import can, deliver, get_or_not_found, record, send_to
 from resolvers.writes.idempotency import run_idempotent
 from resolvers.writes.results import WriteResult
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.connectors.base import Capability
+from sync.outbox import Queued
 
 FIELDS = ("first_name", "last_name", "email", "phone", "preferences")
 
@@ -54,11 +55,27 @@ def _details(customer: Customer) -> dict[str, Any]:
 
 
 def _writable(context: Context, location_id: str) -> bool:
-    connector = context.live.connectors.get(location_id)
-    return connector is not None and Capability.WRITE_CUSTOMERS in connector.capabilities
+    return can(context, location_id, Capability.WRITE_CUSTOMERS)
 
 
-async def _push_to_locations(context: Context, session: AsyncSession, customer: Customer, key: str) -> list[str]:
+async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
+    """Queue the customer's record for the location, under the id the location knows them by."""
+    return await send_to(
+        session,
+        location_id=mapping.location_id,
+        entity_type="customer",
+        entity_id=customer.id,
+        operation="customer.upsert",
+        key=f"{key}:{mapping.location_id}",
+        payload={
+            "customer_id": customer.id,
+            "local_customer_id": mapping.local_customer_id,
+            "details": _details(customer),
+        },
+    )
+
+
+async def _push_to_locations(context: Context, session: AsyncSession, customer: Customer, key: str) -> list[Queued]:
     mappings = (
         (
             await session.execute(
@@ -71,19 +88,7 @@ async def _push_to_locations(context: Context, session: AsyncSession, customer: 
         .all()
     )
     return [
-        await send_to(
-            session,
-            location_id=mapping.location_id,
-            entity_type="customer",
-            entity_id=customer.id,
-            operation="customer.upsert",
-            key=f"{key}:{mapping.location_id}",
-            payload={
-                "customer_id": customer.id,
-                "local_customer_id": mapping.local_customer_id,
-                "details": _details(customer),
-            },
-        )
+        await _send_details(session, customer, mapping, key)
         for mapping in mappings
         if _writable(context, mapping.location_id)
     ]
@@ -143,28 +148,14 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                 .scalars()
                 .all()
             )
-            message_ids: list[str] = []
+            message_ids: list[Queued] = []
             for mapping in remove_maps:
                 kept = keep_maps.get(mapping.location_id)
                 if kept is None:
                     # This location only knew the duplicate: it becomes the kept customer's identity there.
                     mapping.customer_id = keep.id
                     if _writable(context, mapping.location_id):
-                        message_ids.append(
-                            await send_to(
-                                session,
-                                location_id=mapping.location_id,
-                                entity_type="customer",
-                                entity_id=keep.id,
-                                operation="customer.upsert",
-                                key=f"{key}:{mapping.location_id}",
-                                payload={
-                                    "customer_id": keep.id,
-                                    "local_customer_id": mapping.local_customer_id,
-                                    "details": _details(keep),
-                                },
-                            )
-                        )
+                        message_ids.append(await _send_details(session, keep, mapping, key))
                     continue
                 kept.loyalty_points += mapping.loyalty_points
                 if _writable(context, mapping.location_id):

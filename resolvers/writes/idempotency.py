@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context
 from resolvers.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
@@ -44,7 +45,7 @@ async def run_idempotent(
         async with writer.transaction() as session:
             session.add(IdempotencyRecord(key=key, operation=operation, request_sha256=digest, status="in_progress"))
     except IntegrityError:
-        async with writer.transaction() as session:
+        async with AsyncSession(context.engine) as session:
             record = await session.get_one(IdempotencyRecord, key)
         if record.request_sha256 != digest or record.operation != operation:
             raise IdempotencyKeyReusedError(

@@ -7,7 +7,7 @@ from resolvers.errors import ConflictError, NotFoundError
 from resolvers.writes.results import WriteResult
 from sources.cache.models import OutboxMessage
 from sources.cache.types import utc_now
-from sync.outbox import DEAD, PENDING
+from sync.outbox import DEAD, PENDING, Queued
 
 
 async def replay_outbox_message(context: Context, message_id: str) -> WriteResult:
@@ -20,6 +20,6 @@ async def replay_outbox_message(context: Context, message_id: str) -> WriteResul
                 f"only dead-lettered messages can be replayed; this one is {message.status}", status=message.status
             )
         message.status, message.attempts, message.next_attempt_at = PENDING, 0, utc_now()
-    outcome = await context.live.deliverer.deliver(message_id)
+    outcome = await context.live.deliverer.deliver(Queued(message.id, message.location_id))
     context.live.worker.wake()
     return WriteResult("outbox_message", message_id, (outcome,))

@@ -21,6 +21,11 @@ from sources.cache.models import Booking, Location, Resource, ResourceShare, Ser
 ACTIVE_STATUSES = ("pending", "confirmed")
 
 
+def local_resource_ref(resource: Resource, location_id: str) -> str:
+    """How the location knows the resource: its own id for its own, the network id for one lent in."""
+    return resource.local_resource_id if resource.location_id == location_id else resource.id
+
+
 def within_opening_hours(location: Location, start: datetime, end: datetime) -> bool:
     hours: Any = location.opening_hours
     if not hours:

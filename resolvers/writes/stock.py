@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -15,7 +16,7 @@ from resolvers.writes.results import WriteResult
 from sources.cache.models import Location, OutboxMessage, StockItem, StockLevel, StockMovement
 from sources.connectors.base import Capability
 from sync.delivery import DeliveryOutcome, DeliveryStatus
-from sync.outbox import PENDING
+from sync.outbox import PENDING, Queued
 
 REASONS = frozenset({"sale", "restock", "adjustment", "damaged", "count"})
 CANCELLED = "cancelled"
@@ -51,7 +52,7 @@ async def _change(
     reason: str,
     reference: str,
     key: str,
-) -> str:
+) -> Queued:
     """Apply to the cache now (checked like the owner checks it) and queue for the owner."""
     delta_quantity = quantity if kind == "change" else 0
     delta_reserved = {"reserve": quantity, "release": -quantity}.get(kind, 0)
@@ -147,28 +148,30 @@ async def change_stock(
     return await run_idempotent(context, operation, key, arguments, perform)
 
 
-async def _withdraw(context: Context, message_id: str, item_id: str, location_id: str, delta: int) -> None:
+async def _withdraw(context: Context, message: Queued, item_id: str, delta: int) -> None:
     """Take back a transfer leg that was not delivered: the message is cancelled, the cache restored."""
     async with context.live.writer.transaction() as session:
         withdrawn = await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
+            .where(OutboxMessage.id == message.id, OutboxMessage.status == PENDING)
             .values(status=CANCELLED, last_error="transfer withdrawn: the other side failed")
         )
         if withdrawn.rowcount == 1:  # type: ignore[attr-defined]
             level = (
                 await session.execute(
-                    select(StockLevel).where(StockLevel.item_id == item_id, StockLevel.location_id == location_id)
+                    select(StockLevel).where(
+                        StockLevel.item_id == item_id, StockLevel.location_id == message.location_id
+                    )
                 )
             ).scalar_one()
             level.quantity -= delta
             session.add(
                 StockMovement(
                     item_id=item_id,
-                    location_id=location_id,
+                    location_id=message.location_id,
                     delta=-delta,
                     reason="adjustment",
-                    reference=f"transfer withdrawn ({message_id})",
+                    reference=f"transfer withdrawn ({message.id})",
                 )
             )
 
@@ -212,19 +215,23 @@ async def transfer_stock(
         if taken.status is not DeliveryStatus.DELIVERED:
             # Neither side: the source did not give the stock up, so the target must not receive it.
             if taken.status is DeliveryStatus.QUEUED:
-                await _withdraw(context, out_id, item_id, from_location_id, -quantity)
-                taken = DeliveryOutcome(taken.location_id, out_id, DeliveryStatus.FAILED, taken.code, taken.reason)
-            await _withdraw(context, in_id, item_id, to_location_id, quantity)
+                await _withdraw(context, out_id, item_id, -quantity)
+                taken = replace(taken, status=DeliveryStatus.FAILED)
+            await _withdraw(context, in_id, item_id, quantity)
             skipped = DeliveryOutcome(
-                to_location_id, in_id, DeliveryStatus.FAILED, "TRANSFER_WITHDRAWN", "not sent: the source side failed"
+                to_location_id,
+                in_id.id,
+                DeliveryStatus.FAILED,
+                "TRANSFER_WITHDRAWN",
+                "not sent: the source side failed",
             )
             return WriteResult("stock_transfer", item_id, (taken, skipped))
         given = await deliverer.deliver(in_id)
         if given.status is DeliveryStatus.DELIVERED:
             return WriteResult("stock_transfer", item_id, (taken, given))
         if given.status is DeliveryStatus.QUEUED:
-            await _withdraw(context, in_id, item_id, to_location_id, quantity)
-            given = DeliveryOutcome(given.location_id, in_id, DeliveryStatus.FAILED, given.code, given.reason)
+            await _withdraw(context, in_id, item_id, quantity)
+            given = replace(given, status=DeliveryStatus.FAILED)
         # The source already gave the stock up: give it back (through the outbox, so it lands even if
         # the source has gone down since).
         async with context.live.writer.transaction() as session:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from resolvers.context import Context
 from resolvers.errors import ApprovalRequiredError, InvalidInputError, NotFoundError
-from resolvers.writes.bookings import CreateBooking, cancel_in_session, create_booking
+from resolvers.writes.booking_create import CreateBooking, create_booking
+from resolvers.writes.bookings import cancel_in_session
 from resolvers.writes.common import deliver, get_or_not_found, require_future
 from resolvers.writes.idempotency import run_idempotent
 from resolvers.writes.results import WriteResult

@@ -8,8 +8,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.writes import bookings as booking_writes
-from resolvers.writes.bookings import CreateBooking, NewCustomer
+from resolvers.writes import booking_create as booking_writes
+from resolvers.writes.booking_create import CreateBooking, NewCustomer
 from resolvers.writes.results import WriteResult
 from schema.bookings import Booking
 from schema.mutations.common import aware, idempotency_key_field, load_booking, optional_key_for, run_write

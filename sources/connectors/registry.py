@@ -8,20 +8,17 @@ from typing import Any
 import httpx
 
 from sources.connectors.base import Connector, ConnectorConfig
+from sources.connectors.bookingx import BookingXConnector
+from sources.connectors.onebooking import OneBookingConnector
+from sources.connectors.platform import PlatformConnector
+from sources.connectors.pms import PmsConnector
 
-
-def _factories() -> dict[str, Callable[..., Connector]]:
-    from sources.connectors.bookingx import BookingXConnector
-    from sources.connectors.onebooking import OneBookingConnector
-    from sources.connectors.platform import PlatformConnector
-    from sources.connectors.pms import PmsConnector
-
-    return {
-        "bookingx": BookingXConnector,
-        "onebooking": OneBookingConnector,
-        "platform": PlatformConnector,
-        "pms": PmsConnector,
-    }
+CONNECTORS: dict[str, Callable[..., Connector]] = {
+    "bookingx": BookingXConnector,
+    "onebooking": OneBookingConnector,
+    "platform": PlatformConnector,
+    "pms": PmsConnector,
+}
 
 
 def demo_credentials(location: Any) -> dict[str, str]:
@@ -56,7 +53,7 @@ class ConnectorRegistry:
         self._connectors[connector.location_id] = connector
 
     def build(self, config: ConnectorConfig, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
-        connector = _factories()[config.kind](config, transport=transport)
+        connector = CONNECTORS[config.kind](config, transport=transport)
         self.add(connector)
         return connector
 

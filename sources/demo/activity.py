@@ -243,7 +243,7 @@ class _ActivityBuilder:
             ),
         )
 
-    def add_outbox(self, customers: CustomerBook, bookings: BookingBook) -> None:
+    def add_outbox(self, customers: CustomerBook) -> None:
         """Writes the gateway could not deliver to the degraded location yet: its queue depth."""
         rng = self.rng
         degraded = next(row for row in self.network.location_rows if row["status"] == "degraded")
@@ -302,6 +302,6 @@ def build_activity(
         builder.add_jobs(location_row)
     builder.add_change_log(bookings)
     builder.add_conflicts(customers, bookings)
-    builder.add_outbox(customers, bookings)
+    builder.add_outbox(customers)
     jobs = [job for location_jobs in builder.jobs_by_location.values() for job in location_jobs]
     return ActivityBook(jobs, builder.log_rows, builder.change_rows, builder.conflict_rows, builder.outbox_rows)

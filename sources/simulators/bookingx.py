@@ -50,7 +50,8 @@ from sources.simulators import bookingx_handlers as h
 from sources.simulators import bookingx_network as n
 from sources.simulators.bookingx_auth import TokenRegistry
 from sources.simulators.bookingx_wire import PREFIX, ApiError, BookingXNode, error_response
-from sources.simulators.store import LocationStore, StoreError
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoreError
 
 Handler = Callable[[BookingXNode, Request], Awaitable[Response]]
 STATUS_OF_CODE = {

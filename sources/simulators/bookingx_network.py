@@ -29,7 +29,7 @@ from sources.simulators.bookingx_wire import (
     resource_view,
     stock_view,
 )
-from sources.simulators.store import StoredResource
+from sources.simulators.store_records import StoredResource
 
 SYNC_ENTITIES = ("bookings", "customers", "inventory")
 STRATEGIES = frozenset({"hub_wins", "node_wins", "newest", "manual"})

@@ -16,14 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from sources.simulators.bookingx_auth import TokenRegistry
-from sources.simulators.store import (
-    LocationStore,
-    StoredBooking,
-    StoredCustomer,
-    StoredResource,
-    StoredService,
-    StoredStock,
-)
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, StoredStock
 
 PREFIX = "/wp-json/bookingx-network/v1"
 

@@ -13,6 +13,10 @@ from starlette.types import ASGIApp
 
 from sources.cache.models import Location
 from sources.connectors.registry import demo_credentials
+from sources.simulators.bookingx import bookingx_app, bookingx_local_ids
+from sources.simulators.onebooking import onebooking_app, onebooking_local_ids
+from sources.simulators.platform import platform_app, platform_local_ids
+from sources.simulators.pms import pms_app, pms_local_ids
 from sources.simulators.seed import seed_store
 from sources.simulators.server import SimulatedLocation
 from sources.simulators.store import LocationStore
@@ -24,43 +28,25 @@ def _seed_of(location_id: str) -> int:
     return int.from_bytes(hashlib.sha256(location_id.encode()).digest()[:4], "big")
 
 
-def _local_ids(kind: str, seed: int) -> Callable[[str], str]:
-    if kind == "bookingx":
-        from sources.simulators.bookingx import bookingx_local_ids
-
-        return bookingx_local_ids(seed)
-    if kind == "platform":
-        from sources.simulators.platform import platform_local_ids
-
-        return platform_local_ids(seed)
-    if kind == "onebooking":
-        from sources.simulators.onebooking import onebooking_local_ids
-
-        return onebooking_local_ids(seed)
-    from sources.simulators.pms import pms_local_ids
-
-    return pms_local_ids(seed)
+LOCAL_IDS: dict[str, Callable[[int], Callable[[str], str]]] = {
+    "bookingx": bookingx_local_ids,
+    "platform": platform_local_ids,
+    "onebooking": onebooking_local_ids,
+    "pms": pms_local_ids,
+}
 
 
 def simulator_app(location: Any, store: LocationStore) -> ASGIApp:
     """The app speaking this kind of location's own API over its store."""
     credentials = demo_credentials(location)
     if location.kind == "bookingx":
-        from sources.simulators.bookingx import bookingx_app
-
         return bookingx_app(
             store, node_id=location.id, api_key=credentials["api_key"], api_secret=credentials["api_secret"]
         )
     if location.kind == "platform":
-        from sources.simulators.platform import platform_app
-
         return platform_app(store, client_id=credentials["client_id"], client_secret=credentials["client_secret"])
     if location.kind == "onebooking":
-        from sources.simulators.onebooking import onebooking_app
-
         return onebooking_app(store, webhook_secret=credentials["webhook_secret"])
-    from sources.simulators.pms import pms_app
-
     return pms_app(store, hotel_id=location.id, api_key=credentials["api_key"], jwt_secret=credentials["api_secret"])
 
 
@@ -75,7 +61,7 @@ class SimulatedNetwork:
         async with engine.connect() as connection:
             rows = (await connection.execute(select(Location).order_by(Location.id))).all()
         for location in rows:
-            store = await seed_store(engine, location.id, _local_ids(location.kind, _seed_of(location.id)))
+            store = await seed_store(engine, location.id, LOCAL_IDS[location.kind](_seed_of(location.id)))
             simulated = SimulatedLocation(
                 location.id, simulator_app(location, store), port=(ports or {}).get(location.id, 0)
             )

@@ -41,7 +41,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sources.simulators.onebooking_push import OneBookingPusher
-from sources.simulators.store import LocationStore, StoreError
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoreError
 
 __all__ = ["OneBookingPusher", "onebooking_app", "onebooking_local_ids"]
 

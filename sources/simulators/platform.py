@@ -80,7 +80,8 @@ from sources.simulators.platform_wire import (
     text,
     write_key,
 )
-from sources.simulators.store import LocationStore, StoreError
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoreError
 
 API_VERSION = "2.3"
 MAX_AVAILABILITY_WINDOW = timedelta(days=31)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sources.simulators.store import StoredBooking, StoredCustomer, StoredResource, StoredService
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 50

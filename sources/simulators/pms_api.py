@@ -39,7 +39,8 @@ from sources.simulators.pms_reservations import (
     modify_reservation,
     upsert_guest,
 )
-from sources.simulators.store import LocationStore, StoreError
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoreError
 
 
 @dataclass

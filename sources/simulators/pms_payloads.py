@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
-from sources.simulators.store import StoredBooking, StoredCustomer, StoredResource, StoredService
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 
 CHECK_IN_TIME = time(15, 0)
 CHECK_OUT_TIME = time(11, 0)

@@ -9,16 +9,15 @@ and idempotent replays. Reads take the store's locked snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from sources.cache.types import utc_now
 from sources.simulators.pms_payloads import check_stay, stay_bounds, stay_dates
-from sources.simulators.store import (
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import (
     ACTIVE_STATUSES,
-    LocationStore,
     StoredBooking,
     StoredCustomer,
     StoredResource,
@@ -42,20 +41,6 @@ class StayRequest:
     status: str = "confirmed"
 
 
-def _is_free(
-    bookings: Iterable[StoredBooking], room_id: str, start: datetime, end: datetime, ignore: str | None
-) -> bool:
-    # Check-out at 11:00 and the next check-in at 15:00 on the same day do not overlap.
-    return not any(
-        booking.local_resource_id == room_id
-        and booking.status in ACTIVE_STATUSES
-        and booking.local_id != ignore
-        and booking.start_at < end
-        and start < booking.end_at
-        for booking in bookings
-    )
-
-
 def _room_type(store: LocationStore, room_type_id: str) -> StoredService:
     room_type = store.services.get(room_type_id)
     if room_type is None or not room_type.is_active:
@@ -74,19 +59,18 @@ def _pick_room(
     fallback: bool = False,
 ) -> str:
     """The wanted room if free; otherwise (no room asked for, or `fallback`) any free room of the type."""
-    bookings = list(store.bookings.values())
     if wanted is not None:
         room = store.resources.get(wanted)
         if room is None:
             raise StoreError("NOT_FOUND", f"no room {wanted}")
         if room_type.skill is not None and room.skill != room_type.skill:
             raise StoreError("INVALID_INPUT", f"room {room.name} is not a {room_type.name} room")
-        if _is_free(bookings, wanted, start, end, ignore):
+        if store.is_free(wanted, start, end, ignore):
             return wanted
         if not fallback:
             raise StoreError("SLOT_UNAVAILABLE", f"room {room.name} is taken for those nights")
     for room in sorted(store.eligible_resources(room_type), key=lambda room: room.local_id):
-        if _is_free(bookings, room.local_id, start, end, ignore):
+        if store.is_free(room.local_id, start, end, ignore):
             return room.local_id
     raise StoreError("SLOT_UNAVAILABLE", f"no {room_type.name} room is free for those nights")
 
@@ -190,6 +174,5 @@ def upsert_guest(
 
 def free_rooms(store: LocationStore, room_type: StoredService, check_in: date, check_out: date) -> list[StoredResource]:
     start, end = stay_bounds(store.zone, check_in, check_out)
-    bookings = store.bookings_changed_since(None)  # a locked copy: safe against writers on other threads
     rooms = sorted(store.eligible_resources(room_type), key=lambda room: room.local_id)
-    return [room for room in rooms if _is_free(bookings, room.local_id, start, end, None)]
+    return [room for room in rooms if store.is_free(room.local_id, start, end)]

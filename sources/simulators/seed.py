@@ -23,14 +23,8 @@ from sources.cache.models import (
     StockItem,
     StockLevel,
 )
-from sources.simulators.store import (
-    LocationStore,
-    StoredBooking,
-    StoredCustomer,
-    StoredResource,
-    StoredService,
-    StoredStock,
-)
+from sources.simulators.store import LocationStore
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, StoredStock
 
 
 async def seed_store(engine: AsyncEngine, location_id: str, new_id: Callable[[str], str]) -> LocationStore:

@@ -11,90 +11,25 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sources.cache.types import utc_now
+from sources.simulators.store_records import (
+    ACTIVE_STATUSES,
+    SLOT_STEP,
+    OpeningHours,
+    StoredBooking,
+    StoredCustomer,
+    StoredResource,
+    StoredService,
+    StoredStock,
+    StoreError,
+)
 
 T = TypeVar("T")
-OpeningHours = list[list[int] | None]  # Monday..Sunday: [open hour, close hour] local time, or closed
-SLOT_STEP = timedelta(minutes=15)
-ACTIVE_STATUSES = frozenset({"pending", "confirmed"})
-
-
-class StoreError(Exception):
-    """A write the location refuses; `code` is one of the connector RejectionCodes."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class StoredService:
-    local_id: str
-    name: str
-    category: str
-    skill: str | None
-    duration_minutes: int
-    price_minor: int
-    currency: str
-    is_active: bool = True
-
-
-@dataclass
-class StoredResource:
-    local_id: str  # a resource lent in from another location is known by its network id
-    kind: str
-    name: str
-    title: str
-    skill: str | None
-    capacity: int = 1
-    is_active: bool = True
-    owned: bool = True
-
-
-@dataclass
-class StoredCustomer:
-    local_id: str
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None
-    loyalty_points: int = 0
-    preferences: dict[str, Any] = field(default_factory=dict)
-    global_id: str | None = None
-    updated_at: datetime = field(default_factory=utc_now)
-
-
-@dataclass
-class StoredBooking:
-    local_id: str
-    local_customer_id: str
-    local_service_id: str
-    local_resource_id: str | None
-    start_at: datetime
-    end_at: datetime
-    status: str
-    price_minor: int
-    currency: str
-    notes: str = ""
-    version: int = 1
-    global_id: str | None = None
-    updated_at: datetime = field(default_factory=utc_now)
-
-
-@dataclass
-class StoredStock:
-    sku: str
-    quantity: int
-    reserved: int = 0
-    reorder_point: int = 0
-    expires_on: date | None = None
-    updated_at: datetime = field(default_factory=utc_now)
 
 
 class LocationStore:
@@ -136,6 +71,11 @@ class LocationStore:
             return result
 
     # -- bookings ----------------------------------------------------------------------------
+    def is_free(self, resource_id: str, start: datetime, end: datetime, ignore: str | None = None) -> bool:
+        """No active booking on the resource overlaps [start, end) (a booking may end when the next starts)."""
+        with self._lock:
+            return not self._overlaps(resource_id, start, end, ignore)
+
     def _overlaps(self, resource_id: str, start: datetime, end: datetime, ignore: str | None = None) -> bool:
         return any(
             booking.local_resource_id == resource_id
