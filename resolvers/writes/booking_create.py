@@ -17,6 +17,7 @@ from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError, SlotUnavailableError
 from resolvers.writes.common import (
     can,
+    customer_details,
     deliver,
     distance_km,
     get_or_not_found,
@@ -242,14 +243,7 @@ async def _claim_and_queue(
         ).scalar()
         payload: dict[str, Any] = {
             "booking_id": booking.id,
-            "customer": {
-                "global_id": customer.id,
-                "first_name": customer.first_name,
-                "last_name": customer.last_name,
-                "email": customer.email,
-                "phone": customer.phone,
-                "preferences": customer.preferences or {},
-            },
+            "customer": customer_details(customer),
             "local_customer_id": mapping,
             "local_service_id": service.local_service_id,
             "local_resource_id": local_resource_ref(resource, location.id),

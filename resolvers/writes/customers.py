@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
-from resolvers.writes.common import can, deliver, get_or_not_found, record, send_to
+from resolvers.writes.common import can, customer_details, deliver, get_or_not_found, record, send_to
 from resolvers.writes.idempotency import run_idempotent
 from resolvers.writes.results import WriteResult
 from sources.cache.journal import log_change
@@ -43,17 +43,6 @@ def _validate(changes: CustomerChanges) -> dict[str, Any]:
     return values
 
 
-def _details(customer: Customer) -> dict[str, Any]:
-    return {
-        "global_id": customer.id,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "preferences": customer.preferences or {},
-    }
-
-
 def _writable(context: Context, location_id: str) -> bool:
     return can(context, location_id, Capability.WRITE_CUSTOMERS)
 
@@ -70,7 +59,7 @@ async def _send_details(session: AsyncSession, customer: Customer, mapping: Cust
         payload={
             "customer_id": customer.id,
             "local_customer_id": mapping.local_customer_id,
-            "details": _details(customer),
+            "details": customer_details(customer),
         },
     )
 
