@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,9 +38,43 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.5, description="How often the outbox worker looks for due writes")
     outbox_max_attempts: int = Field(default=8, description="Deliveries tried before a write is dead-lettered")
     outbox_backoff_seconds: float = Field(default=1.0, description="First retry delay; doubles each attempt")
+    # -- sync engine (spec: sync settings) --
+    sync_scheduler: bool = Field(default=True, description="Run scheduled delta pulls in the background")
+    sync_frequency: Literal["realtime", "hourly", "daily"] = Field(
+        default="realtime", description="How often each location is pulled; a location's sync_settings may override"
+    )
+    sync_realtime_seconds: float = Field(default=30.0, description="The interval `realtime` means, in seconds")
+    sync_batch_size: int = Field(default=100, ge=1, le=1000, description="Records per page of a delta pull")
+    sync_priority_order: list[Literal["customers", "bookings", "resources", "inventory"]] = Field(
+        default=["customers", "bookings", "resources", "inventory"], description="Order entity types are pulled in"
+    )
+    sync_full_every_hours: float = Field(
+        default=24.0, description="How often a scheduled pull is a full reconciliation (finds deletions)"
+    )
+    sync_job_timeout_seconds: float = Field(
+        default=900.0, description="A job still running after this long is taken to have died with its process"
+    )
+    conflict_strategy: Literal["hub_wins", "node_wins", "newest", "manual"] = Field(
+        default="hub_wins", description="How concurrent changes are settled"
+    )
+    conflict_strategies: dict[str, Literal["hub_wins", "node_wins", "newest", "manual"]] = Field(
+        default_factory=dict, description='Per entity type overrides, e.g. {"booking": "manual"}'
+    )
+    share_new_customers: bool = Field(
+        default=True, description="A customer new at one location is sent to every other (unified customers)"
+    )
     connector_timeout_seconds: float = Field(default=5.0, description="Time limit of one call to a location")
     connector_breaker_reset_seconds: float = Field(
         default=10.0, description="How long a location's circuit stays open before one probe call is let through"
     )
     database_pool_size: int = 10
     log_sql: bool = False
+    event_bus: Literal["auto", "memory", "postgres"] = Field(
+        default="auto",
+        description="Where subscription events travel: auto = PostgreSQL LISTEN/NOTIFY when the database is "
+        "PostgreSQL (every gateway process on it sees every change), else in memory (this process only)",
+    )
+    event_bus_channel: str = Field(default="gateway_events", description="The LISTEN/NOTIFY channel of the bus")
+    subscriber_queue_size: int = Field(
+        default=1000, ge=1, description="Events held per subscriber; past it the oldest are dropped and counted"
+    )

@@ -10,6 +10,7 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import EventBus
 from sync.delivery import Deliverer, OutboxWorker
+from sync.engine import SyncEngine
 from sync.refresh import Refresher
 
 
@@ -22,3 +23,4 @@ class Runtime:
     deliverer: Deliverer
     refresher: Refresher
     worker: OutboxWorker
+    sync: SyncEngine

@@ -7,14 +7,14 @@ import contextlib
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import update
 
-from sources.cache.models import Location, OutboxMessage
+from sources.cache.models import Location, OutboxMessage, SyncState
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
@@ -24,6 +24,7 @@ from sync.operations import OPERATIONS, Settlement
 from sync.outbox import DEAD, DELIVERED, PENDING, REJECTED, Queued, RetryPolicy, lease_due
 
 logger = logging.getLogger("gateway.outbox")
+VERSIONED_OPERATIONS = frozenset({"customer.upsert", "booking.reschedule", "booking.cancel"})
 
 
 class DeliveryStatus(StrEnum):
@@ -58,6 +59,8 @@ class Deliverer:
         self.originating_share_bp = originating_share_bp
         self.policy = policy or RetryPolicy()
         self.rng = rng or random.Random()
+        # Called with a location that refused a write as stale (it changed the record meanwhile).
+        self.on_stale: Callable[[str], None] | None = None
         # One delivery per location at a time keeps a location's messages in the order they were written.
         self._location_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -76,6 +79,11 @@ class Deliverer:
                 return _outcome_of(message)
             operation = OPERATIONS[message.operation]
             payload = await operation.prepare(session, message.payload) if operation.prepare else message.payload
+            if message.operation in VERSIONED_OPERATIONS:
+                # The version the gateway last agreed with the location: a write never overwrites a newer edit.
+                state = await session.get(SyncState, (message.entity_type, message.entity_id, message.location_id))
+                if state is not None and (message.entity_type != "customer" or payload.get("local_customer_id")):
+                    payload = {**payload, "expected_version": state.remote_version}
             location_id, key = message.location_id, message.idempotency_key or message.id
         connector = self.connectors.get(location_id)
         try:
@@ -96,6 +104,8 @@ class Deliverer:
                 message.status, message.last_error = REJECTED, f"{rejection.code}: {rejection.message}"
                 message.attempts += 1
             await self._publish(settlement)
+            if settlement.resync_location_id is not None and self.on_stale is not None:
+                self.on_stale(settlement.resync_location_id)
             return DeliveryOutcome(
                 location_id, message_id, DeliveryStatus.FAILED, rejection.code.value, rejection.message
             )

@@ -29,7 +29,7 @@ class HeartbeatMonitor:
         bus: EventBus,
         *,
         interval_seconds: float,
-        on_back_online: Callable[[], None],
+        on_back_online: Callable[[list[str]], None],
     ) -> None:
         self.writer = writer
         self.connectors = connectors
@@ -83,8 +83,9 @@ class HeartbeatMonitor:
             await self.bus.publish(
                 Event("location.status", {"locationId": location_id, "previous": previous, "status": status})
             )
-        if any(previous == "offline" for _, previous, _ in changed):
-            self.on_back_online()
+        back = [location_id for location_id, previous, status in changed if previous == "offline"]
+        if back:
+            self.on_back_online(back)
         return {location_id: status for location_id, status, _ in results}
 
     async def _run(self) -> None:

@@ -19,8 +19,10 @@ from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import audit, log_change
 from sources.cache.models import Booking, CustomerMapping, Resource, ResourceShare, StockLevel, StockMovement
 from sources.connectors.base import Connector
-from sources.connectors.errors import UpstreamRejected
+from sources.connectors.errors import RejectionCode, UpstreamRejected
 from sources.connectors.records import BookingRequest, CustomerDetails
+from sync.events import booking_event, stock_event
+from sync.state import BOOKING_FIELDS, CUSTOMER_FIELDS, agree, image_of
 
 Payload = dict[str, Any]
 
@@ -30,6 +32,8 @@ class Settlement:
     """What the cache change means for subscribers: (topic, payload) events to publish after commit."""
 
     events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    # The location changed the record since the gateway last saw it: pull from it to settle the clash.
+    resync_location_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +54,6 @@ async def _local_booking_id(session: AsyncSession, payload: Payload) -> Payload:
         await session.execute(select(Booking.local_booking_id).where(Booking.id == payload["booking_id"]))
     ).scalar()
     return {**payload, "local_booking_id": local_id or payload.get("local_booking_id", "")}
-
-
-def _booking_event(booking: Booking, change: str) -> tuple[str, dict[str, Any]]:
-    return (
-        "booking.changed",
-        {
-            "bookingId": booking.id,
-            "change": change,
-            "status": booking.status,
-            "serviceLocationId": booking.service_location_id,
-            "originatingLocationId": booking.originating_location_id,
-        },
-    )
 
 
 # -- bookings ---------------------------------------------------------------------------------
@@ -136,7 +127,8 @@ async def _delivered_create_booking(
         },
         version=booking.version,
     )
-    return Settlement((_booking_event(booking, "created"),))
+    await agree(session, "booking", booking.id, location_id, ack["version"], image_of(booking, BOOKING_FIELDS))
+    return Settlement((booking_event(booking, "created"),))
 
 
 async def _rejected_create_booking(
@@ -167,6 +159,7 @@ async def _send_reschedule(connector: Connector, payload: Payload, key: str) -> 
         _time(payload["end_at"]),
         payload.get("local_resource_id"),
         key,
+        expected_version=payload.get("expected_version"),
     )
     return asdict(ack)
 
@@ -192,31 +185,42 @@ async def _delivered_booking_change(
         },
         version=booking.version,
     )
-    return Settlement((_booking_event(booking, payload.get("change", "updated")),))
+    if ack.get("version") is not None:
+        await agree(session, "booking", booking.id, location_id, ack["version"], image_of(booking, BOOKING_FIELDS))
+    return Settlement((booking_event(booking, payload.get("change", "updated")),))
 
 
 async def _rejected_booking_change(
     session: AsyncSession, location_id: str, payload: Payload, error: UpstreamRejected
 ) -> Settlement:
+    if error.code is RejectionCode.STALE_VERSION:
+        # Not a refusal of the change itself: the location moved on. Keep ours; the pull finds the conflict.
+        return Settlement(resync_location_id=location_id)
     booking = await session.get_one(Booking, payload["booking_id"])
     before = payload["before"]
     booking.status = before["status"]
     booking.start_at = _time(before["start_at"])
     booking.end_at = _time(before["end_at"])
     booking.resource_id = before["resource_id"]
-    return Settlement((_booking_event(booking, "change_rejected"),))
+    return Settlement((booking_event(booking, "change_rejected"),))
 
 
 async def _send_cancel(connector: Connector, payload: Payload, key: str) -> Payload:
-    return asdict(await connector.cancel_booking(payload["local_booking_id"], payload.get("reason", ""), key))
+    ack = await connector.cancel_booking(
+        payload["local_booking_id"], payload.get("reason", ""), key, expected_version=payload.get("expected_version")
+    )
+    return asdict(ack)
 
 
 # -- customers --------------------------------------------------------------------------------
 async def _send_customer(connector: Connector, payload: Payload, key: str) -> Payload:
-    local_id = await connector.upsert_customer(
-        payload.get("local_customer_id"), CustomerDetails(**payload["details"]), key
+    ack = await connector.upsert_customer(
+        payload.get("local_customer_id"),
+        CustomerDetails(**payload["details"]),
+        key,
+        expected_version=payload.get("expected_version"),
     )
-    return {"local_customer_id": local_id}
+    return {"local_customer_id": ack.local_id, "version": ack.version}
 
 
 async def _delivered_customer(
@@ -238,6 +242,10 @@ async def _delivered_customer(
                 loyalty_points=0,
             )
         )
+    if ack.get("version") is not None:
+        details = payload["details"]
+        image = {name: details.get(name) for name in CUSTOMER_FIELDS}
+        await agree(session, "customer", payload["customer_id"], location_id, ack["version"], image)
     return Settlement((("customer.changed", {"customerId": payload["customer_id"], "locationId": location_id}),))
 
 
@@ -255,6 +263,8 @@ async def _rejected_customer(
         request_id=None,
         details={"code": error.code.value, "message": error.message},
     )
+    if error.code is RejectionCode.STALE_VERSION:
+        return Settlement(resync_location_id=location_id)
     return Settlement()
 
 
@@ -329,19 +339,6 @@ async def _stock_level(session: AsyncSession, payload: Payload, location_id: str
     ).scalar_one()
 
 
-def _stock_event(level: StockLevel) -> tuple[str, dict[str, Any]]:
-    return (
-        "stock.changed",
-        {
-            "itemId": level.item_id,
-            "locationId": level.location_id,
-            "quantity": level.quantity,
-            "reserved": level.reserved,
-            "low": level.quantity - level.reserved <= level.reorder_point,
-        },
-    )
-
-
 async def _delivered_stock(
     session: AsyncSession, location_id: str, payload: Payload, ack: Payload, share_bp: int
 ) -> Settlement:
@@ -360,7 +357,7 @@ async def _delivered_stock(
         after={"quantity": level.quantity, "reserved": level.reserved},
         version=level.version,
     )
-    return Settlement((_stock_event(level),))
+    return Settlement((stock_event(level),))
 
 
 async def _rejected_stock(
@@ -380,7 +377,7 @@ async def _rejected_stock(
                 reference=f"undo {payload.get('reference', '')}: {error.code}",
             )
         )
-    return Settlement((_stock_event(level),))
+    return Settlement((stock_event(level),))
 
 
 OPERATIONS: dict[str, Operation] = {

@@ -24,6 +24,7 @@ from sources.cache.types import utc_now
 PENDING = "pending"
 DELIVERED = "delivered"
 DEAD = "dead"
+CANCELLED = "cancelled"
 REJECTED = "rejected"  # the location refused it; the cache change was compensated
 # While the request that wrote a message is delivering it itself, the worker leaves it alone.
 INLINE_LEASE = timedelta(seconds=30)
@@ -58,7 +59,9 @@ async def enqueue(
     operation: str,
     payload: dict[str, Any],
     idempotency_key: str,
+    lease_inline: bool = True,
 ) -> OutboxMessage:
+    """A pending message; `lease_inline` keeps the worker off it while the caller delivers it itself."""
     message = OutboxMessage(
         id=f"obx_{uuid.uuid4().hex[:16]}",
         location_id=location_id,
@@ -69,7 +72,7 @@ async def enqueue(
         idempotency_key=idempotency_key,
         status=PENDING,
         attempts=0,
-        next_attempt_at=utc_now() + INLINE_LEASE,
+        next_attempt_at=utc_now() + INLINE_LEASE if lease_inline else utc_now(),
     )
     session.add(message)
     await session.flush()
@@ -107,3 +110,18 @@ async def lease_due(session: AsyncSession, now: datetime, limit: int, lease: tim
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
             taken.append(message)
     return taken
+
+
+async def supersede(session: AsyncSession, entity_type: str, entity_id: str, location_id: str, why: str) -> int:
+    """Cancel what still waits to be sent about an entity to a location: a resolution replaced it."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.entity_type == entity_type,
+            OutboxMessage.entity_id == entity_id,
+            OutboxMessage.location_id == location_id,
+            OutboxMessage.status == PENDING,
+        )
+        .values(status=CANCELLED, last_error=f"superseded: {why}")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

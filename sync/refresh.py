@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -26,7 +26,7 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.base import Capability, Connector
 from sources.connectors.errors import ConnectorError
 from sources.connectors.registry import ConnectorRegistry
-from sync.apply import apply_location_changes
+from sync.apply import ApplyResult, ApplyRules, apply_location_changes
 
 logger = logging.getLogger("gateway.refresh")
 # A change stamped just before our last pull may have been committed after it: look back a little.
@@ -59,10 +59,21 @@ class Freshness:
 
 
 class Refresher:
-    def __init__(self, writer: CacheWriter, connectors: ConnectorRegistry, *, originating_share_bp: int) -> None:
+    def __init__(
+        self,
+        writer: CacheWriter,
+        connectors: ConnectorRegistry,
+        *,
+        originating_share_bp: int,
+        rules: ApplyRules | None = None,
+        on_applied: Callable[[ApplyResult], Awaitable[None]] | None = None,
+    ) -> None:
         self.writer = writer
         self.connectors = connectors
         self.originating_share_bp = originating_share_bp
+        # The sync engine's rules: a change a read brings in is checked for conflicts and passed on alike.
+        self.rules = rules
+        self.on_applied = on_applied
         self._marks: dict[tuple[str, DataKind], datetime] = {}
         self._in_flight: dict[tuple[str, DataKind], asyncio.Task[Freshness]] = {}
 
@@ -126,23 +137,30 @@ class Refresher:
                 customers, bookings = await asyncio.gather(
                     connector.list_customers(since), connector.list_bookings(since)
                 )
-                await apply_location_changes(
+                result = await apply_location_changes(
                     self.writer,
                     location_id,
                     customers=customers,
                     bookings=bookings,
                     originating_share_bp=self.originating_share_bp,
+                    rules=self.rules,
                 )
             else:
                 stock = await connector.list_stock()
-                await apply_location_changes(
-                    self.writer, location_id, stock=stock, originating_share_bp=self.originating_share_bp
+                result = await apply_location_changes(
+                    self.writer,
+                    location_id,
+                    stock=stock,
+                    originating_share_bp=self.originating_share_bp,
+                    rules=self.rules,
                 )
         except ConnectorError as error:
             await self._store_marks([(location_id, kind, previous, error.message)], attempted_at=started)
             return Freshness(location_id, kind, Source.CACHE, previous, error.message)
         self._marks[(location_id, kind)] = started
         await self._store_marks([(location_id, kind, started, None)], attempted_at=started)
+        if self.on_applied is not None:
+            await self.on_applied(result)
         return Freshness(location_id, kind, Source.LIVE, started)
 
     async def _store_marks(

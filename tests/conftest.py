@@ -155,7 +155,7 @@ def stop_gateway(gateway: RunningGateway) -> None:
 @pytest.fixture(scope="session")
 def gateway(database_url: str) -> Iterator[RunningGateway]:
     """The gateway over real HTTP on 127.0.0.1, its cache migrated and filled with the demo network."""
-    running = start_gateway(Settings(database_url=database_url, demo_network=True))
+    running = start_gateway(Settings(database_url=database_url, demo_network=True, sync_scheduler=False))
     try:
         yield running
     finally:
@@ -183,6 +183,8 @@ LIVE_SETTINGS: dict[str, Any] = {
     "outbox_max_attempts": 4,
     "connector_timeout_seconds": 2.0,
     "connector_breaker_reset_seconds": 0.5,
+    # Tests start their sync jobs themselves (tests/test_sync_*.py schedule their own).
+    "sync_scheduler": False,
 }
 
 

@@ -63,7 +63,7 @@ async def _resource_id(engine: AsyncEngine, location_id: str, local_id: str) -> 
         return str(found)
 
 
-async def _customer_known_at(engine: AsyncEngine, location_ids: list[str]) -> str:
+async def _customer_known_at(engine: AsyncEngine, location_ids: list[str], offset: int = 0) -> str:
     async with engine.connect() as connection:
         rows = await connection.execute(
             select(CustomerMapping.customer_id)
@@ -71,13 +71,15 @@ async def _customer_known_at(engine: AsyncEngine, location_ids: list[str]) -> st
             .group_by(CustomerMapping.customer_id)
             .having(func.count() == len(location_ids))
             .order_by(CustomerMapping.customer_id)
+            .offset(offset)
             .limit(1)
         )
         return str(rows.scalar_one())
 
 
-def customer_known_at(gateway: RunningGateway, *location_ids: str) -> str:
-    return gateway.run(_customer_known_at(gateway.engine, list(location_ids)))
+def customer_known_at(gateway: RunningGateway, *location_ids: str, offset: int = 0) -> str:
+    """A customer both (all) locations know; `offset` picks another one so tests do not share a customer."""
+    return gateway.run(_customer_known_at(gateway.engine, list(location_ids), offset))
 
 
 async def _counts(engine: AsyncEngine) -> dict[str, int]:

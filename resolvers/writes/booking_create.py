@@ -17,7 +17,6 @@ from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError, SlotUnavailableError
 from resolvers.writes.common import (
     can,
-    customer_details,
     deliver,
     distance_km,
     get_or_not_found,
@@ -34,6 +33,7 @@ from sources.cache.models import Booking, Customer, CustomerMapping, Location, R
 from sources.connectors.base import Capability
 from sync.delivery import DeliveryStatus
 from sync.outbox import Queued
+from sync.propagate import customer_details
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.writes.results import WriteResult
 from sources.cache.journal import audit
-from sources.cache.models import Customer, Location
+from sources.cache.models import Location
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability
 from sync.delivery import DeliveryOutcome
@@ -24,18 +24,6 @@ EARTH_RADIUS_KM = 6371.0
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
-def customer_details(customer: Customer) -> dict[str, Any]:
-    """The customer as a location is sent it (a CustomerDetails record once it leaves the outbox)."""
-    return {
-        "global_id": customer.id,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "preferences": customer.preferences or {},
-    }
 
 
 def require_future(name: str, value: datetime) -> None:

@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
-from resolvers.writes.common import can, customer_details, deliver, get_or_not_found, record, send_to
+from resolvers.writes.common import can, deliver, get_or_not_found, record, send_to
 from resolvers.writes.idempotency import run_idempotent
 from resolvers.writes.results import WriteResult
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.connectors.base import Capability
 from sync.outbox import Queued
+from sync.propagate import customer_details
 
 FIELDS = ("first_name", "last_name", "email", "phone", "preferences")
 

@@ -10,7 +10,11 @@ from typing import Any, Protocol
 from sources.connectors.records import (
     BookingAck,
     BookingRequest,
+    ChangePage,
+    Cursor,
+    CustomerAck,
     CustomerDetails,
+    EntityType,
     LocationHealth,
     RemoteBooking,
     RemoteCustomer,
@@ -80,18 +84,39 @@ class Connector(Protocol):
 
     async def list_stock(self) -> list[RemoteStockLevel]: ...
 
+    async def pull_changes(self, entity_type: EntityType, after: Cursor | None, limit: int) -> ChangePage:
+        """Records of one type changed after `after` (None: from the beginning), oldest first, at most `limit`.
+
+        Raises OperationNotSupported when the location cannot be asked for that type.
+        """
+        ...
+
     async def availability(self, local_service_id: str, start_at: datetime, end_at: datetime) -> list[Slot]: ...
 
     async def create_booking(self, request: BookingRequest) -> BookingAck: ...
 
     async def reschedule_booking(
-        self, local_id: str, start_at: datetime, end_at: datetime, local_resource_id: str | None, idempotency_key: str
+        self,
+        local_id: str,
+        start_at: datetime,
+        end_at: datetime,
+        local_resource_id: str | None,
+        idempotency_key: str,
+        expected_version: int | None = None,
     ) -> BookingAck: ...
 
-    async def cancel_booking(self, local_id: str, reason: str, idempotency_key: str) -> BookingAck: ...
+    async def cancel_booking(
+        self, local_id: str, reason: str, idempotency_key: str, expected_version: int | None = None
+    ) -> BookingAck: ...
 
-    async def upsert_customer(self, local_id: str | None, details: CustomerDetails, idempotency_key: str) -> str:
-        """Create or update; returns the location's id for the customer."""
+    async def upsert_customer(
+        self, local_id: str | None, details: CustomerDetails, idempotency_key: str, expected_version: int | None = None
+    ) -> CustomerAck:
+        """Create or update; the location's id for the customer and the record's new version.
+
+        With `expected_version`, an update is refused with STALE_VERSION when the location's
+        record has another version (it changed since the gateway last saw it).
+        """
         ...
 
     async def merge_customers(self, keep_local_id: str, remove_local_id: str, idempotency_key: str) -> None: ...

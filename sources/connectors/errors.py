@@ -18,6 +18,8 @@ class RejectionCode(StrEnum):
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     CONFLICT = "CONFLICT"
     FORBIDDEN = "FORBIDDEN"
+    # The write named the record's version the gateway last saw and the location has changed it since.
+    STALE_VERSION = "STALE_VERSION"
 
 
 class ConnectorError(Exception):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 
@@ -40,6 +41,8 @@ class RemoteResource:
     skill: str | None
     capacity: int = 1
     is_active: bool = True
+    version: int = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class RemoteCustomer:
     phone: str | None
     loyalty_points: int
     updated_at: datetime
+    # The location's version token: it changes with every change the location makes to the record.
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,7 @@ class RemoteStockLevel:
     reorder_point: int
     expires_on: date | None
     updated_at: datetime
+    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,3 +139,44 @@ class StockAck:
     sku: str
     quantity: int
     reserved: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAck:
+    """A customer write a location applied: its id for the customer and the record's new version token."""
+
+    local_id: str
+    version: int
+
+
+class EntityType(StrEnum):
+    """What a delta pull asks a location for (spec sync_priority_order names)."""
+
+    CUSTOMERS = "customers"
+    BOOKINGS = "bookings"
+    RESOURCES = "resources"
+    INVENTORY = "inventory"
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a delta pull stopped: the last record seen, ordered by (changed_at, key).
+
+    The next page holds records strictly after this pair, so records sharing one
+    timestamp are neither skipped nor repeated. `key` is the local id (the sku for stock).
+    """
+
+    changed_at: datetime
+    key: str
+
+
+RemoteRecord = RemoteCustomer | RemoteBooking | RemoteResource | RemoteStockLevel
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    """One page of a delta pull, ordered by (updated_at, key); `next_cursor` is the last record's position."""
+
+    records: list[RemoteRecord]
+    next_cursor: Cursor | None
+    has_more: bool

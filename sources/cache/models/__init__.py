@@ -13,8 +13,10 @@ from sources.cache.models.sync import (
     IdempotencyRecord,
     OutboxMessage,
     RefreshMark,
+    SyncCursor,
     SyncJob,
     SyncLog,
+    SyncState,
     WebhookReceipt,
 )
 
@@ -37,7 +39,9 @@ __all__ = [
     "StockItem",
     "StockLevel",
     "StockMovement",
+    "SyncCursor",
     "SyncJob",
     "SyncLog",
+    "SyncState",
     "WebhookReceipt",
 ]

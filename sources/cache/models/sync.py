@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sources.cache.models.base import Base
@@ -22,13 +22,28 @@ class SyncJob(Base):
     trigger: Mapped[str] = mapped_column(String(20))  # scheduled|manual|webhook|recovery
     entity_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running|completed|failed|rolled_back
+    full: Mapped[bool] = mapped_column(Boolean, default=False)  # a full reconciliation (finds deletions)
     pulled_count: Mapped[int] = mapped_column(Integer, default=0)
     applied_count: Mapped[int] = mapped_column(Integer, default=0)
+    deleted_count: Mapped[int] = mapped_column(Integer, default=0)
     conflict_count: Mapped[int] = mapped_column(Integer, default=0)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     error_message: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # One running job per location, across every gateway process sharing the database.
+    __table_args__ = (
+        Index(
+            "uq_sync_jobs_one_running",
+            "location_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
 
 class SyncLog(Base):
@@ -81,7 +96,10 @@ class Conflict(Base):
     entity_type: Mapped[str] = mapped_column(String(50))
     entity_id: Mapped[str] = mapped_column(String(64))
     source_location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
-    target_location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"))
+    # Where the network's side came from; null when it came from a gateway mutation.
+    target_location_id: Mapped[str | None] = mapped_column(ForeignKey("locations.id"))
+    sync_job_id: Mapped[str | None] = mapped_column(ForeignKey("sync_jobs.id"), index=True)
+    base_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what both sides agreed on before
     source_data: Mapped[dict[str, Any]] = mapped_column(JSON)
     target_data: Mapped[dict[str, Any]] = mapped_column(JSON)
     resolution_strategy: Mapped[str | None] = mapped_column(String(50))
@@ -154,3 +172,34 @@ class RefreshMark(Base):
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncState(Base):
+    """What the gateway and one location last agreed an entity looked like, and the location's version then.
+
+    A pulled record whose version differs from `remote_version` changed at the location;
+    a cache record whose fields differ from `base` changed on the network's side. Both at
+    once is a conflict (neither saw the other); one alone is a sequential change.
+    """
+
+    __tablename__ = "sync_states"
+
+    entity_type: Mapped[str] = mapped_column(String(50), primary_key=True)  # customer|booking
+    entity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    remote_version: Mapped[int] = mapped_column(Integer)
+    base: Mapped[dict[str, Any]] = mapped_column(JSON)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class SyncCursor(Base):
+    """Where the last delta pull of one entity type from one location stopped."""
+
+    __tablename__ = "sync_cursors"
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    key: Mapped[str | None] = mapped_column(String(200))
+    full_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

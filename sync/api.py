@@ -1,0 +1,27 @@
+"""The sync engine's surface for resolvers and the scheduler (the implementation lives beside it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ConflictChoice(StrEnum):
+    SOURCE = "source"  # the location's change that arrived
+    TARGET = "target"  # what the network held (another location's change, or a gateway write)
+
+
+class Strategy(StrEnum):
+    HUB_WINS = "hub_wins"
+    NODE_WINS = "node_wins"
+    NEWEST = "newest"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackReport:
+    job_id: str
+    restored: int  # cache records put back to their before-image
+    skipped: int  # records changed again after the job: left as they are
+    compensations: int  # writes queued to locations to undo what the job applied
+    already_rolled_back: bool

@@ -1,0 +1,62 @@
+"""A batch of one location's records being applied: its rules, its result, the job it belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from sync.conflicts import ConflictPolicy, Events
+from sync.outbox import Queued
+from sync.propagate import Writable
+
+
+def derived_id(prefix: str, location_id: str, local_id: str) -> str:
+    digest = hashlib.sha256(f"{location_id}\x00{local_id}".encode()).hexdigest()[:12]
+    return f"{prefix}_{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyRules:
+    """How pulled changes are applied: the conflict strategies, and where changes are passed on."""
+
+    policy: ConflictPolicy = field(default_factory=ConflictPolicy)
+    # Where customer changes may be sent on; None: apply to the cache only (nothing is propagated).
+    writable: Writable | None = None
+    # Customers new at one location are sent to every other location (spec: enable_unified_customers).
+    share_new_customers: bool = True
+    originating_share_bp: int = 2_000
+
+
+@dataclass
+class ApplyResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+    booking_ids: dict[str, str] = field(default_factory=dict)  # local booking id -> network id
+    customer_ids: dict[str, str] = field(default_factory=dict)  # local customer id -> network id
+    events: Events = field(default_factory=list)  # to publish once the transaction committed
+    queued: list[Queued] = field(default_factory=list)  # propagation written to the outbox
+
+    @property
+    def applied(self) -> int:
+        return self.created + self.updated + self.deleted
+
+    def add(self, other: ApplyResult) -> None:
+        for name in ("created", "updated", "unchanged", "deleted", "conflicts"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.booking_ids.update(other.booking_ids)
+        self.customer_ids.update(other.customer_ids)
+        self.events.extend(other.events)
+        self.queued.extend(other.queued)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Where the records come from and what they are part of."""
+
+    location_id: str
+    rules: ApplyRules
+    job_id: str | None = None
+    lock_rows: bool = False
