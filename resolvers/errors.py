@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
+    SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -69,3 +70,7 @@ class IdempotencyKeyReusedError(GatewayError):
 
 class ApprovalRequiredError(GatewayError):
     code = ErrorCode.APPROVAL_REQUIRED
+
+
+class SyncInProgressError(GatewayError):
+    code = ErrorCode.SYNC_IN_PROGRESS

@@ -1,4 +1,4 @@
-"""Network health: each location's reachability, freshness, pending conflicts and queued writes."""
+"""Network health: each location's reachability, freshness, sync jobs, pending conflicts and queued writes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from resolvers.context import Context
-from sources.cache.models import Conflict, Location, OutboxMessage
+from sources.cache.models import Conflict, Location, OutboxMessage, SyncJob
 
 locations = Location.__table__
 conflicts = Conflict.__table__
 outbox = OutboxMessage.__table__
+sync_jobs = SyncJob.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +25,17 @@ class LocationHealth:
     pending_conflicts: int
     queue_depth: int
     dead_letters: int
+    last_sync_job_id: str | None
+    syncing: bool
 
 
 async def network_health(context: Context) -> list[LocationHealth]:
+    # A conflict with no target location (the network's side was a gateway write) counts at its source.
+    conflict_location = func.coalesce(conflicts.c.target_location_id, conflicts.c.source_location_id)
     pending = (
-        select(conflicts.c.target_location_id.label("location_id"), func.count().label("n"))
+        select(conflict_location.label("location_id"), func.count().label("n"))
         .where(conflicts.c.status == "pending")
-        .group_by(conflicts.c.target_location_id)
+        .group_by(conflict_location)
         .subquery()
     )
     queued = (
@@ -42,6 +47,16 @@ async def network_health(context: Context) -> list[LocationHealth]:
         .group_by(outbox.c.location_id)
         .subquery()
     )
+    # Each location's most recently started job (the running one while it syncs).
+    ranked = select(
+        sync_jobs.c.location_id,
+        sync_jobs.c.id,
+        sync_jobs.c.status,
+        func.row_number()
+        .over(partition_by=sync_jobs.c.location_id, order_by=(sync_jobs.c.started_at.desc(), sync_jobs.c.id.desc()))
+        .label("rank"),
+    ).subquery()
+    latest = select(ranked.c.location_id, ranked.c.id, ranked.c.status).where(ranked.c.rank == 1).subquery()
     statement = (
         select(
             locations.c.id,
@@ -51,9 +66,12 @@ async def network_health(context: Context) -> list[LocationHealth]:
             func.coalesce(pending.c.n, 0),
             func.coalesce(queued.c.pending, 0),
             func.coalesce(queued.c.dead, 0),
+            latest.c.id,
+            latest.c.status,
         )
         .outerjoin(pending, pending.c.location_id == locations.c.id)
         .outerjoin(queued, queued.c.location_id == locations.c.id)
+        .outerjoin(latest, latest.c.location_id == locations.c.id)
         .order_by(locations.c.id)
     )
     async with context.engine.connect() as connection:
@@ -67,6 +85,8 @@ async def network_health(context: Context) -> list[LocationHealth]:
             pending_conflicts=int(row[4]),
             queue_depth=int(row[5]),
             dead_letters=int(row[6]),
+            last_sync_job_id=row[7],
+            syncing=row[8] == "running",
         )
         for row in rows
     ]

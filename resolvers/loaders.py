@@ -12,6 +12,7 @@ from resolvers.loading import BatchLoader, RowByKeyLoader, RowsByKeyLoader
 from settings import Settings
 from sources.cache.models import (
     Booking,
+    Conflict,
     Customer,
     CustomerMapping,
     Location,
@@ -21,6 +22,8 @@ from sources.cache.models import (
     Service,
     StockItem,
     StockLevel,
+    SyncJob,
+    SyncLog,
 )
 
 LoaderT = TypeVar("LoaderT", bound=BatchLoader[Any, Any])
@@ -35,6 +38,9 @@ bookings = Booking.__table__
 revenue_entries = RevenueEntry.__table__
 stock_items = StockItem.__table__
 stock_levels = StockLevel.__table__
+sync_jobs = SyncJob.__table__
+sync_logs = SyncLog.__table__
+conflicts = Conflict.__table__
 
 
 class LocationByIdLoader(RowByKeyLoader):
@@ -77,6 +83,42 @@ class StockItemByIdLoader(RowByKeyLoader):
 
     def query(self, keys: list[str]) -> Select[Any]:
         return select(stock_items).where(stock_items.c.id.in_(keys))
+
+
+class SyncJobByIdLoader(RowByKeyLoader):
+    key_column = sync_jobs.c.id
+
+    def query(self, keys: list[str]) -> Select[Any]:
+        return select(sync_jobs).where(sync_jobs.c.id.in_(keys))
+
+
+class ConflictByIdLoader(RowByKeyLoader):
+    key_column = conflicts.c.id
+
+    def query(self, keys: list[str]) -> Select[Any]:
+        return select(conflicts).where(conflicts.c.id.in_(keys))
+
+
+class SyncLogsBySyncJobIdLoader(RowsByKeyLoader):
+    key_name = "sync_job_id"
+
+    def query(self, keys: list[str]) -> Select[Any]:
+        return (
+            select(sync_logs)
+            .where(sync_logs.c.sync_job_id.in_(keys))
+            .order_by(sync_logs.c.sync_job_id, sync_logs.c.started_at, sync_logs.c.id)
+        )
+
+
+class ConflictsBySyncJobIdLoader(RowsByKeyLoader):
+    key_name = "sync_job_id"
+
+    def query(self, keys: list[str]) -> Select[Any]:
+        return (
+            select(conflicts)
+            .where(conflicts.c.sync_job_id.in_(keys))
+            .order_by(conflicts.c.sync_job_id, conflicts.c.created_at, conflicts.c.id)
+        )
 
 
 class RevenueEntriesByBookingIdLoader(RowsByKeyLoader):
@@ -245,3 +287,19 @@ class Loaders:
     @cached_property
     def counts_by_location_id(self) -> CountsByLocationIdLoader:
         return CountsByLocationIdLoader(self.engine)
+
+    @cached_property
+    def sync_job_by_id(self) -> SyncJobByIdLoader:
+        return SyncJobByIdLoader(self.engine)
+
+    @cached_property
+    def conflict_by_id(self) -> ConflictByIdLoader:
+        return ConflictByIdLoader(self.engine)
+
+    @cached_property
+    def sync_logs_by_sync_job_id(self) -> SyncLogsBySyncJobIdLoader:
+        return SyncLogsBySyncJobIdLoader(self.engine)
+
+    @cached_property
+    def conflicts_by_sync_job_id(self) -> ConflictsBySyncJobIdLoader:
+        return ConflictsBySyncJobIdLoader(self.engine)

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers.health import LocationHealth as LocationHealthData
 from schema.locations import Location, LocationStatus, location_by_id
+from schema.sync.types import SyncJob
 
 
 @strawberry.type(description="How one location is doing.")
@@ -20,7 +21,9 @@ class LocationHealth:
     pending_conflicts: int = strawberry.field(description="Conflicts waiting for a person to resolve them.")
     queue_depth: int = strawberry.field(description="Writes waiting in the outbox for this location.")
     dead_letters: int = strawberry.field(description="Writes given up on after repeated failures (replayable).")
+    syncing: bool = strawberry.field(description="A sync job for this location is running now.")
     location_id: strawberry.Private[str]
+    last_sync_job_id: strawberry.Private[str | None]
 
     @classmethod
     def from_data(cls, data: LocationHealthData) -> LocationHealth:
@@ -31,12 +34,21 @@ class LocationHealth:
             pending_conflicts=data.pending_conflicts,
             queue_depth=data.queue_depth,
             dead_letters=data.dead_letters,
+            syncing=data.syncing,
             location_id=data.location_id,
+            last_sync_job_id=data.last_sync_job_id,
         )
 
     @strawberry.field(graphql_type=Location, description="The location.")
     def location(self, info: Info) -> Location | Awaitable[Location]:
         return location_by_id(info, self.location_id)
+
+    @strawberry.field(description="Its most recently started sync job (the running one while syncing); null if none.")
+    async def last_sync_job(self, info: Info) -> SyncJob | None:
+        if self.last_sync_job_id is None:
+            return None
+        row = await info.context.loaders.sync_job_by_id.load(self.last_sync_job_id)
+        return None if row is None else SyncJob.from_row(row)
 
 
 @strawberry.type(description="The state of the whole network.")

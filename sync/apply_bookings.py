@@ -94,6 +94,7 @@ async def _known(
         return False
     if verdict.apply:
         await _set_fields(session, batch, booking, verdict.apply, result)
+        booking.updated_at = remote.updated_at  # its source's change time: what `newest` compares
     else:
         result.unchanged += 1
     await agree(session, "booking", booking.id, location_id, remote.version, node)

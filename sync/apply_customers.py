@@ -65,6 +65,8 @@ async def _known(
         for name, value in verdict.apply.items():
             setattr(customer, name, value)
         customer.version += 1
+        # When it was changed, at its source: what `newest` compares next time (not when we pulled it).
+        customer.updated_at = remote.updated_at
         await log_change(
             session,
             entity_type="customer",

@@ -113,7 +113,12 @@ class SyncEngine:
         supported = self.pullable(connector)
         if not supported:
             raise NotPullable(f"{location_id} pushes its changes to the gateway; there is nothing to pull")
-        wanted = [kind for kind in self.options.priority if entity_types is None or kind in entity_types]
+        # Unnamed types mean everything this location can be asked for.
+        wanted = [
+            kind
+            for kind in self.options.priority
+            if (kind in supported if entity_types is None else kind in entity_types)
+        ]
         unsupported = [kind.value for kind in wanted if kind not in supported]
         if unsupported:
             raise NotPullable(f"{location_id} cannot be asked for {', '.join(unsupported)}")

@@ -8,9 +8,11 @@ sync events reach a subscriber for each step.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from live_helpers import customer_known_at, free_slot
 from sqlalchemy import select
 from sync_helpers import (
@@ -27,6 +29,8 @@ from ws_helpers import GraphQLSocket
 
 from conftest import RunningGateway
 from sources.cache.models import Booking, SyncJob
+from sync.api import Strategy
+from sync.conflicts import ConflictPolicy
 
 A, B, C = "manchester-central", "stockport-merseyway", "dublin-ranelagh"
 
@@ -289,3 +293,25 @@ def test_a_second_trigger_while_a_job_runs_is_refused_and_the_job_is_logged(live
         {"id": started["triggerSync"]["syncJob"]["id"]},
     )["data"]["syncJob"]["logs"]
     assert [log["syncType"] for log in logs] == ["customers", "bookings", "resources", "inventory"]
+
+
+@pytest.mark.parametrize("strategy", [Strategy.NODE_WINS, Strategy.NEWEST])
+def test_node_wins_and_newest_take_the_later_location_edit(live_gateway: RunningGateway, strategy: Strategy) -> None:
+    engine = live_gateway.app.state.runtime.sync
+    rules = engine.rules
+    engine.rules = dataclasses.replace(rules, policy=ConflictPolicy(strategy))
+    try:
+        offset = 6 if strategy is Strategy.NODE_WINS else 7
+        customer_id = customer_known_at(live_gateway, A, B, offset=offset)
+        at_a, at_b = local_customer_id(live_gateway, customer_id, A), local_customer_id(live_gateway, customer_id, B)
+        live_gateway.store(A).edit_customer(at_a, last_name="Earlier")
+        live_gateway.store(B).edit_customer(at_b, last_name="Later")
+        trigger(live_gateway, A, ["CUSTOMER"])
+        trigger(live_gateway, B, ["CUSTOMER"])
+        settle(live_gateway)
+    finally:
+        engine.rules = rules
+    [conflict] = conflicts_of(live_gateway, customer_id)
+    assert (conflict.status, conflict.resolution_strategy) == ("resolved", strategy.value)
+    assert customer_row(live_gateway, customer_id).last_name == "Later"
+    eventually(lambda: live_gateway.store(A).customers[at_a].last_name == "Later", what="A to get B's edit")

@@ -56,6 +56,9 @@ class MutationErrorCode(Enum):
     APPROVAL_REQUIRED = strawberry.enum_value(
         "APPROVAL_REQUIRED", description="Network policy requires approval; resend with `approved: true`."
     )
+    SYNC_IN_PROGRESS = strawberry.enum_value(
+        "SYNC_IN_PROGRESS", description="A sync job for the location is already running; wait for it to end."
+    )
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR", description="Something unexpected went wrong; quote the request id."
     )

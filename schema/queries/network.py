@@ -21,6 +21,7 @@ from schema.inventory import StockItem
 from schema.locations import Location, LocationKind, LocationStatus
 from schema.queries.arguments import After, Before, First, IdArgument, Last, page_args
 from schema.relay import Connection, Node, build_connection
+from schema.sync.types import Conflict, SyncJob
 from sources.cache.types import utc_now
 
 NodeT = TypeVar("NodeT", bound=Node)
@@ -33,6 +34,8 @@ NODE_TYPES: dict[str, tuple[Callable[[Any], BatchLoader[str, Any]], Callable[[An
     "Service": (lambda loaders: loaders.service_by_id, Service.from_row),
     "Resource": (lambda loaders: loaders.resource_by_id, Resource.from_row),
     "StockItem": (lambda loaders: loaders.stock_item_by_id, StockItem.from_row),
+    "SyncJob": (lambda loaders: loaders.sync_job_by_id, SyncJob.from_row),
+    "Conflict": (lambda loaders: loaders.conflict_by_id, Conflict.from_row),
 }
 
 

@@ -177,6 +177,7 @@ class _ActivityBuilder:
                 "entity_id": entity_id,
                 "source_location_id": source,
                 "target_location_id": target,
+                "sync_job_id": job["id"],
                 "source_data": source_data,
                 "target_data": target_data,
                 "resolution_strategy": "manual",
