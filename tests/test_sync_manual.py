@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from live_helpers import customer_known_at
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sync_helpers import RESOLVE, conflicts_of, customer_row, eventually, local_customer_id, settle, trigger
 from ws_helpers import GraphQLSocket
 
@@ -93,11 +93,10 @@ def test_merged_resolution_applies_the_given_values_everywhere(manual_gateway: R
     ok = gateway.graphql(RESOLVE, {"input": {"id": f"Conflict:{conflict.id}", "mergedData": merged}})
     assert ok["data"]["resolveConflict"]["errors"] == []
     assert customer_row(gateway, customer_id).phone == "+44 7700 900300"
-    for store, local in ((gateway.store(A), at_a), (gateway.store(B), at_b)):
-        eventually(
-            lambda store=store, local=local: store.customers[local].phone == "+44 7700 900300",
-            what="both locations to get the merged value",
-        )
+    eventually(
+        lambda: gateway.store(A).customers[at_a].phone == gateway.store(B).customers[at_b].phone == "+44 7700 900300",
+        what="both locations to get the merged value",
+    )
 
 
 def _shared_staff(gateway: RunningGateway) -> tuple[str, str, str, str]:
@@ -192,9 +191,7 @@ def test_scheduler_pulls_each_location_at_its_frequency(manual_gateway: RunningG
     async def set_hourly(location_id: str) -> None:
         async with gateway.engine.begin() as connection:
             await connection.execute(
-                Location.__table__.update()
-                .where(Location.id == location_id)
-                .values(sync_settings={"sync_frequency": "hourly"})
+                update(Location).where(Location.id == location_id).values(sync_settings={"sync_frequency": "hourly"})
             )
 
     gateway.run(set_hourly("leeds-headingley"))

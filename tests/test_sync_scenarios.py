@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from live_helpers import customer_known_at, free_slot
@@ -122,13 +123,12 @@ def test_sequential_edits_and_disjoint_fields_are_not_conflicts(live_gateway: Ru
     assert conflicts_of(live_gateway, customer_id) == []
     row = customer_row(live_gateway, customer_id)
     assert (row.first_name, row.last_name, row.phone) == ("Disjoint", "Sequential", "+44 7700 900003")
-    for store, local in ((live_gateway.store(A), at_a), (live_gateway.store(B), at_b)):
-        eventually(
-            lambda store=store, local=local: (
-                (store.customers[local].first_name, store.customers[local].phone) == ("Disjoint", "+44 7700 900003")
-            ),
-            what="both locations to hold the merged record",
-        )
+
+    def merged_everywhere() -> bool:
+        held = (live_gateway.store(A).customers[at_a], live_gateway.store(B).customers[at_b])
+        return all((c.first_name, c.phone) == ("Disjoint", "+44 7700 900003") for c in held)
+
+    eventually(merged_everywhere, what="both locations to hold the merged record")
 
 
 def test_offline_location_catches_up_and_its_queued_writes_land_once(live_gateway: RunningGateway) -> None:
@@ -282,7 +282,7 @@ def test_a_second_trigger_while_a_job_runs_is_refused_and_the_job_is_logged(live
     settle(live_gateway)
     job_id = started["triggerSync"]["syncJob"]["networkId"]
 
-    async def job() -> object:
+    async def job() -> Any:
         async with live_gateway.engine.connect() as connection:
             return (await connection.execute(select(SyncJob).where(SyncJob.id == job_id))).first()
 
