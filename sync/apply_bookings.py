@@ -68,7 +68,8 @@ async def _known(
     location_id = batch.location_id
     if booking.local_booking_id != remote.local_id:
         booking.local_booking_id = remote.local_id
-    if state is not None and state.remote_version == remote.version:
+    # A source without version tokens (0: pushes from websites) is compared by content instead.
+    if state is not None and remote.version > 0 and state.remote_version == remote.version:
         result.unchanged += 1
         return False
     hub = image_of(booking, BOOKING_FIELDS)

@@ -35,7 +35,8 @@ async def _known(
     state: SyncState | None,
 ) -> None:
     location_id = batch.location_id
-    if state is not None and state.remote_version == remote.version:
+    # A source without version tokens (0: pushes from websites) is compared by content instead.
+    if state is not None and remote.version > 0 and state.remote_version == remote.version:
         result.unchanged += 1
         return
     hub = image_of(customer, CUSTOMER_FIELDS)

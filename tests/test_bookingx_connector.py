@@ -19,7 +19,7 @@ from sources.connectors.base import Capability, ConnectorConfig
 from sources.connectors.bookingx import BookingXConnector
 from sources.connectors.bookingx_session import PREFIX, handshake_signature
 from sources.connectors.errors import LocationUnavailable, RejectionCode, UpstreamRejected
-from sources.connectors.records import BookingRequest, CustomerDetails
+from sources.connectors.records import BookingRequest, CustomerAck, CustomerDetails
 from sources.simulators.bookingx import bookingx_app, bookingx_local_ids
 from sources.simulators.bookingx_wire import BookingXNode
 from sources.simulators.server import SimulatedLocation
@@ -335,10 +335,11 @@ async def test_moving_a_cancelled_booking_is_a_conflict(node: Node) -> None:
 
 # -- customers -------------------------------------------------------------------------------------
 async def test_upsert_creates_a_customer_then_updates_the_same_one(node: Node) -> None:
-    local_id = await node.connector.upsert_customer(None, customer(), "idem-create")
+    created = await node.connector.upsert_customer(None, customer(), "idem-create")
+    local_id = created.local_id
     assert local_id.startswith("C-") and local_id in node.store.customers
     same = await node.connector.upsert_customer(local_id, customer(email="orla.doyle@example.ie"), "idem-update")
-    assert same == local_id
+    assert same == CustomerAck(local_id, created.version + 1)
     stored = node.store.customers[local_id]
     assert (stored.email, stored.global_id, stored.preferences) == (
         "orla.doyle@example.ie",
@@ -568,3 +569,17 @@ async def test_local_ids_are_prefixed_counters_and_never_reuse_a_stored_id() -> 
         start_at=at(13), end_at=at(13, 30), price_minor=4500, currency="EUR",
     )  # fmt: skip
     assert made.local_id != upcoming and len(store.bookings) == 4
+
+
+async def test_paged_sync_speaks_cursors_and_refuses_a_stale_expected_version_with_409(node: Node) -> None:
+    page = {"entity_type": "customers", "cursor": None, "limit": 1}
+    async with await _authorized(node) as client:
+        first = (await client.post("/sync", json=page)).json()
+        second = (await client.post("/sync", json=page | {"cursor": first["next_cursor"]})).json()
+        stale = await client.put("/customers", json={"local_customer_id": "C-1001", "expected_version": 7})
+        fresh = await client.put("/customers", json={"local_customer_id": "C-1001", "expected_version": 1})
+    assert [c["local_customer_id"] for c in first["records"] + second["records"]] == ["C-1001", "C-1002"]
+    assert first["next_cursor"] == {"changed_at": LONG_AGO.isoformat(), "key": "C-1001"}
+    assert (first["has_more"], second["has_more"]) == (True, False)
+    assert (stale.status_code, stale.json()["code"]) == (409, "STALE_VERSION")
+    assert (fresh.status_code, fresh.json()["version"]) == (200, 2)

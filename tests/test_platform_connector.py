@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from sources.connectors.base import Capability, ConnectorConfig
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.platform import PlatformConnector
-from sources.connectors.records import BookingRequest, CustomerDetails
+from sources.connectors.records import BookingRequest, CustomerAck, CustomerDetails
 from sources.simulators.platform import platform_app, platform_auth, platform_local_ids
 from sources.simulators.platform_auth import PlatformAuth
 from sources.simulators.server import SimulatedLocation
@@ -357,15 +357,16 @@ async def test_customers_are_created_updated_and_merged() -> None:
     async with running_platform(store) as platform:
         connector = platform.connector
         details = CustomerDetails("cus_global_7", "Dee", "Dale", "dee@example.com", None, {"tea": "green"})
-        created = await connector.upsert_customer(None, details, "cust-1")
+        ack = await connector.upsert_customer(None, details, "cust-1")
+        created = ack.local_id
         assert created.startswith("bksy_")
-        assert await connector.upsert_customer(None, details, "cust-1") == created
+        assert await connector.upsert_customer(None, details, "cust-1") == ack
         assert store.write_count == 1
         assert (store.customers[created].global_id, store.customers[created].preferences) == (
             "cus_global_7", {"tea": "green"}
         )  # fmt: skip
         renamed = CustomerDetails("cus_global_1", "Alice", "Able-Baker", "alice@new.example", "+447700900002")
-        assert await connector.upsert_customer("cl_alice", renamed, "cust-2") == "cl_alice"
+        assert await connector.upsert_customer("cl_alice", renamed, "cust-2") == CustomerAck("cl_alice", 2)
         assert (store.customers["cl_alice"].last_name, store.customers["cl_alice"].email) == (
             "Able-Baker", "alice@new.example"
         )  # fmt: skip
@@ -519,3 +520,22 @@ async def test_a_well_formed_mock_appointment_reads_exactly() -> None:
     [booking] = await connector.list_bookings(None)
     await connector.aclose()
     assert (booking.price_minor, booking.start_at, booking.status) == (1999, at(9), "pending")
+
+
+@pytest.mark.asyncio
+async def test_if_match_names_the_revision_and_a_moved_row_answers_412() -> None:
+    store = build_store()
+    async with running_platform(store) as platform, httpx.AsyncClient(base_url=platform.location.url) as http:
+        form = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        token = (await http.post("/oauth/token", data=form)).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        feed = (await http.get("/v1/changes/customers", params={"limit": 1}, headers=auth)).json()
+        store.edit_customer("cl_alice", phone="+447700900009")  # revision 2, at the salon's desk
+        stale = await http.patch("/v1/customers/cl_alice", json={"last_name": "X"}, headers=auth | {"If-Match": '"1"'})
+        fresh = await http.patch(
+            "/v1/customers/cl_alice", json={"last_name": "Y"}, headers=auth | {"If-Match": 'W/"2"'}
+        )
+    assert (stale.status_code, stale.json()["error"]) == (412, "precondition_failed")
+    assert (fresh.status_code, fresh.json()["revision"], fresh.json()["last_name"]) == (200, 3, "Y")
+    assert [row["id"] for row in feed["customers"]] == ["cl_alice"] and feed["has_more"] is True
+    assert feed["next"] == {"updated_after": "2030-01-01T00:00:00Z", "after_id": "cl_alice"}

@@ -17,7 +17,7 @@ import pytest_asyncio
 from sources.connectors.base import Capability, Connector, ConnectorConfig
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.pms import PmsConnector
-from sources.connectors.records import BookingRequest, CustomerDetails
+from sources.connectors.records import BookingRequest, CustomerAck, CustomerDetails
 from sources.simulators.pms import pms_app, pms_local_ids
 from sources.simulators.pms_api import PmsHotel
 from sources.simulators.server import SimulatedLocation
@@ -318,10 +318,11 @@ async def test_bookings_changed_since_lists_only_later_changes(hotel: Hotel) -> 
 # -- guests ----------------------------------------------------------------------------------
 async def test_new_guest_is_created_then_updated(hotel: Hotel) -> None:
     details = CustomerDetails("cus_kat", "Katherine", "Johnson", "kj@example.org", None)
-    guest_id = await hotel.connector.upsert_customer(None, details, "k-guest")
-    assert await hotel.connector.upsert_customer(None, details, "k-guest") == guest_id  # replay
+    created = await hotel.connector.upsert_customer(None, details, "k-guest")
+    guest_id = created.local_id
+    assert await hotel.connector.upsert_customer(None, details, "k-guest") == created  # replay
     changed = CustomerDetails("cus_kat", "Katherine", "Johnson", "katherine@example.org", "+44 20 7946 0000")
-    assert await hotel.connector.upsert_customer(guest_id, changed, "k-guest-2") == guest_id
+    assert await hotel.connector.upsert_customer(guest_id, changed, "k-guest-2") == CustomerAck(guest_id, 2)
     guests = await hotel.connector.list_customers(datetime(2026, 6, 1, tzinfo=UTC))
     assert [(g.local_id, g.email, g.phone) for g in guests] == [(guest_id, "katherine@example.org", "+44 20 7946 0000")]
     assert hotel.store.customers[guest_id].global_id == "cus_kat"
@@ -387,3 +388,19 @@ async def test_unreadable_answer_is_location_unavailable(status: int, body: Any)
             await connector.list_services()
     finally:
         await connector.aclose()
+
+
+async def test_a_stale_version_is_a_409_version_conflict_and_the_reservation_stays(hotel: Hotel) -> None:
+    async with httpx.AsyncClient(base_url=f"{hotel.location.url}/api/booking-engine") as client:
+        token = (await client.post("/auth/token", json={"api_key": API_KEY})).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        stale = await client.delete("/bookings/RSV-2027-000001", params={"version": "4"}, headers=auth)
+        feed = (await client.get(f"/sync/{HOTEL_ID}/reservations", params={"limit": 1}, headers=auth)).json()
+    assert (stale.status_code, stale.json()["error"]["code"]) == (409, "VERSION_CONFLICT")
+    assert hotel.store.bookings["RSV-2027-000001"].status == "confirmed"
+    assert [row["id"] for row in feed["reservations"]] == ["RSV-2027-000001"]
+    assert feed["meta"] == {"has_more": True, "last": {"updated_at": LONG_AGO.isoformat(), "id": "RSV-2027-000001"}}
+    code = await rejection(lambda: hotel.connector.cancel_booking("RSV-2027-000001", "", "k-stale", expected_version=4))
+    assert code is RejectionCode.STALE_VERSION
+    ack = await hotel.connector.cancel_booking("RSV-2027-000001", "", "k-fresh", expected_version=1)
+    assert (ack.status, ack.version) == ("cancelled", 2)

@@ -3,10 +3,17 @@
 The API is described in `sources/simulators/bookingx.py`; this side turns the gateway's
 calls into it and its answers into `sources.connectors.records`. Credentials: `api_key`
 and `api_secret`; `extra["node_id"]` when the node's id is not the location id.
+
+Delta pulls use the paged form of POST /sync (every entity type; at most 1,000 records a
+page). Version tokens are the node's integer `version` on every record; a write that
+expects one sends it as `"expected_version"` in the body, and the node's 409
+STALE_VERSION becomes `UpstreamRejected(STALE_VERSION)`. Answers arrive gzipped (httpx
+asks for it and decodes it).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -24,7 +31,11 @@ from sources.connectors.http import LocationHttpClient
 from sources.connectors.records import (
     BookingAck,
     BookingRequest,
+    ChangePage,
+    Cursor,
+    CustomerAck,
     CustomerDetails,
+    EntityType,
     LocationHealth,
     RemoteBooking,
     RemoteCustomer,
@@ -36,6 +47,7 @@ from sources.connectors.records import (
 )
 
 T = TypeVar("T")
+MAX_SYNC_LIMIT = 1000  # the node's largest page
 
 
 def _segment(value: str) -> str:
@@ -110,6 +122,21 @@ class BookingXConnector:
     async def list_stock(self) -> list[RemoteStockLevel]:
         return await self._call("GET", "/inventory", lambda f: [answers.stock_level(s) for s in f.items("inventory")])
 
+    async def pull_changes(self, entity_type: EntityType, after: Cursor | None, limit: int) -> ChangePage:
+        body = {
+            "entity_type": entity_type.value,
+            "cursor": answers.cursor_body(after),
+            "limit": max(1, min(limit, MAX_SYNC_LIMIT)),
+        }
+        # A pull changes nothing at the node: a fresh key lets the http client retry it like a GET.
+        return await self._call(
+            "POST",
+            "/sync",
+            lambda f: answers.change_page(entity_type, after, f),
+            json=body,
+            idempotency_key=f"pull-{uuid.uuid4()}",
+        )
+
     async def availability(self, local_service_id: str, start_at: datetime, end_at: datetime) -> list[Slot]:
         params = {"service_id": local_service_id, "from": answers.iso(start_at), "to": answers.iso(end_at)}
         return await self._call(
@@ -130,32 +157,41 @@ class BookingXConnector:
         )
 
     async def reschedule_booking(
-        self, local_id: str, start_at: datetime, end_at: datetime, local_resource_id: str | None, idempotency_key: str
+        self,
+        local_id: str,
+        start_at: datetime,
+        end_at: datetime,
+        local_resource_id: str | None,
+        idempotency_key: str,
+        expected_version: int | None = None,
     ) -> BookingAck:
         body = {
             "start_at": answers.iso(start_at),
             "end_at": answers.iso(end_at),
             "local_resource_id": local_resource_id,
+            "expected_version": expected_version,
         }
         return await self._call(
             "PUT", f"/bookings/{_segment(local_id)}", answers.booking_ack, json=body, idempotency_key=idempotency_key
         )
 
-    async def cancel_booking(self, local_id: str, reason: str, idempotency_key: str) -> BookingAck:
+    async def cancel_booking(
+        self, local_id: str, reason: str, idempotency_key: str, expected_version: int | None = None
+    ) -> BookingAck:
         return await self._call(
             "POST",
             f"/bookings/{_segment(local_id)}/cancel",
             answers.booking_ack,
-            json={"reason": reason},
+            json={"reason": reason, "expected_version": expected_version},
             idempotency_key=idempotency_key,
         )
 
     # -- customers -----------------------------------------------------------------------------
-    async def upsert_customer(self, local_id: str | None, details: CustomerDetails, idempotency_key: str) -> str:
-        body = {"local_customer_id": local_id} | answers.customer_body(details)
-        return await self._call(
-            "PUT", "/customers", lambda f: f.identifier("local_customer_id"), json=body, idempotency_key=idempotency_key
-        )
+    async def upsert_customer(
+        self, local_id: str | None, details: CustomerDetails, idempotency_key: str, expected_version: int | None = None
+    ) -> CustomerAck:
+        body = {"local_customer_id": local_id, "expected_version": expected_version} | answers.customer_body(details)
+        return await self._call("PUT", "/customers", answers.customer_ack, json=body, idempotency_key=idempotency_key)
 
     async def merge_customers(self, keep_local_id: str, remove_local_id: str, idempotency_key: str) -> None:
         body = {"keep_local_customer_id": keep_local_id, "remove_local_customer_id": remove_local_id}

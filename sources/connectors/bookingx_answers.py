@@ -13,9 +13,14 @@ from typing import Any
 from sources.connectors.records import (
     BookingAck,
     BookingRequest,
+    ChangePage,
+    Cursor,
+    CustomerAck,
     CustomerDetails,
+    EntityType,
     RemoteBooking,
     RemoteCustomer,
+    RemoteRecord,
     RemoteResource,
     RemoteService,
     RemoteStockLevel,
@@ -121,6 +126,8 @@ def resource(f: Fields) -> RemoteResource:
         skill=f.optional_text("skill"),
         capacity=f.integer("capacity"),
         is_active=f.boolean("is_active"),
+        version=f.integer("version"),
+        updated_at=f.moment("updated_at"),
     )
 
 
@@ -133,7 +140,12 @@ def customer(f: Fields) -> RemoteCustomer:
         phone=f.optional_text("phone"),
         loyalty_points=f.integer("loyalty_points"),
         updated_at=f.moment("updated_at"),
+        version=f.integer("version"),
     )
+
+
+def customer_ack(f: Fields) -> CustomerAck:
+    return CustomerAck(local_id=f.identifier("local_customer_id"), version=f.integer("version"))
 
 
 def booking(f: Fields) -> RemoteBooking:
@@ -172,6 +184,7 @@ def stock_level(f: Fields) -> RemoteStockLevel:
         reorder_point=f.integer("reorder_point"),
         expires_on=f.optional_day("expires_on"),
         updated_at=f.moment("updated_at"),
+        version=f.integer("version"),
     )
 
 
@@ -186,6 +199,31 @@ def slot(local_service_id: str, f: Fields) -> Slot:
         start_at=f.moment("start_at"),
         end_at=f.moment("end_at"),
     )
+
+
+def _record(entity_type: EntityType, f: Fields) -> RemoteRecord | None:
+    if entity_type is EntityType.CUSTOMERS:
+        return customer(f)
+    if entity_type is EntityType.BOOKINGS:
+        return booking(f)
+    if entity_type is EntityType.RESOURCES:
+        # Staff lent in by other nodes belong to their owner's records, as in GET /resources.
+        return resource(f) if f.boolean("owned") else None
+    return stock_level(f)
+
+
+def change_page(entity_type: EntityType, after: Cursor | None, f: Fields) -> ChangePage:
+    """A POST /sync page; with no records the node sends our cursor back (or null), and we keep ours."""
+    records = [record for item in f.items("records") if (record := _record(entity_type, item)) is not None]
+    next_cursor = after
+    if f.data.get("next_cursor") is not None:
+        position = Fields(f.data["next_cursor"], f"{f.what}.next_cursor")
+        next_cursor = Cursor(changed_at=position.moment("changed_at"), key=position.identifier("key"))
+    return ChangePage(records=records, next_cursor=next_cursor, has_more=f.boolean("has_more"))
+
+
+def cursor_body(after: Cursor | None) -> dict[str, str] | None:
+    return None if after is None else {"changed_at": iso(after.changed_at), "key": after.key}
 
 
 # -- records -> request bodies ---------------------------------------------------------------------

@@ -16,6 +16,10 @@ start: the website keeps the booking's length and its resource, so `end_at` and
 answer carries no booking state, so a `BookingAck` here holds the local id given, the
 status the change produced ("cancelled", or "confirmed" after a move), version 0
 (unknown), local_customer_id "" (unknown) and no resource.
+
+The website keeps no version tokens and its webhook has no way to name one, so an
+`expected_version` is not checked there (its edit applies as the last writer), and there
+is nothing to pull: every `pull_changes` raises `OperationNotSupported`.
 """
 
 from __future__ import annotations
@@ -37,7 +41,11 @@ from sources.connectors.http import LocationHttpClient
 from sources.connectors.records import (
     BookingAck,
     BookingRequest,
+    ChangePage,
+    Cursor,
+    CustomerAck,
     CustomerDetails,
+    EntityType,
     LocationHealth,
     RemoteBooking,
     RemoteCustomer,
@@ -121,7 +129,13 @@ class OneBookingConnector:
         )
 
     async def reschedule_booking(
-        self, local_id: str, start_at: datetime, end_at: datetime, local_resource_id: str | None, idempotency_key: str
+        self,
+        local_id: str,
+        start_at: datetime,
+        end_at: datetime,
+        local_resource_id: str | None,
+        idempotency_key: str,
+        expected_version: int | None = None,
     ) -> BookingAck:
         local_start = start_at.astimezone(self._zone)
         if local_start.second or local_start.microsecond:
@@ -134,7 +148,9 @@ class OneBookingConnector:
             local_id=local_id, local_customer_id="", local_resource_id=None, status="confirmed", version=0
         )
 
-    async def cancel_booking(self, local_id: str, reason: str, idempotency_key: str) -> BookingAck:
+    async def cancel_booking(
+        self, local_id: str, reason: str, idempotency_key: str, expected_version: int | None = None
+    ) -> BookingAck:
         data = {"status": "cancelled", **({"admin_notes": reason} if reason else {})}
         await self._send_update(local_id, data, idempotency_key)
         return BookingAck(
@@ -190,13 +206,18 @@ class OneBookingConnector:
     async def list_stock(self) -> list[RemoteStockLevel]:
         self._unsupported("report stock")
 
+    async def pull_changes(self, entity_type: EntityType, after: Cursor | None, limit: int) -> ChangePage:
+        self._unsupported(f"be asked for its {entity_type.value}")
+
     async def availability(self, local_service_id: str, start_at: datetime, end_at: datetime) -> list[Slot]:
         self._unsupported("report availability")
 
     async def create_booking(self, request: BookingRequest) -> BookingAck:
         self._unsupported("take bookings from the gateway")
 
-    async def upsert_customer(self, local_id: str | None, details: CustomerDetails, idempotency_key: str) -> str:
+    async def upsert_customer(
+        self, local_id: str | None, details: CustomerDetails, idempotency_key: str, expected_version: int | None = None
+    ) -> CustomerAck:
         self._unsupported("take customer changes")
 
     async def merge_customers(self, keep_local_id: str, remove_local_id: str, idempotency_key: str) -> None:

@@ -7,6 +7,11 @@ and the platform's vocabulary (``starts_at``, ``staff_id``, ``client_id``, decim
 prices, ``booked``/``finished``) turned into the gateway's records. Platforms keep no stock
 and lend no staff: those operations raise `OperationNotSupported`.
 
+Delta pulls read the platform's ``/v1/changes/{customers|appointments|staff}`` feed (at most
+100 rows a page; no stock). Version tokens are the platform's ``revision``; a write that expects
+one sends ``If-Match: "<revision>"``, and the platform's 412 ``precondition_failed`` becomes
+``UpstreamRejected(STALE_VERSION)``. Answers arrive gzipped (httpx asks for it and decodes it).
+
 Credentials: ``client_id`` and ``client_secret``. ``config.extra["page_size"]`` sets how many
 rows a list page asks for (default 100, the platform's maximum).
 """
@@ -29,7 +34,11 @@ from sources.connectors.platform_session import PlatformSession
 from sources.connectors.records import (
     BookingAck,
     BookingRequest,
+    ChangePage,
+    Cursor,
+    CustomerAck,
     CustomerDetails,
+    EntityType,
     LocationHealth,
     RemoteBooking,
     RemoteCustomer,
@@ -52,6 +61,7 @@ CAPABILITIES = frozenset(
     }
 )
 MAX_PAGES = 10_000  # a platform that keeps saying "next page" is broken, not big
+MAX_FEED_LIMIT = 100  # the platform's largest change-feed page
 
 
 class PlatformConnector:
@@ -79,9 +89,15 @@ class PlatformConnector:
     async def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self._session.answer(await self._session.call("GET", path, params=params), f"GET {path}")
 
-    async def _write(self, method: str, path: str, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    async def _write(
+        self, method: str, path: str, body: dict[str, Any], idempotency_key: str, expected_version: int | None = None
+    ) -> dict[str, Any]:
         what = f"{method} {path}"
-        response = await self._session.call(method, path, json=body, idempotency_key=idempotency_key)
+        # The platform's optimistic lock: the revision we last saw, as an ETag.
+        headers = None if expected_version is None else {"If-Match": f'"{expected_version}"'}
+        response = await self._session.call(
+            method, path, json=body, idempotency_key=idempotency_key, extra_headers=headers
+        )
         payload = self._session.answer(response, what)
         return self._session.read(what, partial(wire.obj, payload, "the answer"))
 
@@ -152,6 +168,14 @@ class PlatformConnector:
     async def list_stock(self) -> list[RemoteStockLevel]:
         raise OperationNotSupported(self.location_id, "a booking platform keeps no stock")
 
+    async def pull_changes(self, entity_type: EntityType, after: Cursor | None, limit: int) -> ChangePage:
+        collection = wire.FEEDS.get(entity_type)
+        if collection is None:
+            raise OperationNotSupported(self.location_id, "a booking platform keeps no stock")
+        path = f"/v1/changes/{collection}"
+        payload = await self._get(path, wire.feed_params(after, max(1, min(limit, MAX_FEED_LIMIT))))
+        return self._session.read(f"GET {path}", lambda: wire.change_page_in(payload, collection, after))
+
     async def availability(self, local_service_id: str, start_at: datetime, end_at: datetime) -> list[Slot]:
         params = {"service_id": local_service_id, "start": self._when(start_at), "end": self._when(end_at)}
         payload = await self._get("/v1/availability", params)
@@ -185,17 +209,29 @@ class PlatformConnector:
         return self._ack(payload, "POST /v1/appointments")
 
     async def reschedule_booking(
-        self, local_id: str, start_at: datetime, end_at: datetime, local_resource_id: str | None, idempotency_key: str
+        self,
+        local_id: str,
+        start_at: datetime,
+        end_at: datetime,
+        local_resource_id: str | None,
+        idempotency_key: str,
+        expected_version: int | None = None,
     ) -> BookingAck:
         body = {"starts_at": self._when(start_at), "ends_at": self._when(end_at), "staff_id": local_resource_id}
         path = f"/v1/appointments/{_segment(local_id)}"
-        return self._ack(await self._write("PATCH", path, body, idempotency_key), f"PATCH {path}")
+        payload = await self._write("PATCH", path, body, idempotency_key, expected_version)
+        return self._ack(payload, f"PATCH {path}")
 
-    async def cancel_booking(self, local_id: str, reason: str, idempotency_key: str) -> BookingAck:
+    async def cancel_booking(
+        self, local_id: str, reason: str, idempotency_key: str, expected_version: int | None = None
+    ) -> BookingAck:
         path = f"/v1/appointments/{_segment(local_id)}/cancel"
-        return self._ack(await self._write("POST", path, {"reason": reason}, idempotency_key), f"POST {path}")
+        payload = await self._write("POST", path, {"reason": reason}, idempotency_key, expected_version)
+        return self._ack(payload, f"POST {path}")
 
-    async def upsert_customer(self, local_id: str | None, details: CustomerDetails, idempotency_key: str) -> str:
+    async def upsert_customer(
+        self, local_id: str | None, details: CustomerDetails, idempotency_key: str, expected_version: int | None = None
+    ) -> CustomerAck:
         body = {
             "first_name": details.first_name,
             "last_name": details.last_name,
@@ -205,11 +241,14 @@ class PlatformConnector:
             "preferences": details.preferences,
         }
         if local_id is None:
-            method, path = "POST", "/v1/customers"
+            method, path, expected_version = "POST", "/v1/customers", None  # nothing to compare a new row with
         else:
             method, path = "PATCH", f"/v1/customers/{_segment(local_id)}"
-        payload = await self._write(method, path, body, idempotency_key)
-        return self._session.read(f"{method} {path}", lambda: wire.string(payload, "id"))
+        payload = await self._write(method, path, body, idempotency_key, expected_version)
+        return self._session.read(
+            f"{method} {path}",
+            lambda: CustomerAck(local_id=wire.string(payload, "id"), version=wire.integer(payload, "revision")),
+        )
 
     async def merge_customers(self, keep_local_id: str, remove_local_id: str, idempotency_key: str) -> None:
         path = f"/v1/customers/{_segment(keep_local_id)}/merge"

@@ -29,12 +29,14 @@ _REJECTIONS = {
     "conflict": RejectionCode.CONFLICT,
     "invalid_request": RejectionCode.INVALID_INPUT,
     "forbidden": RejectionCode.FORBIDDEN,
+    "precondition_failed": RejectionCode.STALE_VERSION,  # If-Match named a revision the row no longer has
 }
 _REJECTIONS_BY_STATUS = {
     400: RejectionCode.INVALID_INPUT,
     403: RejectionCode.FORBIDDEN,
     404: RejectionCode.NOT_FOUND,
     409: RejectionCode.CONFLICT,
+    412: RejectionCode.STALE_VERSION,
     422: RejectionCode.INVALID_INPUT,
 }
 
@@ -132,9 +134,12 @@ class PlatformSession:
         json: Any = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """One authorised call; a 401 earns one fresh token and one more try."""
-        headers = {} if idempotency_key is None else {"Idempotency-Key": idempotency_key}
+        headers = dict(extra_headers or {})
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
         token = await self.access_token()
         response = await self._http.request(
             method, path, json=json, params=params, headers={**headers, "Authorization": f"Bearer {token}"}

@@ -8,11 +8,22 @@ Decimal, never float. Times come back timezone-aware UTC.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sources.connectors.records import RemoteBooking, RemoteCustomer, RemoteResource, RemoteService, Slot
+from sources.connectors.records import (
+    ChangePage,
+    Cursor,
+    EntityType,
+    RemoteBooking,
+    RemoteCustomer,
+    RemoteRecord,
+    RemoteResource,
+    RemoteService,
+    Slot,
+)
 
 # Platform status -> ours.
 STATUS_IN = {
@@ -150,6 +161,8 @@ def resource_in(row: dict[str, Any]) -> RemoteResource:
         skill=optional_string(row, "skill"),
         capacity=integer(row, "capacity") if "capacity" in row else 1,
         is_active=boolean(row, "active", True),
+        version=integer(row, "revision"),
+        updated_at=moment(row, "updated_at"),
     )
 
 
@@ -162,6 +175,7 @@ def customer_in(row: dict[str, Any]) -> RemoteCustomer:
         phone=optional_string(row, "mobile"),
         loyalty_points=integer(row, "points_balance") if row.get("points_balance") is not None else 0,
         updated_at=moment(row, "updated_at"),
+        version=integer(row, "revision"),
     )
 
 
@@ -198,3 +212,40 @@ def slot_in(service_id: str, row: dict[str, Any]) -> Slot:
         start_at=moment(row, "starts_at"),
         end_at=moment(row, "ends_at"),
     )
+
+
+# -- the delta feed -------------------------------------------------------------------------
+
+# Our entity types -> the platform's change feed and its reader; it keeps no stock.
+FEEDS = {
+    EntityType.CUSTOMERS: "customers",
+    EntityType.BOOKINGS: "appointments",
+    EntityType.RESOURCES: "staff",
+}
+_FEED_READERS: dict[str, Callable[[dict[str, Any]], RemoteRecord]] = {
+    "customers": customer_in,
+    "appointments": booking_in,
+    "staff": resource_in,
+}
+
+
+def feed_params(after: Cursor | None, limit: int) -> dict[str, Any]:
+    if after is None:
+        return {"limit": limit}
+    return {"updated_after": time_out(after.changed_at), "after_id": after.key, "limit": limit}
+
+
+def change_page_in(payload: Any, collection: str, after: Cursor | None) -> ChangePage:
+    """A /v1/changes page; `next` null (nothing seen yet) keeps the cursor we sent."""
+    reader = _FEED_READERS[collection]
+    records: list[RemoteRecord] = [reader(row) for row in items(payload, collection)]
+    answer = obj(payload, "the answer")
+    has_more = answer.get("has_more")
+    if not isinstance(has_more, bool):
+        raise MalformedPayload(f"'has_more' is not a boolean: {has_more!r}")
+    following = answer.get("next")
+    next_cursor = after
+    if following is not None:
+        position = obj(following, "'next'")
+        next_cursor = Cursor(changed_at=moment(position, "updated_after"), key=string(position, "after_id"))
+    return ChangePage(records=records, next_cursor=next_cursor, has_more=has_more)

@@ -11,6 +11,11 @@ read back as the hotel-local dates they fall on.
 date of ``start_at`` and check-out on that of ``end_at`` (at least one night), and answers
 one slot per free room covering the whole stay.
 
+Delta pulls read the PMS's ``/sync/:hotel_id/(guests|reservations|rooms)`` feeds (at most 500 a
+page). Version tokens are the PMS's integer ``version``; a write that expects one sends it as
+``"version"`` in a PUT body or ``?version=`` on the cancelling DELETE, and the PMS's 409
+VERSION_CONFLICT becomes `UpstreamRejected(STALE_VERSION)`. The PMS does not compress answers.
+
 Config: ``credentials["api_key"]``, ``extra["hotel_id"]``, ``extra["timezone"]`` (IANA name).
 Stock, resource sharing and customer merge do not exist at a hotel: `OperationNotSupported`.
 """
@@ -29,12 +34,16 @@ from sources.cache.types import utc_now
 from sources.connectors.base import Capability, ConnectorConfig
 from sources.connectors.errors import OperationNotSupported
 from sources.connectors.pms_payloads import (
+    FEEDS,
     Malformed,
     ack_from,
     as_object,
     booking_from,
+    change_page_from,
     customer_from,
+    feed_params,
     from_minor,
+    guest_ack,
     guest_body,
     objects,
     resource_from,
@@ -47,7 +56,11 @@ from sources.connectors.pms_session import PREFIX, PmsSession
 from sources.connectors.records import (
     BookingAck,
     BookingRequest,
+    ChangePage,
+    Cursor,
+    CustomerAck,
     CustomerDetails,
+    EntityType,
     LocationHealth,
     RemoteBooking,
     RemoteCustomer,
@@ -69,6 +82,7 @@ CAPABILITIES = frozenset(
         Capability.WRITE_CUSTOMERS,  # create and update; merge is not supported
     }
 )
+MAX_FEED_LIMIT = 500  # the PMS's largest change-feed page
 
 
 def _since(changed_since: datetime | None) -> dict[str, Any]:
@@ -145,6 +159,15 @@ class PmsConnector:
     async def list_stock(self) -> list[RemoteStockLevel]:
         raise self._unsupported("stock")
 
+    async def pull_changes(self, entity_type: EntityType, after: Cursor | None, limit: int) -> ChangePage:
+        feed = FEEDS.get(entity_type)
+        if feed is None:
+            raise self._unsupported("stock")
+        path = f"{PREFIX}/sync/{self._hotel_id}/{feed}"
+        body = await self._session.call("GET", path, params=feed_params(after, max(1, min(limit, MAX_FEED_LIMIT))))
+        with self._reading(feed):
+            return change_page_from(body, feed, after, self._zone)
+
     async def availability(self, local_service_id: str, start_at: datetime, end_at: datetime) -> list[Slot]:
         check_in, check_out = stay_dates(self._zone, start_at, end_at)
         check_out = max(check_out, check_in + timedelta(days=1))  # a window within one day: that night
@@ -180,34 +203,51 @@ class PmsConnector:
             return ack_from(body)
 
     async def reschedule_booking(
-        self, local_id: str, start_at: datetime, end_at: datetime, local_resource_id: str | None, idempotency_key: str
+        self,
+        local_id: str,
+        start_at: datetime,
+        end_at: datetime,
+        local_resource_id: str | None,
+        idempotency_key: str,
+        expected_version: int | None = None,
     ) -> BookingAck:
         check_in, check_out = stay_dates(self._zone, start_at, end_at)
         payload: dict[str, Any] = {"check_in": check_in.isoformat(), "check_out": check_out.isoformat()}
         if local_resource_id is not None:
             payload["room_id"] = local_resource_id
+        if expected_version is not None:
+            payload["version"] = expected_version
         path = f"{PREFIX}/bookings/{local_id}"
         body = await self._session.call("PUT", path, json=payload, idempotency_key=idempotency_key)
         with self._reading("booking"):
             return ack_from(body)
 
-    async def cancel_booking(self, local_id: str, reason: str, idempotency_key: str) -> BookingAck:
-        params = {"reason": reason} if reason else None
+    async def cancel_booking(
+        self, local_id: str, reason: str, idempotency_key: str, expected_version: int | None = None
+    ) -> BookingAck:
+        params: dict[str, Any] = {"reason": reason} if reason else {}
+        if expected_version is not None:
+            params["version"] = expected_version
         path = f"{PREFIX}/bookings/{local_id}"
-        body = await self._session.call("DELETE", path, params=params, idempotency_key=idempotency_key)
+        body = await self._session.call("DELETE", path, params=params or None, idempotency_key=idempotency_key)
         with self._reading("booking"):
             return ack_from(body)
 
     # -- guests ----------------------------------------------------------------------------
-    async def upsert_customer(self, local_id: str | None, details: CustomerDetails, idempotency_key: str) -> str:
+    async def upsert_customer(
+        self, local_id: str | None, details: CustomerDetails, idempotency_key: str, expected_version: int | None = None
+    ) -> CustomerAck:
         if local_id is None:
             payload = {"hotel_id": self._hotel_id, **guest_body(details)}
             body = await self._session.call("POST", f"{PREFIX}/guests", json=payload, idempotency_key=idempotency_key)
         else:
+            changes = guest_body(details)
+            if expected_version is not None:
+                changes["version"] = expected_version
             path = f"{PREFIX}/guests/{local_id}"
-            body = await self._session.call("PUT", path, json=guest_body(details), idempotency_key=idempotency_key)
+            body = await self._session.call("PUT", path, json=changes, idempotency_key=idempotency_key)
         with self._reading("guest"):
-            return string(as_object(body.get("guest"), "guest"), "id")
+            return guest_ack(body)
 
     # -- not at a hotel --------------------------------------------------------------------
     async def merge_customers(self, keep_local_id: str, remove_local_id: str, idempotency_key: str) -> None:

@@ -15,9 +15,14 @@ from zoneinfo import ZoneInfo
 from sources.connectors.errors import RejectionCode
 from sources.connectors.records import (
     BookingAck,
+    ChangePage,
+    Cursor,
+    CustomerAck,
     CustomerDetails,
+    EntityType,
     RemoteBooking,
     RemoteCustomer,
+    RemoteRecord,
     RemoteResource,
     RemoteService,
     Slot,
@@ -44,7 +49,10 @@ REJECTIONS = {
     "UNAUTHORIZED": RejectionCode.FORBIDDEN,
     "FORBIDDEN": RejectionCode.FORBIDDEN,
     "CONFLICT": RejectionCode.CONFLICT,
+    "VERSION_CONFLICT": RejectionCode.STALE_VERSION,
 }
+# Our entity types -> the PMS's change feeds; a hotel keeps no stock.
+FEEDS = {EntityType.CUSTOMERS: "guests", EntityType.BOOKINGS: "reservations", EntityType.RESOURCES: "rooms"}
 
 
 class Malformed(Exception):
@@ -165,6 +173,8 @@ def resource_from(room: dict[str, Any]) -> RemoteResource:
         skill=optional_string(room, "room_type_code"),
         capacity=capacity,
         is_active=boolean(room, "is_active", True),
+        version=integer(room, "version"),
+        updated_at=instant(room, "updated_at"),
     )
 
 
@@ -177,7 +187,13 @@ def customer_from(guest: dict[str, Any]) -> RemoteCustomer:
         phone=optional_string(guest, "phone"),
         loyalty_points=integer(guest, "loyalty_points") if "loyalty_points" in guest else 0,
         updated_at=instant(guest, "updated_at"),
+        version=integer(guest, "version"),
     )
+
+
+def guest_ack(body: dict[str, Any]) -> CustomerAck:
+    guest = as_object(body.get("guest"), "guest")
+    return CustomerAck(local_id=string(guest, "id"), version=integer(guest, "version"))
 
 
 def status_from(booking: dict[str, Any]) -> str:
@@ -227,6 +243,33 @@ def slots_from(body: dict[str, Any], room_type_id: str, zone: ZoneInfo) -> list[
         for room in objects(room_type, "available_rooms"):
             slots.append(Slot(room_type_id, string(room, "room_id"), start_at, end_at))
     return slots
+
+
+def feed_params(after: Cursor | None, limit: int) -> dict[str, Any]:
+    if after is None:
+        return {"limit": limit}
+    return {"after": after.changed_at.astimezone(UTC).isoformat(), "after_id": after.key, "limit": limit}
+
+
+def change_page_from(body: dict[str, Any], feed: str, after: Cursor | None, zone: ZoneInfo) -> ChangePage:
+    """A /sync feed page; `meta.last` null (nothing seen yet) keeps the cursor we sent."""
+    records: list[RemoteRecord] = []
+    for row in objects(body, feed):
+        if feed == "guests":
+            records.append(customer_from(row))
+        elif feed == "reservations":
+            records.append(booking_from(row, zone))
+        else:
+            records.append(resource_from(row))
+    meta = as_object(body.get("meta"), "meta")
+    has_more = meta.get("has_more")
+    if not isinstance(has_more, bool):
+        raise Malformed("meta.has_more is not a boolean")
+    next_cursor = after
+    if meta.get("last") is not None:
+        last = as_object(meta["last"], "meta.last")
+        next_cursor = Cursor(changed_at=instant(last, "updated_at"), key=string(last, "id"))
+    return ChangePage(records=records, next_cursor=next_cursor, has_more=has_more)
 
 
 def guest_body(details: CustomerDetails) -> dict[str, Any]:

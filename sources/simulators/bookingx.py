@@ -7,7 +7,13 @@ Spec (§3 API Integration Points):
     POST /handshake              {"node_id", "api_key", "timestamp", "signature"} -> {"token", "expires_in", "node_id",
                                  "version"}; signature = hex HMAC-SHA256(api_secret, f"{timestamp}.{api_key}"),
                                  timestamp Unix seconds within ±300 s. Public; 403 FORBIDDEN when refused.
-    POST /sync                   {"since": iso|null, "entities": [bookings|customers|inventory]} -> changes since
+    POST /sync                   {"since": iso|null, "entities": [bookings|customers|inventory]} -> changes since;
+                                 or paged (added): {"entity_type": customers|bookings|resources|inventory,
+                                 "cursor": {"changed_at", "key"}|null, "limit": 1..1000} -> {"node_id",
+                                 "entity_type", "records": [...], "next_cursor": {"changed_at", "key"}|null,
+                                 "has_more"}: records ordered by (updated_at, key) strictly after the cursor, key
+                                 the local id (sku for stock); next_cursor is the last record's (the cursor sent
+                                 back when the page is empty). Deleted records are simply absent.
     GET  /resources              -> {"resources": [...]} (own ones and those lent in: "owned": false)
     POST /bookings               create -> 201 booking; 409 SLOT_UNAVAILABLE when taken
     PUT  /customers              upsert (by local_customer_id, else by global_customer_id, else new) -> customer
@@ -29,8 +35,12 @@ Added:
     POST /inventory/{sku}/adjust|reserve|release  {"delta", "reason", "reference"} / {"quantity", "reference"}
 
 Every call but handshake and health needs ``Authorization: Bearer <token>`` (401
-AUTH_FAILED otherwise). Writes honour ``Idempotency-Key``. Errors are
-``{"code", "message"}``: 404 NOT_FOUND, 409 SLOT_UNAVAILABLE|CONFLICT, 422
+AUTH_FAILED otherwise). Writes honour ``Idempotency-Key``. Customers, bookings,
+resources and stock carry ``version`` (bumped on every change) and ``updated_at``; the
+customer upsert, reschedule and cancel bodies take an optional ``"expected_version"``
+and are refused with 409 STALE_VERSION when the record has another version. Answers
+are gzipped when the caller accepts it (the spec's enable_compression). Errors are
+``{"code", "message"}``: 404 NOT_FOUND, 409 SLOT_UNAVAILABLE|CONFLICT|STALE_VERSION, 422
 INVALID_INPUT|INSUFFICIENT_STOCK, 401 AUTH_FAILED, 403 FORBIDDEN; an unknown path is 404
 NO_ROUTE (not NOT_FOUND: nothing was looked up).
 """
@@ -42,6 +52,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -58,10 +70,12 @@ STATUS_OF_CODE = {
     "NOT_FOUND": 404,
     "SLOT_UNAVAILABLE": 409,
     "CONFLICT": 409,
+    "STALE_VERSION": 409,
     "INVALID_INPUT": 422,
     "INSUFFICIENT_STOCK": 422,
     "FORBIDDEN": 403,
 }
+GZIP_MINIMUM_BYTES = 1024  # smaller answers are not worth compressing
 ID_PREFIXES = {"booking": "BK", "customer": "C", "service": "SV", "staff": "S", "room": "R", "equipment": "E"}
 
 
@@ -164,6 +178,10 @@ def bookingx_app(
         Route(PREFIX + path, _endpoint(node, handler, public=public), methods=[method])
         for method, path, handler, public in table
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _no_route})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _no_route},
+        middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)],
+    )
     app.state.node = node
     return app

@@ -156,6 +156,7 @@ async def reschedule_booking(node: BookingXNode, request: Request) -> Response:
         start_at=body.moment("start_at"),
         end_at=body.moment("end_at"),
         local_resource_id=body.optional_text("local_resource_id"),
+        expected_version=body.optional_integer("expected_version", minimum=1),
     )
     return JSONResponse(booking_view(node, booking))
 
@@ -166,6 +167,7 @@ async def cancel_booking(node: BookingXNode, request: Request) -> Response:
         key=idempotency_key(request),
         local_id=request.path_params["booking_id"],
         reason=body.optional_text("reason") or "",
+        expected_version=body.optional_integer("expected_version", minimum=1),
     )
     return JSONResponse(booking_view(node, booking))
 
@@ -208,7 +210,12 @@ async def upsert_customer(node: BookingXNode, request: Request) -> Response:
     local_id = body.optional_text("local_customer_id") or _customer_by_global_id(node, details.get("global_id"))
     if local_id is None and not (details.get("first_name") or details.get("last_name") or details.get("email")):
         raise InvalidInput("a new customer needs a name or an email")
-    customer = node.store.upsert_customer(key=idempotency_key(request), local_id=local_id, details=details)
+    customer = node.store.upsert_customer(
+        key=idempotency_key(request),
+        local_id=local_id,
+        details=details,
+        expected_version=body.optional_integer("expected_version", minimum=1),
+    )
     return JSONResponse(customer_view(customer), status_code=201 if local_id is None else 200)
 
 

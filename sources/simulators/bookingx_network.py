@@ -8,7 +8,7 @@ figures, and tells the node how a conflict it was part of was settled.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -29,9 +29,12 @@ from sources.simulators.bookingx_wire import (
     resource_view,
     stock_view,
 )
-from sources.simulators.store_records import StoredResource
+from sources.simulators.store_feed import position
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, Versioned
 
 SYNC_ENTITIES = ("bookings", "customers", "inventory")
+PAGED_ENTITIES = ("customers", "bookings", "resources", "inventory")  # the hub's sync_priority_order
+MAX_SYNC_LIMIT = 1000
 STRATEGIES = frozenset({"hub_wins", "node_wins", "newest", "manual"})
 EARNING_STATUSES = frozenset({"confirmed", "completed"})
 
@@ -48,10 +51,54 @@ def _views_since(node: BookingXNode, since: datetime | None, entities: list[str]
     return answer
 
 
+def _record_view(node: BookingXNode, record: Versioned) -> dict[str, Any]:
+    if isinstance(record, StoredCustomer):
+        return customer_view(record)
+    if isinstance(record, StoredBooking):
+        return booking_view(node, record)
+    if isinstance(record, StoredResource):
+        shared = [borrower for resource_id, borrower in list(node.store.shares) if resource_id == record.local_id]
+        return resource_view(record, shared)
+    return stock_view(record)
+
+
+def _cursor_view(record: Versioned) -> dict[str, str]:
+    changed_at, key = position(record)
+    return {"changed_at": changed_at.isoformat(), "key": key}
+
+
+async def _sync_page(node: BookingXNode, body: Body) -> Response:
+    """The paged form: one entity type, strictly after a (changed_at, key) cursor, at most `limit` records."""
+    entity_type = body.text("entity_type")
+    if entity_type not in PAGED_ENTITIES:
+        raise InvalidInput(f"body.entity_type must be one of {', '.join(PAGED_ENTITIES)}")
+    limit = body.integer("limit", minimum=1)
+    if limit > MAX_SYNC_LIMIT:
+        raise InvalidInput(f"body.limit must be at most {MAX_SYNC_LIMIT}")
+    after = None
+    if body.data.get("cursor") is not None:
+        cursor = body.nested("cursor")
+        after = (cursor.moment("changed_at").astimezone(UTC), cursor.text("key"))
+    # One more than asked says whether another page follows without a second query.
+    records = node.store.changes_after(entity_type, after, limit + 1)
+    page = records[:limit]
+    answer: dict[str, Any] = {
+        "node_id": node.node_id,
+        "entity_type": entity_type,
+        "records": [_record_view(node, record) for record in page],
+        "next_cursor": _cursor_view(page[-1]) if page else body.data.get("cursor"),
+        "has_more": len(records) > limit,
+    }
+    return JSONResponse(answer)
+
+
 async def sync(node: BookingXNode, request: Request) -> Response:
-    """POST /sync {"since": iso|null, "entities": [...]}: everything changed since the hub's last cursor."""
+    """POST /sync: the spec's {"since", "entities"} (everything changed since), or the paged
+    {"entity_type", "cursor", "limit"} form (see the module docstring of `bookingx`)."""
     server_time = utc_now()  # taken first: the hub's next cursor must not skip what changes while we read
     body = await Body.read(request)
+    if body.has("entity_type"):
+        return await _sync_page(node, body)
     raw_since = body.optional_text("since")
     since = None if raw_since is None else parse_moment(raw_since, "body.since")
     entities = body.data.get("entities", list(SYNC_ENTITIES))
@@ -82,6 +129,9 @@ async def register_staff(node: BookingXNode, request: Request) -> Response:
         known = store.resources.get(global_id)
         if known is not None and known.owned:
             raise ApiError(409, "CONFLICT", f"{global_id} is this node's own resource")
+        # Registered again (renamed, new skill): the same record at its next version.
+        lent.version = 0 if known is None else known.version
+        store.touch(lent)
         store.resources[global_id] = lent
         return lent
 

@@ -120,6 +120,9 @@ class Body:
             raise InvalidInput(f"{self.what}.{name} must be at least {minimum}")
         return value
 
+    def optional_integer(self, name: str, *, minimum: int | None = None) -> int | None:
+        return None if self.data.get(name) is None else self.integer(name, minimum=minimum)
+
     def moment(self, name: str) -> datetime:
         return parse_moment(self.text(name), f"{self.what}.{name}")
 
@@ -186,6 +189,8 @@ def resource_view(resource: StoredResource, shared_with: list[str]) -> dict[str,
         "is_active": resource.is_active,
         "owned": resource.owned,  # False: lent in by another node, known here by its global id
         "sharing_nodes": shared_with,
+        "version": resource.version,
+        "updated_at": _utc(resource.updated_at),
     }
 
 
@@ -199,6 +204,7 @@ def customer_view(customer: StoredCustomer) -> dict[str, Any]:
         "phone": customer.phone,
         "loyalty_points": customer.loyalty_points,
         "preferences": customer.preferences,
+        "version": customer.version,
         "updated_at": _utc(customer.updated_at),
     }
 
@@ -232,6 +238,7 @@ def stock_view(level: StoredStock) -> dict[str, Any]:
         "available": level.quantity - level.reserved,
         "reorder_point": level.reorder_point,
         "expires_on": _day(level.expires_on),
+        "version": level.version,
         "updated_at": _utc(level.updated_at),
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from sources.cache.models import Location
+from sources.cache.writer import CacheWriter
+from sources.connectors.records import Cursor, EntityType
 from sources.connectors.registry import demo_credentials
 from sources.simulators.bookingx import bookingx_app, bookingx_local_ids
 from sources.simulators.onebooking import onebooking_app, onebooking_local_ids
@@ -20,6 +23,7 @@ from sources.simulators.pms import pms_app, pms_local_ids
 from sources.simulators.seed import seed_store
 from sources.simulators.server import SimulatedLocation
 from sources.simulators.store import LocationStore
+from sync.baseline import HeldRecord, record_baseline
 
 logger = logging.getLogger("gateway.simulators")
 
@@ -34,6 +38,24 @@ LOCAL_IDS: dict[str, Callable[[int], Callable[[str], str]]] = {
     "onebooking": onebooking_local_ids,
     "pms": pms_local_ids,
 }
+
+
+def baseline_of(store: LocationStore) -> dict[str, Any]:
+    """What the store holds, as the sync engine's baseline: records at their versions, cursors at the newest."""
+
+    def newest(records: list[tuple[datetime, str]]) -> Cursor | None:
+        return Cursor(*max(records)) if records else None
+
+    # Called at start-up, before the store's HTTP app takes requests: nothing else touches it yet.
+    customers = [HeldRecord(c.local_id, c.version, c.updated_at) for c in store.customers.values()]
+    bookings = [HeldRecord(b.local_id, b.version, b.updated_at) for b in store.bookings.values()]
+    cursors = {
+        EntityType.CUSTOMERS: newest([(c.changed_at, c.local_id) for c in customers]),
+        EntityType.BOOKINGS: newest([(b.changed_at, b.local_id) for b in bookings]),
+        EntityType.RESOURCES: newest([(r.updated_at, r.local_id) for r in store.resources.values()]),
+        EntityType.INVENTORY: newest([(s.updated_at, s.sku) for s in store.stock.values()]),
+    }
+    return {"customers": customers, "bookings": bookings, "cursors": cursors}
 
 
 def simulator_app(location: Any, store: LocationStore) -> ASGIApp:
@@ -74,6 +96,11 @@ class SimulatedNetwork:
                     update(Location).where(Location.id == location_id).values(base_url=simulated.url)
                 )
         logger.info("simulated locations: %s", {key: sim.url for key, sim in self.locations.items()})
+
+    async def record_baselines(self, writer: CacheWriter) -> None:
+        """Each store was just seeded from the cache: record that they agree, at the stores' versions."""
+        for location_id, store in self.stores.items():
+            await record_baseline(writer, location_id, **baseline_of(store))
 
     async def stop(self) -> None:
         for simulated in self.locations.values():

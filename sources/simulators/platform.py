@@ -30,6 +30,12 @@ in UTC; prices ``{"amount": "45.00", "currency": "GBP"}``):
                                            pages are ordered by ``updated_at``, then id; per_page <= 100)
     ``GET  /v1/availability?service_id=&start=&end=`` -> ``{slots: [{staff_id, starts_at, ends_at}]}``
                                            (window at most 31 days)
+    ``GET  /v1/changes/{customers|appointments|staff}?updated_after=&after_id=&limit=``
+                                       -> ``{<collection>: [...], has_more, next: {updated_after, after_id}|null}``
+                                           the delta feed: rows ordered by (``updated_at``, ``id``) strictly
+                                           after the pair given (both or neither), ``limit`` <= 100; ``next``
+                                           is the last row's pair (the one sent when the page is empty).
+                                           A deleted row is simply no longer there.
     ``POST /v1/appointments``          ``{service_id, staff_id?, starts_at, ends_at, client_id?,
                                         client: {first_name, last_name, email, mobile,
                                         external_reference}, price, note?, external_reference?}`` -> 201
@@ -42,11 +48,14 @@ in UTC; prices ``{"amount": "45.00", "currency": "GBP"}``):
 
 Statuses: ``booked|confirmed|finished|cancelled|no_show``. Writes honour an ``Idempotency-Key``
 header (scoped per method and path): a replay answers the first result without writing again.
-There is no stock and no resource sharing on a platform.
+Customers, staff and appointments carry ``revision`` (bumped on every change); PATCH and the
+cancel take ``If-Match: "<revision>"`` and answer 412 ``precondition_failed`` when the row
+has another. Answers are gzipped for callers that accept it. There is no stock and no
+resource sharing on a platform.
 
 Errors: ``{"error": "<code>", "error_description": "..."}`` -- 404 ``not_found``, 409
-``slot_unavailable`` / ``conflict``, 422 ``invalid_request``, 401 ``invalid_token`` /
-``invalid_client``, 429 ``rate_limited``.
+``slot_unavailable`` / ``conflict``, 412 ``precondition_failed``, 422 ``invalid_request``,
+401 ``invalid_token`` / ``invalid_client``, 429 ``rate_limited``.
 """
 
 from __future__ import annotations
@@ -59,29 +68,37 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sources.simulators.platform_auth import PlatformAuth, retry_after_header
 from sources.simulators.platform_wire import (
+    DEFAULT_PER_PAGE,
+    MAX_PER_PAGE,
     InvalidRequest,
     appointment_out,
     body_object,
     customer_in,
     customer_out,
     error,
+    if_match_revision,
     json_body,
     moment_in,
     paginate,
     price_in,
+    query_int,
     service_out,
     staff_out,
     text,
+    time_out,
     write_key,
 )
 from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoreError
+from sources.simulators.store_feed import position
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoreError
 
 API_VERSION = "2.3"
 MAX_AVAILABILITY_WINDOW = timedelta(days=31)
@@ -91,10 +108,13 @@ _STORE_ERRORS = {  # StoreError code -> (HTTP status, platform error code)
     "NOT_FOUND": (404, "not_found"),
     "SLOT_UNAVAILABLE": (409, "slot_unavailable"),
     "CONFLICT": (409, "conflict"),
+    "STALE_VERSION": (412, "precondition_failed"),
     "INSUFFICIENT_STOCK": (409, "conflict"),
     "INVALID_INPUT": (422, "invalid_request"),
     "FORBIDDEN": (403, "forbidden"),
 }
+CHANGE_FEEDS = {"customers": "customers", "appointments": "bookings", "staff": "resources"}  # -> store kinds
+GZIP_MINIMUM_BYTES = 1024
 _ID_PREFIXES = {"booking": "bksy_bk", "customer": "bksy", "service": "bksy_svc"}
 
 
@@ -200,6 +220,31 @@ class PlatformRoutes:
         zone = self.store.zone
         return JSONResponse(paginate(request, "appointments", [appointment_out(b, zone) for b in rows]))
 
+    async def changes(self, request: Request) -> Response:
+        collection = request.path_params["collection"]
+        kind = CHANGE_FEEDS.get(collection)
+        if kind is None:
+            return error(404, "not_found", f"no change feed for {collection}")
+        query = request.query_params
+        after_time, after_id = query.get("updated_after"), query.get("after_id")
+        if (after_time is None) != (after_id is None):
+            raise InvalidRequest("updated_after and after_id go together")
+        after = None if after_time is None or after_id is None else (moment_in(after_time, "updated_after"), after_id)
+        limit = query_int(request, "limit", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+        scanned = self.store.changes_after(kind, after, limit + 1)
+        page = scanned[:limit]
+        rows: list[dict[str, Any]] = []
+        for record in page:
+            if isinstance(record, StoredCustomer):
+                rows.append(customer_out(record))
+            elif isinstance(record, StoredBooking):
+                rows.append(appointment_out(record, self.store.zone))
+            elif isinstance(record, StoredResource) and record.owned:  # lent-in staff do not exist here
+                rows.append(staff_out(record))
+        last = position(page[-1]) if page else after
+        following = None if last is None else {"updated_after": time_out(last[0]), "after_id": last[1]}
+        return JSONResponse({collection: rows, "has_more": len(scanned) > limit, "next": following})
+
     async def availability(self, request: Request) -> Response:
         query = request.query_params
         service_id = query.get("service_id")
@@ -247,6 +292,7 @@ class PlatformRoutes:
             start_at=moment_in(body.get("starts_at"), "starts_at"),
             end_at=moment_in(body.get("ends_at"), "ends_at"),
             local_resource_id=text(body, "staff_id", required=False),
+            expected_version=if_match_revision(request),
         )
         return JSONResponse(appointment_out(booking, self.store.zone))
 
@@ -256,6 +302,7 @@ class PlatformRoutes:
             key=write_key(request),
             local_id=request.path_params["appointment_id"],
             reason=text(body, "reason", required=False) or "",
+            expected_version=if_match_revision(request),
         )
         return JSONResponse(appointment_out(booking, self.store.zone))
 
@@ -267,7 +314,12 @@ class PlatformRoutes:
     async def update_customer(self, request: Request) -> Response:
         details = customer_in(await json_body(request), partial=True)
         customer_id = request.path_params["customer_id"]
-        customer = self.store.upsert_customer(key=write_key(request), local_id=customer_id, details=details)
+        customer = self.store.upsert_customer(
+            key=write_key(request),
+            local_id=customer_id,
+            details=details,
+            expected_version=if_match_revision(request),
+        )
         return JSONResponse(customer_out(customer))
 
     async def merge_customer(self, request: Request) -> Response:
@@ -312,8 +364,9 @@ def platform_app(
         Route("/v1/appointments/{appointment_id}", guard(api.reschedule_appointment), methods=["PATCH"]),
         Route("/v1/appointments/{appointment_id}/cancel", guard(api.cancel_appointment), methods=["POST"]),
         Route("/v1/availability", guard(api.availability), methods=["GET"]),
+        Route("/v1/changes/{collection}", guard(api.changes), methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)])
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error(404, "not_found", f"no such endpoint {request.method} {request.url.path}")

@@ -73,6 +73,8 @@ def staff_out(resource: StoredResource) -> dict[str, Any]:
         "skill": resource.skill,
         "capacity": resource.capacity,
         "active": resource.is_active,
+        "revision": resource.version,
+        "updated_at": time_out(resource.updated_at),
     }
 
 
@@ -86,6 +88,7 @@ def customer_out(customer: StoredCustomer) -> dict[str, Any]:
         "points_balance": customer.loyalty_points,
         "preferences": customer.preferences,
         "external_reference": customer.global_id,
+        "revision": customer.version,
         "updated_at": time_out(customer.updated_at),
     }
 
@@ -222,3 +225,14 @@ def paginate(request: Request, key: str, items: list[dict[str, Any]]) -> dict[st
 def write_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     return None if key is None else f"{request.method} {request.url.path} {key}"
+
+
+def if_match_revision(request: Request) -> int | None:
+    """The revision an ``If-Match: "7"`` header names (weak ``W/"7"`` too); None without the header."""
+    raw = request.headers.get("if-match")
+    if raw is None:
+        return None
+    tag = raw.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise InvalidRequest('If-Match must name one revision, like "3"')
+    return int(tag)

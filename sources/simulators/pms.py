@@ -30,6 +30,14 @@ Added because the gateway's Connector protocol needs them and the spec lacks the
   "phone", "loyalty_points", "preferences", "external_reference", "updated_at"}]}``.
 - ``POST /guests`` ``{"hotel_id", "first_name", "last_name", ...}`` -> 201 ``{"guest": ...}``.
 - ``PUT /guests/:guest_id`` (any guest fields) -> ``{"guest": ...}``.
+- ``GET /sync/:hotel_id/(guests|reservations|rooms)?after=&after_id=&limit=`` -> ``{"<feed>": [...],
+  "meta": {"has_more", "last": {"updated_at", "id"} | null}}``: the delta feed, rows ordered by
+  (``updated_at``, ``id``) strictly after the pair given (both or neither; ``limit`` 1..500, default 100);
+  ``last`` is the last row's pair (the one sent when the page is empty). A deleted row is just absent.
+
+Guests, rooms and reservations carry ``version``, bumped on every change. ``PUT /bookings/:id`` and
+``PUT /guests/:id`` take ``"version"`` in the body, ``DELETE /bookings/:id`` a ``?version=``: the
+version the caller last saw; another version at the PMS -> 409 VERSION_CONFLICT, nothing changed.
 
 A booking is ``{"id", "hotel_id", "status", "room_type_id", "room_id", "guest_id", "check_in", "check_out",
 "nights", "total_amount", "currency", "special_requests", "external_reference", "version", "updated_at"}``;
@@ -39,9 +47,9 @@ dates (check-in 15:00, check-out 11:00 local), amounts decimal strings in major 
 Everything but the two auth endpoints needs ``Authorization: Bearer <token>``. Writes honour an
 ``Idempotency-Key`` header (a replay answers the first result). Errors are
 ``{"error": {"code", "message"}}``: VALIDATION_ERROR 400, UNAUTHORIZED 401 (missing, bad or expired
-token; bad API key), FORBIDDEN 403 (token of another hotel), NOT_FOUND 404, ROOM_UNAVAILABLE 409, and
-CONFLICT 409 (e.g. changing a cancelled reservation). Amenities, images, pricing and auth/user from the
-spec are not simulated.
+token; bad API key), FORBIDDEN 403 (token of another hotel), NOT_FOUND 404, ROOM_UNAVAILABLE 409,
+VERSION_CONFLICT 409, and CONFLICT 409 (e.g. changing a cancelled reservation). Amenities, images,
+pricing and auth/user from the spec are not simulated.
 """
 
 from __future__ import annotations
@@ -114,6 +122,7 @@ def pms_app(
         Route(f"{PREFIX}/guests", api.create_guest, methods=["POST"]),
         Route(f"{PREFIX}/guests/{{hotel_id}}", api.list_guests, methods=["GET"]),
         Route(f"{PREFIX}/guests/{{guest_id}}", api.update_guest, methods=["PUT"]),
+        Route(f"{PREFIX}/sync/{{hotel_id}}/{{feed}}", api.changes, methods=["GET"]),
     ]
     app = Starlette(routes=routes, exception_handlers=ERROR_HANDLERS)
     app.state.hotel = hotel

@@ -25,6 +25,7 @@ from sources.simulators.pms_payloads import (
     parse_amount,
     parse_date,
     parse_instant,
+    positive_integer,
     read_object,
     reservation_json,
     room_json,
@@ -40,7 +41,12 @@ from sources.simulators.pms_reservations import (
     upsert_guest,
 )
 from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoreError
+from sources.simulators.store_feed import position
+from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoreError
+
+CHANGE_FEEDS = {"guests": "customers", "reservations": "bookings", "rooms": "resources"}  # -> store kinds
+DEFAULT_FEED_LIMIT = 100
+MAX_FEED_LIMIT = 500
 
 
 @dataclass
@@ -232,6 +238,7 @@ class PmsApi:
             check_in=parse_date(body["check_in"], "check_in") if "check_in" in body else None,
             check_out=parse_date(body["check_out"], "check_out") if "check_out" in body else None,
             room_id=optional_text(body, "room_id"),
+            expected_version=positive_integer(body.get("version"), "version"),
         )
         return JSONResponse({"booking": reservation_json(self.hotel.hotel_id, self.store.zone, booking)})
 
@@ -239,9 +246,47 @@ class PmsApi:
         self._authorize(request)
         reason = request.query_params.get("reason", "")
         booking = cancel_reservation(
-            self.store, request.headers.get("idempotency-key"), request.path_params["booking_id"], reason
+            self.store,
+            request.headers.get("idempotency-key"),
+            request.path_params["booking_id"],
+            reason,
+            positive_integer(request.query_params.get("version"), "version"),
         )
         return JSONResponse({"booking": reservation_json(self.hotel.hotel_id, self.store.zone, booking)})
+
+    # -- delta feed ------------------------------------------------------------------------
+    async def changes(self, request: Request) -> Response:
+        self._authorize(request)
+        self._this_hotel(request.path_params["hotel_id"])
+        feed = request.path_params["feed"]
+        kind = CHANGE_FEEDS.get(feed)
+        if kind is None:
+            raise PmsError(404, "NOT_FOUND", f"no change feed {feed}")
+        params = request.query_params
+        after_time, after_id = params.get("after"), params.get("after_id")
+        if (after_time is None) != (after_id is None):
+            raise invalid("after and after_id go together")
+        after = None if after_time is None or after_id is None else (parse_instant(after_time, "after"), after_id)
+        limit = positive_integer(params.get("limit"), "limit") or DEFAULT_FEED_LIMIT
+        if limit > MAX_FEED_LIMIT:
+            raise invalid(f"limit must be at most {MAX_FEED_LIMIT}")
+        scanned = self.store.changes_after(kind, after, limit + 1)
+        page = scanned[:limit]
+        by_code = {s.skill: s for s in list(self.store.services.values()) if s.skill is not None}
+        rows: list[dict[str, Any]] = []
+        for record in page:
+            if isinstance(record, StoredCustomer):
+                rows.append(guest_json(record))
+            elif isinstance(record, StoredBooking):
+                rows.append(reservation_json(self.hotel.hotel_id, self.store.zone, record))
+            elif isinstance(record, StoredResource) and record.owned:  # the hotel's own rooms only
+                rows.append(room_json(record, by_code.get(record.skill) if record.skill else None))
+        last = position(page[-1]) if page else after
+        meta = {
+            "has_more": len(scanned) > limit,
+            "last": None if last is None else {"updated_at": last[0].astimezone(UTC).isoformat(), "id": last[1]},
+        }
+        return JSONResponse({feed: rows, "meta": meta})
 
     # -- guests ----------------------------------------------------------------------------
     async def list_guests(self, request: Request) -> Response:
@@ -260,9 +305,11 @@ class PmsApi:
 
     async def update_guest(self, request: Request) -> Response:
         self._authorize(request)
-        details = guest_details(await read_object(request), partial=True)
+        body = await read_object(request)
+        details = guest_details(body, partial=True)
         guest_id = request.path_params["guest_id"]
-        guest = upsert_guest(self.store, request.headers.get("idempotency-key"), guest_id, details)
+        expected = positive_integer(body.get("version"), "version")
+        guest = upsert_guest(self.store, request.headers.get("idempotency-key"), guest_id, details, expected)
         return JSONResponse({"guest": guest_json(guest)})
 
 

@@ -36,6 +36,7 @@ STORE_ERRORS = {
     "CONFLICT": (409, "CONFLICT"),
     "FORBIDDEN": (403, "FORBIDDEN"),
     "INSUFFICIENT_STOCK": (409, "CONFLICT"),
+    "STALE_VERSION": (409, "VERSION_CONFLICT"),
 }
 
 
@@ -137,6 +138,17 @@ def optional_text(body: dict[str, Any], field: str) -> str | None:
     return value
 
 
+def positive_integer(value: Any, field: str) -> int | None:
+    """A JSON number, or digits in a query string (a version a write expects, a limit); None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise invalid(f"{field} must be a positive integer")
+    return value
+
+
 def guest_details(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Guest fields as the store names them; on create a name is required."""
     details: dict[str, Any] = {}
@@ -177,6 +189,8 @@ def room_json(room: StoredResource, room_type: StoredService | None) -> dict[str
         "room_type_code": room.skill,
         "max_occupancy": room.capacity,
         "is_active": room.is_active,
+        "version": room.version,
+        "updated_at": room.updated_at.astimezone(UTC).isoformat(),
     }
 
 
@@ -190,6 +204,7 @@ def guest_json(customer: StoredCustomer) -> dict[str, Any]:
         "loyalty_points": customer.loyalty_points,
         "preferences": customer.preferences,
         "external_reference": customer.global_id,
+        "version": customer.version,
         "updated_at": customer.updated_at.astimezone(UTC).isoformat(),
     }
 

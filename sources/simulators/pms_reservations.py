@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sources.cache.types import utc_now
 from sources.simulators.pms_payloads import check_stay, stay_bounds, stay_dates
 from sources.simulators.store import LocationStore
 from sources.simulators.store_records import (
@@ -23,6 +22,7 @@ from sources.simulators.store_records import (
     StoredResource,
     StoredService,
     StoreError,
+    check_version,
 )
 
 
@@ -80,17 +80,7 @@ def _guest_for(store: LocationStore, guest_id: str | None, details: dict[str, An
         return guest_id
     if not (details.get("first_name") or details.get("last_name")):
         raise StoreError("INVALID_INPUT", "an unknown guest needs guest details with a name")
-    customer = StoredCustomer(
-        local_id=store.new_id("customer"),
-        first_name=details.get("first_name") or "",
-        last_name=details.get("last_name") or "",
-        email=details.get("email"),
-        phone=details.get("phone"),
-        preferences=dict(details.get("preferences") or {}),
-        global_id=details.get("global_id"),
-    )
-    store.customers[customer.local_id] = customer
-    return customer.local_id
+    return store.new_customer(details).local_id
 
 
 def _scoped(operation: str, key: str | None) -> str | None:
@@ -119,6 +109,7 @@ def create_reservation(store: LocationStore, key: str | None, stay: StayRequest)
             currency=stay.currency,
             notes=stay.notes,
             global_id=stay.external_reference,
+            updated_at=store.stamp(),
         )
         store.bookings[booking.local_id] = booking
         return replace(booking)
@@ -134,6 +125,7 @@ def modify_reservation(
     check_in: date | None,
     check_out: date | None,
     room_id: str | None,
+    expected_version: int | None = None,
 ) -> StoredBooking:
     """New dates and/or room. Without a room asked for, the guest keeps theirs if it is free, else gets another."""
 
@@ -141,6 +133,7 @@ def modify_reservation(
         booking = store.bookings.get(booking_id)
         if booking is None:
             raise StoreError("NOT_FOUND", f"no reservation {booking_id}")
+        check_version(booking, expected_version, "reservation")
         if booking.status not in ACTIVE_STATUSES:
             raise StoreError("CONFLICT", f"a {booking.status} reservation cannot be changed")
         old_in, old_out = stay_dates(store.zone, booking.start_at, booking.end_at)
@@ -154,22 +147,31 @@ def modify_reservation(
         # Keep the rate the guest booked at, whatever the room type costs today.
         booking.price_minor = booking.price_minor * nights // old_nights
         booking.start_at, booking.end_at, booking.local_resource_id = start, end, chosen
-        booking.version += 1
-        booking.updated_at = utc_now()
+        store.touch(booking)
         return replace(booking)
 
     return store.once(_scoped("modify-reservation", key), apply)
 
 
-def cancel_reservation(store: LocationStore, key: str | None, booking_id: str, reason: str) -> StoredBooking:
-    return store.cancel_booking(key=_scoped("cancel-reservation", key), local_id=booking_id, reason=reason)
+def cancel_reservation(
+    store: LocationStore, key: str | None, booking_id: str, reason: str, expected_version: int | None = None
+) -> StoredBooking:
+    return store.cancel_booking(
+        key=_scoped("cancel-reservation", key), local_id=booking_id, reason=reason, expected_version=expected_version
+    )
 
 
 def upsert_guest(
-    store: LocationStore, key: str | None, guest_id: str | None, details: dict[str, Any]
+    store: LocationStore,
+    key: str | None,
+    guest_id: str | None,
+    details: dict[str, Any],
+    expected_version: int | None = None,
 ) -> StoredCustomer:
     operation = "create-guest" if guest_id is None else "update-guest"
-    return store.upsert_customer(key=_scoped(operation, key), local_id=guest_id, details=details)
+    return store.upsert_customer(
+        key=_scoped(operation, key), local_id=guest_id, details=details, expected_version=expected_version
+    )
 
 
 def free_rooms(store: LocationStore, room_type: StoredService, check_in: date, check_out: date) -> list[StoredResource]:

@@ -130,5 +130,6 @@ async def seed_store(engine: AsyncEngine, location_id: str, new_id: Callable[[st
                 reorder_point=level.reorder_point,
                 expires_on=level.expires_on,
                 updated_at=level.updated_at,
+                version=level.version,
             )
     return store

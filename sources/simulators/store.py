@@ -4,11 +4,15 @@ The rules are a real site's: a resource is never double-booked, a booking fits t
 opening hours, stock never goes below what is reserved, a retried write with the same
 idempotency key is applied once. Methods are synchronous and locked: the location's
 HTTP app and a test poking the store from another thread never interleave a write.
+
+Every change stamps the record with a new version and an `updated_at` from a clock that
+never repeats or goes back within the store, so a change made after a delta pull always
+sorts after everything that pull saw. Writes may name the version they expect
+(`expected_version`) and are refused with STALE_VERSION when the record moved on.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,9 +21,9 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sources.cache.types import utc_now
+from sources.simulators.store_feed import ENTITY_TYPES, FeedCursor, after_cursor
 from sources.simulators.store_records import (
     ACTIVE_STATUSES,
-    SLOT_STEP,
     OpeningHours,
     StoredBooking,
     StoredCustomer,
@@ -27,7 +31,10 @@ from sources.simulators.store_records import (
     StoredService,
     StoredStock,
     StoreError,
+    Versioned,
+    check_version,
 )
+from sources.simulators.store_slots import grid, overlaps, within_opening_hours
 
 T = TypeVar("T")
 
@@ -56,6 +63,23 @@ class LocationStore:
         self.write_count = 0  # writes actually applied (a replayed idempotency key does not count)
         self._applied: dict[str, Any] = {}  # idempotency key -> result of the first application
         self._lock = threading.RLock()
+        self._last_stamp: datetime | None = None
+
+    # -- versions ----------------------------------------------------------------------------
+    def stamp(self) -> datetime:
+        """Now, but strictly later than any stamp this store gave before (two changes never tie)."""
+        with self._lock:
+            now = utc_now()
+            if self._last_stamp is not None and now <= self._last_stamp:
+                now = self._last_stamp + timedelta(microseconds=1)
+            self._last_stamp = now
+            return now
+
+    def touch(self, record: Versioned) -> None:
+        """Record that the location changed `record`: a new version, a new `updated_at`."""
+        with self._lock:
+            record.version += 1
+            record.updated_at = self.stamp()
 
     # -- idempotency -------------------------------------------------------------------------
     def once(self, key: str | None, apply: Callable[[], T]) -> T:
@@ -74,26 +98,7 @@ class LocationStore:
     def is_free(self, resource_id: str, start: datetime, end: datetime, ignore: str | None = None) -> bool:
         """No active booking on the resource overlaps [start, end) (a booking may end when the next starts)."""
         with self._lock:
-            return not self._overlaps(resource_id, start, end, ignore)
-
-    def _overlaps(self, resource_id: str, start: datetime, end: datetime, ignore: str | None = None) -> bool:
-        return any(
-            booking.local_resource_id == resource_id
-            and booking.status in ACTIVE_STATUSES
-            and booking.local_id != ignore
-            and booking.start_at < end
-            and start < booking.end_at
-            for booking in self.bookings.values()
-        )
-
-    def _within_opening_hours(self, start: datetime, end: datetime) -> bool:
-        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
-        hours = self.opening_hours[local_start.weekday()]
-        if hours is None or local_start.date() != (local_end - timedelta(microseconds=1)).date():
-            return False
-        opens = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(hours=hours[0])
-        closes = local_start.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(hours=hours[1])
-        return opens <= local_start and local_end <= closes
+            return not overlaps(self.bookings.values(), resource_id, start, end, ignore)
 
     def eligible_resources(self, service: StoredService) -> list[StoredResource]:
         return [
@@ -107,17 +112,17 @@ class LocationStore:
     ) -> str:
         if end <= start:
             raise StoreError("INVALID_INPUT", "the booking ends before it starts")
-        if not self._within_opening_hours(start, end):
+        if not within_opening_hours(self.zone, self.opening_hours, start, end):
             raise StoreError("SLOT_UNAVAILABLE", "outside opening hours")
         if resource_id is not None:
             resource = self.resources.get(resource_id)
             if resource is None:
                 raise StoreError("NOT_FOUND", f"no resource {resource_id}")
-            if self._overlaps(resource_id, start, end, ignore):
+            if overlaps(self.bookings.values(), resource_id, start, end, ignore):
                 raise StoreError("SLOT_UNAVAILABLE", f"{resource.name} is already booked then")
             return resource_id
         for resource in self.eligible_resources(service):
-            if not self._overlaps(resource.local_id, start, end, ignore):
+            if not overlaps(self.bookings.values(), resource.local_id, start, end, ignore):
                 return resource.local_id
         raise StoreError("SLOT_UNAVAILABLE", "no one is free then")
 
@@ -146,7 +151,7 @@ class LocationStore:
             resource_id = self._check_slot(service, local_resource_id, start_at, end_at)
             customer_id = local_customer_id
             if customer_id is None or customer_id not in self.customers:
-                customer_id = self._create_customer(customer).local_id
+                customer_id = self.new_customer(customer).local_id
             booking = StoredBooking(
                 local_id=self.new_id("booking"),
                 local_customer_id=customer_id,
@@ -159,6 +164,7 @@ class LocationStore:
                 currency=currency,
                 notes=notes,
                 global_id=global_id,
+                updated_at=self.stamp(),
             )
             self.bookings[booking.local_id] = booking
             return replace(booking)
@@ -172,10 +178,18 @@ class LocationStore:
         return booking
 
     def reschedule_booking(
-        self, *, key: str | None, local_id: str, start_at: datetime, end_at: datetime, local_resource_id: str | None
+        self,
+        *,
+        key: str | None,
+        local_id: str,
+        start_at: datetime,
+        end_at: datetime,
+        local_resource_id: str | None,
+        expected_version: int | None = None,
     ) -> StoredBooking:
         def apply() -> StoredBooking:
             booking = self._booking(local_id)
+            check_version(booking, expected_version, "booking")
             if booking.status not in ACTIVE_STATUSES:
                 raise StoreError("CONFLICT", f"a {booking.status} booking cannot be moved")
             service = self.services[booking.local_service_id]
@@ -183,15 +197,17 @@ class LocationStore:
                 service, local_resource_id or booking.local_resource_id, start_at, end_at, ignore=local_id
             )
             booking.start_at, booking.end_at, booking.local_resource_id = start_at, end_at, resource_id
-            booking.version += 1
-            booking.updated_at = utc_now()
+            self.touch(booking)
             return replace(booking)
 
         return self.once(key, apply)
 
-    def cancel_booking(self, *, key: str | None, local_id: str, reason: str = "") -> StoredBooking:
+    def cancel_booking(
+        self, *, key: str | None, local_id: str, reason: str = "", expected_version: int | None = None
+    ) -> StoredBooking:
         def apply() -> StoredBooking:
             booking = self._booking(local_id)
+            check_version(booking, expected_version, "booking")
             if booking.status == "cancelled":
                 return replace(booking)
             if booking.status not in ACTIVE_STATUSES:
@@ -199,8 +215,7 @@ class LocationStore:
             booking.status = "cancelled"
             if reason:
                 booking.notes = f"{booking.notes}\ncancelled: {reason}".strip()
-            booking.version += 1
-            booking.updated_at = utc_now()
+            self.touch(booking)
             return replace(booking)
 
         return self.once(key, apply)
@@ -212,27 +227,19 @@ class LocationStore:
             if service is None:
                 raise StoreError("NOT_FOUND", f"no service {local_service_id}")
             duration = timedelta(minutes=service.duration_minutes)
-            first = start.astimezone(self.zone)
-            first = first.replace(second=0, microsecond=0)
-            first += timedelta(minutes=(-first.minute) % 15)
-            slots: list[tuple[str, datetime, datetime]] = []
             resources = self.eligible_resources(service)
-            for step in itertools.count():
-                slot_start = first + step * SLOT_STEP
-                slot_end = slot_start + duration
-                if slot_end > end:
-                    break
-                if not self._within_opening_hours(slot_start, slot_end):
-                    continue
+            slots: list[tuple[str, datetime, datetime]] = []
+            for slot_start, slot_end in grid(self.zone, self.opening_hours, start, end, duration):
                 for resource in resources:
-                    if not self._overlaps(resource.local_id, slot_start, slot_end):
+                    if not overlaps(self.bookings.values(), resource.local_id, slot_start, slot_end):
                         slots.append(
                             (resource.local_id, slot_start.astimezone(start.tzinfo), slot_end.astimezone(start.tzinfo))
                         )
             return slots
 
     # -- customers ---------------------------------------------------------------------------
-    def _create_customer(self, details: dict[str, Any]) -> StoredCustomer:
+    def new_customer(self, details: dict[str, Any]) -> StoredCustomer:
+        """Add a customer (call inside a write: `once` holds the lock)."""
         customer = StoredCustomer(
             local_id=self.new_id("customer"),
             first_name=details.get("first_name", ""),
@@ -241,21 +248,30 @@ class LocationStore:
             phone=details.get("phone"),
             preferences=dict(details.get("preferences") or {}),
             global_id=details.get("global_id"),
+            updated_at=self.stamp(),
         )
         self.customers[customer.local_id] = customer
         return customer
 
-    def upsert_customer(self, *, key: str | None, local_id: str | None, details: dict[str, Any]) -> StoredCustomer:
+    def upsert_customer(
+        self,
+        *,
+        key: str | None,
+        local_id: str | None,
+        details: dict[str, Any],
+        expected_version: int | None = None,
+    ) -> StoredCustomer:
         def apply() -> StoredCustomer:
             if local_id is None:
-                return replace(self._create_customer(details))
+                return replace(self.new_customer(details))
             customer = self.customers.get(local_id)
             if customer is None:
                 raise StoreError("NOT_FOUND", f"no customer {local_id}")
+            check_version(customer, expected_version, "customer")
             for name in ("first_name", "last_name", "email", "phone", "preferences", "global_id"):
                 if name in details:
                     setattr(customer, name, details[name])
-            customer.updated_at = utc_now()
+            self.touch(customer)
             return replace(customer)
 
         return self.once(key, apply)
@@ -269,10 +285,9 @@ class LocationStore:
             for booking in self.bookings.values():
                 if booking.local_customer_id == remove_local_id:
                     booking.local_customer_id = keep_local_id
-                    booking.version += 1
-                    booking.updated_at = utc_now()
+                    self.touch(booking)
             keep.loyalty_points += remove.loyalty_points
-            keep.updated_at = utc_now()
+            self.touch(keep)
             del self.customers[remove_local_id]
             return replace(keep)
 
@@ -305,12 +320,12 @@ class LocationStore:
     def change_stock(self, *, key: str | None, sku: str, delta: int, create: bool = False) -> StoredStock:
         def apply() -> StoredStock:
             if create and sku not in self.stock:
-                self.stock[sku] = StoredStock(sku=sku, quantity=0)
+                self.stock[sku] = StoredStock(sku=sku, quantity=0, updated_at=self.stamp(), version=0)
             level = self._stock(sku)
             if level.quantity + delta < level.reserved:
                 raise StoreError("INSUFFICIENT_STOCK", f"only {level.quantity - level.reserved} of {sku} free")
             level.quantity += delta
-            level.updated_at = utc_now()
+            self.touch(level)
             return replace(level)
 
         return self.once(key, apply)
@@ -321,7 +336,7 @@ class LocationStore:
             if level.reserved + quantity > level.quantity:
                 raise StoreError("INSUFFICIENT_STOCK", f"only {level.quantity - level.reserved} of {sku} free")
             level.reserved += quantity
-            level.updated_at = utc_now()
+            self.touch(level)
             return replace(level)
 
         return self.once(key, apply)
@@ -332,7 +347,7 @@ class LocationStore:
             if quantity > level.reserved:
                 raise StoreError("INVALID_INPUT", f"only {level.reserved} of {sku} reserved")
             level.reserved -= quantity
-            level.updated_at = utc_now()
+            self.touch(level)
             return replace(level)
 
         return self.once(key, apply)
@@ -349,3 +364,57 @@ class LocationStore:
     def snapshot_stock(self) -> list[StoredStock]:
         with self._lock:
             return [replace(level) for level in self.stock.values()]
+
+    def changes_after(self, entity_type: str, after: FeedCursor | None, limit: int) -> list[Versioned]:
+        """At most `limit` records of one kind ordered by (updated_at, key), strictly after `after`.
+
+        `entity_type` is customers|bookings|resources|inventory; the key is the local id
+        (the sku for stock). Lent-in resources are listed too (`owned` False).
+        """
+        if entity_type not in ENTITY_TYPES:
+            raise StoreError("INVALID_INPUT", f"no such entity type {entity_type!r}")
+        with self._lock:
+            kinds: dict[str, dict[str, Any]] = {
+                "customers": self.customers,
+                "bookings": self.bookings,
+                "resources": self.resources,
+                "inventory": self.stock,
+            }
+            return after_cursor(kinds[entity_type].values(), after, limit)
+
+    # -- what the site's own staff do (tests play them) ----------------------------------------
+    def edit_customer(self, local_id: str, **fields: Any) -> StoredCustomer:
+        """A change made at the location itself, through no API: a new version and `updated_at`."""
+        with self._lock:
+            customer = self.customers.get(local_id)
+            if customer is None:
+                raise StoreError("NOT_FOUND", f"no customer {local_id}")
+            self._edit(customer, fields)
+            return replace(customer)
+
+    def edit_booking(self, local_id: str, **fields: Any) -> StoredBooking:
+        with self._lock:
+            booking = self._booking(local_id)
+            self._edit(booking, fields)
+            return replace(booking)
+
+    def _edit(self, record: StoredCustomer | StoredBooking, fields: dict[str, Any]) -> None:
+        unknown = [
+            name for name in fields if name in ("local_id", "version", "updated_at") or not hasattr(record, name)
+        ]
+        if unknown:
+            raise StoreError("INVALID_INPUT", f"cannot edit {', '.join(unknown)}")
+        for name, value in fields.items():
+            setattr(record, name, value)
+        self.touch(record)
+
+    def delete_customer(self, local_id: str) -> None:
+        """Gone without a trace, as a site's admin deleting a row: no delta will ever show it."""
+        with self._lock:
+            if self.customers.pop(local_id, None) is None:
+                raise StoreError("NOT_FOUND", f"no customer {local_id}")
+
+    def delete_booking(self, local_id: str) -> None:
+        with self._lock:
+            if self.bookings.pop(local_id, None) is None:
+                raise StoreError("NOT_FOUND", f"no booking {local_id}")

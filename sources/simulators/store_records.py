@@ -1,4 +1,9 @@
-"""What a simulated location keeps: its records, and the refusal its rules raise."""
+"""What a simulated location keeps: its records, and the refusal its rules raise.
+
+Every record the location owns carries `version` (bumped on every change the location
+applies, whoever asked for it) and `updated_at` (when that change happened): the two
+things a delta pull and an optimistic write need.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +49,8 @@ class StoredResource:
     capacity: int = 1
     is_active: bool = True
     owned: bool = True
+    version: int = 1
+    updated_at: datetime = field(default_factory=utc_now)
 
 
 @dataclass
@@ -57,6 +64,7 @@ class StoredCustomer:
     preferences: dict[str, Any] = field(default_factory=dict)
     global_id: str | None = None
     updated_at: datetime = field(default_factory=utc_now)
+    version: int = 1
 
 
 @dataclass
@@ -84,3 +92,13 @@ class StoredStock:
     reorder_point: int = 0
     expires_on: date | None = None
     updated_at: datetime = field(default_factory=utc_now)
+    version: int = 1
+
+
+Versioned = StoredResource | StoredCustomer | StoredBooking | StoredStock
+
+
+def check_version(record: StoredResource | StoredCustomer | StoredBooking, expected: int | None, what: str) -> None:
+    """Refuse a write that names a version the record no longer has (someone changed it since)."""
+    if expected is not None and expected != record.version:
+        raise StoreError("STALE_VERSION", f"{what} {record.local_id} is at version {record.version}, not {expected}")
