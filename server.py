@@ -11,7 +11,7 @@ import asyncio
 import gc
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 import graphiql
 from resolvers.context import Context
@@ -38,12 +39,14 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for, demo_credentials
 from sources.demo.generator import cache_is_empty, load_demo_network
 from sources.simulators.network import SimulatedNetwork
-from subscriptions.bus import InMemoryEventBus
+from subscriptions.factory import open_event_bus
 from sync.delivery import Deliverer, OutboxWorker
 from sync.heartbeat import HeartbeatMonitor
 from sync.onebooking import onebooking_routes
 from sync.outbox import RetryPolicy
 from sync.refresh import Refresher
+from sync.scheduler import SyncScheduler
+from sync.setup import apply_rules, build_scheduler, build_sync_engine
 
 logger = logging.getLogger("gateway")
 
@@ -99,7 +102,7 @@ async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: Con
             )
         )
     writer = CacheWriter(engine)
-    bus = InMemoryEventBus()
+    bus = await open_event_bus(settings)  # closed by the lifespan through runtime.bus
     share_bp = settings.originating_share_percent * 100
     deliverer = Deliverer(
         writer,
@@ -108,10 +111,25 @@ async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: Con
         originating_share_bp=share_bp,
         policy=RetryPolicy(max_attempts=settings.outbox_max_attempts, base_seconds=settings.outbox_backoff_seconds),
     )
-    refresher = Refresher(writer, connectors, originating_share_bp=share_bp)
+    rules = apply_rules(settings, connectors)
+    sync = build_sync_engine(settings, writer, connectors, bus, rules)
+    refresher = Refresher(writer, connectors, originating_share_bp=share_bp, rules=rules, on_applied=sync.settled)
     await refresher.load_marks()
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
-    return Runtime(engine, writer, bus, connectors, deliverer, refresher, worker)
+    sync.wake_outbox = worker.wake
+    deliverer.on_stale = lambda location_id: sync.request(location_id, "stale")
+    return Runtime(engine, writer, bus, connectors, deliverer, refresher, worker, sync)
+
+
+def _recover(runtime: Runtime) -> Callable[[list[str]], None]:
+    """A location back online catches up from its cursor; what waited for it in the outbox goes too."""
+
+    def recover(location_ids: list[str]) -> None:
+        for location_id in location_ids:
+            runtime.sync.request(location_id, "recovery")
+        runtime.worker.wake()
+
+    return recover
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -126,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         connectors = ConnectorRegistry()
         runtime: Runtime | None = None
         heartbeat: HeartbeatMonitor | None = None
+        scheduler: SyncScheduler | None = None
         try:
             if settings.migrate_on_start:
                 await migrate.upgrade(engine)
@@ -138,15 +157,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if settings.simulate_locations:
                 # The simulators were seeded from the cache a moment ago: the two agree now.
                 await runtime.refresher.mark_all_fresh(list(simulators.locations))
+                await simulators.record_baselines(runtime.writer)
             heartbeat = HeartbeatMonitor(
                 runtime.writer,
                 connectors,
                 runtime.bus,
                 interval_seconds=settings.heartbeat_seconds,
-                on_back_online=runtime.worker.wake,
+                on_back_online=_recover(runtime),
             )
+            scheduler = build_scheduler(settings, runtime.sync)
             runtime.worker.start()
             heartbeat.start()
+            if scheduler is not None:
+                scheduler.start()
             app.state.loop = asyncio.get_running_loop()
             app.state.engine = engine
             app.state.settings = settings
@@ -158,10 +181,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             _tune_garbage_collection()
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             if heartbeat is not None:
                 await heartbeat.stop()
             if runtime is not None:
+                await runtime.sync.stop()
                 await runtime.worker.stop()
+                await runtime.bus.aclose()
             await connectors.aclose()
             await simulators.stop()
             await engine.dispose()
@@ -169,10 +196,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql_app = GatewayGraphQL(
         build_schema(introspection=settings.introspection),
         graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )
     routes: list[Any] = [
         Route("/health", health),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),  # subscriptions (and any operation) over WebSocket
         *onebooking_routes(),
     ]
     if settings.graphiql:

@@ -15,6 +15,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions import max_aliases as max_aliases_extension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
@@ -33,8 +34,13 @@ from schema.queries.bookings import BookingQueries
 from schema.queries.catalog import CatalogQueries
 from schema.queries.network import NetworkQueries
 from schema.queries.outbox import OutboxQueries
+from schema.subscriptions import Subscription
+from schema.subscriptions.streams import operation_context, translated_stream
+from schema.sync import Conflict, SyncJob, SyncQueries
 
-Query = merge_types("Query", (NetworkQueries, BookingQueries, CatalogQueries, AvailabilityQueries, OutboxQueries))
+Query = merge_types(
+    "Query", (NetworkQueries, BookingQueries, CatalogQueries, AvailabilityQueries, OutboxQueries, SyncQueries)
+)
 
 
 class GatewaySchema(strawberry.Schema):
@@ -46,6 +52,13 @@ class GatewaySchema(strawberry.Schema):
             # rows and objects now so reference counting frees them, instead of the cyclic GC much later.
             context.loaders = Loaders(context.engine, context.settings)
         return translate_errors(result, context)
+
+    async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> StreamResult:
+        # Strawberry hands a WebSocket connection's one context to all its operations: give each its own.
+        context = kwargs.get("context_value")
+        if isinstance(context, Context):
+            kwargs["context_value"] = context = operation_context(context)
+        return translated_stream(await super().stream(query, *args, **kwargs), context)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Logging happens in translate_errors: unexpected errors with the request id, expected ones not at all."""
@@ -70,7 +83,8 @@ def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
-        types=[Location, Customer, Booking, Service, Resource, StockItem],
+        subscription=Subscription,
+        types=[Location, Customer, Booking, Service, Resource, StockItem, SyncJob, Conflict],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )

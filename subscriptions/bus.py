@@ -1,19 +1,35 @@
 """The event bus mutations and sync publish on and subscriptions read from.
 
-In one process events go through memory. Each subscriber has a bounded queue: a
-subscriber that falls behind loses its oldest events (and is told how many) rather
-than slowing publishers or growing memory without bound.
+Publishing never waits for a subscriber. Each subscriber has its own bounded queue
+(`Settings.subscriber_queue_size` events). Overflow rule: when an event arrives and
+the queue is full, the OLDEST queued event is dropped to make room, and the
+subscriber's missed counter goes up by one; the next event it takes carries that
+count in `Event.missed` (and the counter starts again from zero). So a slow
+subscriber costs at most `queue_size` events of memory, never slows the publisher
+or anyone else, and learns how many events it lost. A subscriber's `accept` filter
+runs before its queue, so events it would not see never take room or count as missed.
+
+A subscription is registered when `subscribe()` is called and unregistered when it
+is closed (`aclose()`, leaving `async with`, or the bus closing), so a dropped
+WebSocket leaves no queue behind.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import TracebackType
 from typing import Any, Protocol
 
 from sources.cache.types import utc_now
+
+logger = logging.getLogger("gateway.events")
+
+Accept = Callable[["Event"], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,32 +37,149 @@ class Event:
     topic: str
     payload: dict[str, Any]
     occurred_at: datetime = field(default_factory=utc_now)
+    # Set only on the copy one subscriber receives: events it lost to overflow just before this one.
+    missed: int = 0
+
+
+class Subscription:
+    """One subscriber's bounded queue of events; iterate it, close it when done."""
+
+    def __init__(self, bus: InMemoryEventBus, topics: frozenset[str], accept: Accept | None, size: int) -> None:
+        self.topics = topics
+        self._bus = bus
+        self._accept = accept
+        self._queue: deque[Event] = deque(maxlen=size)
+        self._missed = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def offer(self, event: Event) -> None:
+        """Called by the publisher: never blocks, never raises for a full queue."""
+        if self.closed or not self._accepts(event):
+            return
+        if len(self._queue) == self._queue.maxlen:
+            self._missed += 1  # append below drops the oldest
+        self._queue.append(event)
+        self._wake()
+
+    def _accepts(self, event: Event) -> bool:
+        if self._accept is None:
+            return True
+        try:
+            return self._accept(event)
+        except Exception:
+            # A filter that fails on an odd payload must not fail the publisher (a committed write).
+            logger.exception("event bus: a subscriber's filter failed on a %s event", event.topic)
+            return False
+
+    def note_missed(self, count: int = 1) -> None:
+        """Events this subscriber should have had but that never reached this process (see the PostgreSQL bus)."""
+        if not self.closed:
+            self._missed += count
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        while not self._queue:
+            if self.closed:
+                raise StopAsyncIteration
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        event = self._queue.popleft()
+        if self._missed:
+            event, self._missed = replace(event, missed=self._missed), 0
+        return event
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self._queue.clear()
+        self._bus._forget(self)
+        self._wake()
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 class EventBus(Protocol):
     async def publish(self, event: Event) -> None: ...
 
-    def subscribe(self, topic: str) -> AsyncIterator[Event]: ...
+    def subscribe(self, topics: str | Iterable[str], accept: Accept | None = None) -> Subscription: ...
+
+    def subscriber_count(self, topic: str | None = None) -> int: ...
+
+    async def aclose(self) -> None: ...
 
 
 class InMemoryEventBus:
+    """Events through memory, to the subscribers of this process."""
+
     def __init__(self, queue_size: int = 1000) -> None:
+        if queue_size < 1:
+            raise ValueError("queue_size must be at least 1")
         self.queue_size = queue_size
-        self._subscribers: dict[str, set[asyncio.Queue[Event]]] = {}
-        self.dropped = 0
+        self._by_topic: dict[str, set[Subscription]] = {}
 
     async def publish(self, event: Event) -> None:
-        for queue in self._subscribers.get(event.topic, ()):
-            if queue.full():
-                queue.get_nowait()
-                self.dropped += 1
-            queue.put_nowait(event)
+        self.deliver(event)
 
-    async def subscribe(self, topic: str) -> AsyncIterator[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue(self.queue_size)
-        self._subscribers.setdefault(topic, set()).add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._subscribers[topic].discard(queue)
+    def deliver(self, event: Event) -> None:
+        # A copy of the set: offering never subscribes or unsubscribes, but a closed subscriber must not
+        # change the set under the loop should that ever change.
+        for subscription in tuple(self._by_topic.get(event.topic, ())):
+            subscription.offer(event)
+
+    def note_missed(self, topic: str, count: int = 1) -> None:
+        for subscription in tuple(self._by_topic.get(topic, ())):
+            subscription.note_missed(count)
+
+    def subscribe(self, topics: str | Iterable[str], accept: Accept | None = None) -> Subscription:
+        wanted = frozenset([topics] if isinstance(topics, str) else topics)
+        subscription = Subscription(self, wanted, accept, self.queue_size)
+        for topic in wanted:
+            self._by_topic.setdefault(topic, set()).add(subscription)
+        return subscription
+
+    def subscriber_count(self, topic: str | None = None) -> int:
+        if topic is not None:
+            return len(self._by_topic.get(topic, ()))
+        return len({subscription for subscribers in self._by_topic.values() for subscription in subscribers})
+
+    def queued_events(self) -> int:
+        """Events waiting in every subscriber's queue: what the bus holds in memory."""
+        everyone = {subscription for subscribers in self._by_topic.values() for subscription in subscribers}
+        return sum(subscription.queued for subscription in everyone)
+
+    async def aclose(self) -> None:
+        """Ends every subscription (their iterators stop), e.g. when the app shuts down."""
+        for subscription in {s for subscribers in self._by_topic.values() for s in subscribers}:
+            subscription.close()
+
+    def _forget(self, subscription: Subscription) -> None:
+        for topic in subscription.topics:
+            subscribers = self._by_topic.get(topic)
+            if subscribers is not None:
+                subscribers.discard(subscription)
+                if not subscribers:
+                    del self._by_topic[topic]
