@@ -19,20 +19,27 @@ from sources.cache.journal import log_change
 from sources.cache.models import Booking, CustomerMapping, Resource, Service, SyncState
 from sources.connectors.records import RemoteBooking
 from sync.api import Strategy
-from sync.batch import ApplyResult, Batch, derived_id
-from sync.conflicts import Side, record_conflict, settle, winner
+from sync.batch import ApplyResult, Batch, derived_id, weigh
+from sync.conflicts import Side, record_conflict, winner
 from sync.events import booking_event
 from sync.outbox import supersede
 from sync.propagate import push_booking
-from sync.state import BOOKING_FIELDS, Image, agree, compare, image_of, load_states, row_value
+from sync.state import BOOKING_FIELDS, Image, agree, image_of, load_states, row_value
 
 ACTIVE = ("pending", "confirmed")
 MONEY_FIELDS = ("price_minor", "status", "start_at")
 
 
-async def _set_fields(
-    session: AsyncSession, batch: Batch, booking: Booking, fields: Image, result: ApplyResult
+async def change_booking(
+    session: AsyncSession,
+    booking: Booking,
+    fields: Image,
+    *,
+    location_id: str | None,
+    job_id: str | None,
+    share_bp: int,
 ) -> None:
+    """Set fields of a cached booking: a new version, a change-log entry, revenue redone when it earns otherwise."""
     before = image_of(booking, BOOKING_FIELDS)
     for name, value in fields.items():
         setattr(booking, name, row_value(name, value))
@@ -42,15 +49,28 @@ async def _set_fields(
         session,
         entity_type="booking",
         entity_id=booking.id,
-        location_id=batch.location_id,
+        location_id=location_id,
         operation="update",
         before=before,
         after=image_of(booking, BOOKING_FIELDS),
         version=booking.version,
-        sync_job_id=batch.job_id,
+        sync_job_id=job_id,
     )
     if any(name in fields for name in MONEY_FIELDS):
-        await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
+        await replace_revenue_entries(session, booking, share_bp)
+
+
+async def _set_fields(
+    session: AsyncSession, batch: Batch, booking: Booking, fields: Image, result: ApplyResult
+) -> None:
+    await change_booking(
+        session,
+        booking,
+        fields,
+        location_id=batch.location_id,
+        job_id=batch.job_id,
+        share_bp=batch.rules.originating_share_bp,
+    )
     result.updated += 1
     result.events.append(booking_event(booking, "synced"))
 
@@ -68,30 +88,18 @@ async def _known(
     location_id = batch.location_id
     if booking.local_booking_id != remote.local_id:
         booking.local_booking_id = remote.local_id
-    # A source without version tokens (0: pushes from websites) is compared by content instead.
-    if state is not None and remote.version > 0 and state.remote_version == remote.version:
-        result.unchanged += 1
-        return False
     hub = image_of(booking, BOOKING_FIELDS)
-    base = state.base if state is not None else hub
-    comparison = compare(base, hub, node)
-    verdict = await settle(
+    verdict = await weigh(
         session,
-        policy=batch.rules.policy,
+        batch,
         entity_type="booking",
         entity_id=booking.id,
-        location_id=location_id,
-        comparison=comparison,
-        base=base,
-        node=Side(node, remote.version, remote.updated_at),
+        state=state,
         hub=Side(hub, booking.version, booking.updated_at),
-        job_id=batch.job_id,
-        events=result.events,
+        node=Side(node, remote.version, remote.updated_at),
+        result=result,
     )
-    if verdict.conflict_id is not None:
-        result.conflicts += 1
-    if verdict.pending:
-        await agree(session, "booking", booking.id, location_id, remote.version, base)
+    if verdict is None or verdict.pending:
         return False
     if verdict.apply:
         await _set_fields(session, batch, booking, verdict.apply, result)

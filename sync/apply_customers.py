@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.journal import log_change
 from sources.cache.models import Customer, CustomerMapping, SyncState
 from sources.connectors.records import RemoteCustomer
-from sync.batch import ApplyResult, Batch, derived_id
-from sync.conflicts import Side, settle
+from sync.batch import ApplyResult, Batch, derived_id, weigh
+from sync.conflicts import Side
 from sync.outbox import supersede
 from sync.propagate import push_customer
-from sync.state import CUSTOMER_FIELDS, Image, agree, compare, image_of, load_states
+from sync.state import CUSTOMER_FIELDS, Image, agree, image_of, load_states
 
 
 def remote_image(remote: RemoteCustomer) -> Image:
@@ -35,32 +35,19 @@ async def _known(
     state: SyncState | None,
 ) -> None:
     location_id = batch.location_id
-    # A source without version tokens (0: pushes from websites) is compared by content instead.
-    if state is not None and remote.version > 0 and state.remote_version == remote.version:
-        result.unchanged += 1
-        return
     hub = image_of(customer, CUSTOMER_FIELDS)
     node = remote_image(remote)
-    base = state.base if state is not None else hub  # first sight: the two agreed until now
-    comparison = compare(base, hub, node)
-    verdict = await settle(
+    verdict = await weigh(
         session,
-        policy=batch.rules.policy,
+        batch,
         entity_type="customer",
         entity_id=customer.id,
-        location_id=location_id,
-        comparison=comparison,
-        base=base,
-        node=Side(node, remote.version, remote.updated_at),
+        state=state,
         hub=Side(hub, customer.version, customer.updated_at),
-        job_id=batch.job_id,
-        events=result.events,
+        node=Side(node, remote.version, remote.updated_at),
+        result=result,
     )
-    if verdict.conflict_id is not None:
-        result.conflicts += 1
-    if verdict.pending:
-        # Both sides are kept in the conflict; remember the location's version so it is raised once.
-        await agree(session, "customer", customer.id, location_id, remote.version, base)
+    if verdict is None or verdict.pending:
         return
     if verdict.apply:
         for name, value in verdict.apply.items():

@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from sync.conflicts import ConflictPolicy, Events
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sources.cache.models import SyncState
+from sync.conflicts import ConflictPolicy, Events, Side, Verdict, settle
 from sync.outbox import Queued
 from sync.propagate import Writable
+from sync.state import agree, compare
 
 
 def derived_id(prefix: str, location_id: str, local_id: str) -> str:
@@ -60,3 +64,44 @@ class Batch:
     rules: ApplyRules
     job_id: str | None = None
     lock_rows: bool = False
+
+
+async def weigh(
+    session: AsyncSession,
+    batch: Batch,
+    *,
+    entity_type: str,
+    entity_id: str,
+    state: SyncState | None,
+    hub: Side,
+    node: Side,
+    result: ApplyResult,
+) -> Verdict | None:
+    """What a pulled record does to its cache record; None when the location has not changed it.
+
+    A manual conflict is recorded here and comes back `pending`: the location's version is
+    remembered (so the clash is raised once) and nothing is applied.
+    """
+    # A source without version tokens (0: pushes from websites) is compared by content instead.
+    if state is not None and node.version > 0 and state.remote_version == node.version:
+        result.unchanged += 1
+        return None
+    base = state.base if state is not None else hub.image  # first sight: the two agreed until now
+    verdict = await settle(
+        session,
+        policy=batch.rules.policy,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        location_id=batch.location_id,
+        comparison=compare(base, hub.image, node.image),
+        base=base,
+        node=node,
+        hub=hub,
+        job_id=batch.job_id,
+        events=result.events,
+    )
+    if verdict.conflict_id is not None:
+        result.conflicts += 1
+    if verdict.pending:
+        await agree(session, entity_type, entity_id, batch.location_id, node.version, base)
+    return verdict

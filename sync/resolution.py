@@ -17,14 +17,14 @@ from sources.cache.models import Booking, Conflict, Customer, ResourceShare
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
 from sync.api import ConflictChoice
-from sync.apply_bookings import cancel_for_clash
+from sync.apply_bookings import cancel_for_clash, change_booking
 from sync.batch import ApplyResult, ApplyRules, Batch
 from sync.conflicts import conflict_event
 from sync.errors import ConflictAlreadyResolved, ConflictNotFound, InvalidResolution
 from sync.events import booking_event
 from sync.outbox import supersede
 from sync.propagate import push_booking, push_customer
-from sync.state import BOOKING_FIELDS, CUSTOMER_FIELDS, Image, agree, image_of, row_value
+from sync.state import BOOKING_FIELDS, CUSTOMER_FIELDS, Image, agree, image_of
 
 # What a resolution may set on a booking: who, what and the price stay as the booking was made.
 BOOKING_RESOLVABLE = ("start_at", "end_at", "resource_id", "status", "notes")
@@ -83,7 +83,7 @@ async def _customer(
 
 
 async def _booking(
-    session: AsyncSession, conflict: Conflict, fields: Image, choice: ConflictChoice | None
+    session: AsyncSession, rules: ApplyRules, conflict: Conflict, fields: Image, choice: ConflictChoice | None
 ) -> ApplyResult:
     result = ApplyResult()
     booking = await session.get(Booking, conflict.entity_id)
@@ -92,20 +92,7 @@ async def _booking(
     allowed = BOOKING_RESOLVABLE if choice is None else BOOKING_FIELDS
     _check_fields(fields, allowed, "booking")
     before = image_of(booking, BOOKING_FIELDS)
-    for name, value in fields.items():
-        setattr(booking, name, row_value(name, value))
-    booking.version += 1
-    await session.flush()
-    await log_change(
-        session,
-        entity_type="booking",
-        entity_id=booking.id,
-        location_id=None,
-        operation="update",
-        before=before,
-        after=image_of(booking, BOOKING_FIELDS),
-        version=booking.version,
-    )
+    await change_booking(session, booking, fields, location_id=None, job_id=None, share_bp=rules.originating_share_bp)
     owner = booking.service_location_id
     await supersede(session, "booking", booking.id, owner, "conflict resolved")
     if choice is ConflictChoice.SOURCE and conflict.source_location_id == owner:
@@ -179,7 +166,7 @@ async def resolve_conflict(
             if conflict.entity_type == "customer":
                 result = await _customer(session, rules, conflict, fields, choice)
             elif conflict.entity_type == "booking":
-                result = await _booking(session, conflict, fields, choice)
+                result = await _booking(session, rules, conflict, fields, choice)
             elif conflict.entity_type == "resource":
                 result = await _resource(session, conflict, fields)
             else:
@@ -188,8 +175,7 @@ async def resolve_conflict(
         conflict.status = "resolved"
         conflict.resolved_by = resolved_by
         conflict.resolved_at = utc_now()
-        if conflict.resolution_strategy is None or conflict.resolution_strategy != "manual":
-            conflict.resolution_strategy = "manual"
+        conflict.resolution_strategy = "manual"  # a person decided it, whatever held it pending
         await session.flush()
         result.events.append(conflict_event(conflict, "resolved"))
     return result

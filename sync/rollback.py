@@ -38,15 +38,11 @@ from sync.events import booking_event, stock_event
 from sync.jobs import ROLLED_BACK, RUNNING
 from sync.outbox import Queued, enqueue
 from sync.propagate import push_booking, push_customer
-from sync.state import BOOKING_FIELDS, row_value, same
+from sync.state import BOOKING_FIELDS, json_value, row_value, same
 
 
 def _matches(row: Any, image: dict[str, Any]) -> bool:
-    return all(same(_json(getattr(row, name)), value) for name, value in image.items() if hasattr(row, name))
-
-
-def _json(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    return all(same(json_value(getattr(row, name)), value) for name, value in image.items() if hasattr(row, name))
 
 
 def _restore(row: Any, image: dict[str, Any]) -> None:
@@ -135,7 +131,7 @@ class _Undo:
         booking = await session.get(Booking, entry.entity_id)
         if booking is None or not _matches(booking, entry.after or {}):
             return False
-        there = {name: _json(getattr(booking, name)) for name in BOOKING_FIELDS}
+        there = {name: json_value(getattr(booking, name)) for name in BOOKING_FIELDS}
         if entry.operation == "create":
             # It came from the location: taking it back means cancelling it there too.
             booking.status = "cancelled"

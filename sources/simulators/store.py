@@ -35,11 +35,12 @@ from sources.simulators.store_records import (
     check_version,
 )
 from sources.simulators.store_slots import grid, overlaps, within_opening_hours
+from sources.simulators.store_staff import SiteStaff
 
 T = TypeVar("T")
 
 
-class LocationStore:
+class LocationStore(SiteStaff):
     def __init__(
         self,
         location_id: str,
@@ -381,40 +382,3 @@ class LocationStore:
                 "inventory": self.stock,
             }
             return after_cursor(kinds[entity_type].values(), after, limit)
-
-    # -- what the site's own staff do (tests play them) ----------------------------------------
-    def edit_customer(self, local_id: str, **fields: Any) -> StoredCustomer:
-        """A change made at the location itself, through no API: a new version and `updated_at`."""
-        with self._lock:
-            customer = self.customers.get(local_id)
-            if customer is None:
-                raise StoreError("NOT_FOUND", f"no customer {local_id}")
-            self._edit(customer, fields)
-            return replace(customer)
-
-    def edit_booking(self, local_id: str, **fields: Any) -> StoredBooking:
-        with self._lock:
-            booking = self._booking(local_id)
-            self._edit(booking, fields)
-            return replace(booking)
-
-    def _edit(self, record: StoredCustomer | StoredBooking, fields: dict[str, Any]) -> None:
-        unknown = [
-            name for name in fields if name in ("local_id", "version", "updated_at") or not hasattr(record, name)
-        ]
-        if unknown:
-            raise StoreError("INVALID_INPUT", f"cannot edit {', '.join(unknown)}")
-        for name, value in fields.items():
-            setattr(record, name, value)
-        self.touch(record)
-
-    def delete_customer(self, local_id: str) -> None:
-        """Gone without a trace, as a site's admin deleting a row: no delta will ever show it."""
-        with self._lock:
-            if self.customers.pop(local_id, None) is None:
-                raise StoreError("NOT_FOUND", f"no customer {local_id}")
-
-    def delete_booking(self, local_id: str) -> None:
-        with self._lock:
-            if self.bookings.pop(local_id, None) is None:
-                raise StoreError("NOT_FOUND", f"no booking {local_id}")
