@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -36,9 +35,8 @@ import uvloop
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from bench.report import describe_environment
-from bench.servers import CLIENT_CPU, SERVER_CPU, Server, pinning_works
-from bench.writes_setup import cache_database, postgres_reachable, prepare_cache, running_gateway
+from bench.servers import Server
+from bench.writes_setup import begin_run, cache_database, prepare_cache, running_gateway
 
 LOCATION = "manchester-central"
 DAYS_AHEAD = 60
@@ -252,19 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not backends or any(backend not in ("sqlite", "postgresql") for backend in backends):
         parser.error("backends: sqlite and/or postgresql")
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(describe_environment())
-    pin = pinning_works()
-    if pin:
-        os.sched_setaffinity(0, {CLIENT_CPU})
-    print(
-        f"gateway and its simulated locations on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}"
-        if pin
-        else "CPU pinning unavailable: gateway and client share the CPUs"
-    )
-    if "postgresql" in backends and (problem := postgres_reachable()) is not None:
-        print(f"PostgreSQL skipped: {problem}")
-        backends.remove("postgresql")
+    pin = begin_run(backends)
 
     results: list[tuple[str, list[Round]]] = []
     with (

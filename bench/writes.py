@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
 import sys
 import tempfile
 import time
@@ -29,8 +27,7 @@ from pathlib import Path
 
 import uvloop
 
-from bench.report import describe_environment
-from bench.servers import CLIENT_CPU, SERVER_CPU, Server, pinning_works
+from bench.servers import Server
 from bench.writes_calls import (
     BOOKING_DAYS_AHEAD,
     BOOKING_LOCATIONS,
@@ -50,7 +47,13 @@ from bench.writes_calls import (
     run_calls,
 )
 from bench.writes_fanout import FanOutResult, Target, measure_fan_out
-from bench.writes_setup import PreparedCache, cache_database, postgres_reachable, prepare_cache, running_gateway
+from bench.writes_setup import (
+    PreparedCache,
+    begin_run,
+    cache_database,
+    prepare_cache,
+    running_gateway,
+)
 
 WARMUP_READS = 200
 
@@ -183,20 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not backends or any(backend not in ("sqlite", "postgresql") for backend in backends):
         parser.error("backends: sqlite and/or postgresql")
 
-    # SIGTERM unwinds like Ctrl-C, so the gateway is terminated and the throwaway database dropped.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    print(describe_environment())
-    pin = pinning_works()
-    if pin:
-        os.sched_setaffinity(0, {CLIENT_CPU})
-    print(
-        f"gateway and its simulated locations on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}"
-        if pin
-        else "CPU pinning unavailable: gateway and client share the CPUs"
-    )
-    if "postgresql" in backends and (problem := postgres_reachable()) is not None:
-        print(f"PostgreSQL skipped: {problem}")
-        backends.remove("postgresql")
+    pin = begin_run(backends)
 
     results: list[BackendResult] = []
     with (

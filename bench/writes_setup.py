@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -17,7 +18,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy import func, insert, select
 
-from bench.servers import REPO, SERVER_CPU, Server, free_port, wait_ready
+from bench.report import describe_environment
+from bench.servers import CLIENT_CPU, REPO, SERVER_CPU, Server, free_port, pinning_works, wait_ready
 from sources.cache import migrate
 from sources.cache.database import create_engine
 from sources.cache.models import CustomerMapping, Location
@@ -205,3 +207,24 @@ def running_gateway(name: str, database_url: str, workdir: Path, pin: bool) -> I
         yield server
     finally:
         server.stop()
+
+
+def begin_run(backends: list[str]) -> bool:
+    """Print the machine, pin this client to its CPU if it can, drop PostgreSQL if unreachable; whether pinned.
+
+    SIGTERM unwinds like Ctrl-C, so the gateway is terminated and the throwaway database dropped.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(describe_environment())
+    pin = pinning_works()
+    if pin:
+        os.sched_setaffinity(0, {CLIENT_CPU})
+    print(
+        f"gateway and its simulated locations on CPU {SERVER_CPU}, client on CPU {CLIENT_CPU}"
+        if pin
+        else "CPU pinning unavailable: gateway and client share the CPUs"
+    )
+    if "postgresql" in backends and (problem := postgres_reachable()) is not None:
+        print(f"PostgreSQL skipped: {problem}")
+        backends.remove("postgresql")
+    return pin
