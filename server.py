@@ -28,25 +28,25 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 import graphiql
+from devnet.demo.generator import cache_is_empty, load_demo_network
+from devnet.simulators.network import SimulatedNetwork
 from resolvers.context import Context
 from resolvers.runtime import Runtime
 from schema import build_schema
 from settings import Settings
+from shims.onebooking.push import onebooking_routes
 from sources.cache import migrate
 from sources.cache.database import create_engine
 from sources.cache.models import Location
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for, demo_credentials
-from sources.demo.generator import cache_is_empty, load_demo_network
-from sources.simulators.network import SimulatedNetwork
 from subscriptions.factory import open_event_bus
-from sync.delivery import Deliverer, OutboxWorker
-from sync.heartbeat import HeartbeatMonitor
-from sync.onebooking import onebooking_routes
-from sync.outbox import RetryPolicy
-from sync.refresh import Refresher
-from sync.scheduler import SyncScheduler
-from sync.setup import apply_rules, build_scheduler, build_sync_engine
+from sync.live.heartbeat import HeartbeatMonitor
+from sync.live.refresh import Refresher
+from sync.outbox.delivery import Deliverer, OutboxWorker
+from sync.outbox.queue import RetryPolicy
+from sync.pull.scheduler import SyncScheduler
+from sync.pull.setup import apply_rules, build_scheduler, build_sync_engine
 
 logger = logging.getLogger("gateway")
 

@@ -25,10 +25,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from devnet.simulators.network import SimulatedNetwork
 from server import create_app
 from settings import Settings
 from sources.cache.models import Service
-from sources.simulators.network import SimulatedNetwork
 
 KEEP_ALIVE_S = 75  # longer than any pause of the benchmark: no request lands on a connection being closed
 

@@ -20,10 +20,10 @@ from sqlalchemy import func, insert, select
 
 from bench.report import describe_environment
 from bench.servers import CLIENT_CPU, REPO, SERVER_CPU, Server, free_port, pinning_works, wait_ready
+from devnet.demo.generator import load_demo_network
 from sources.cache import migrate
 from sources.cache.database import create_engine
 from sources.cache.models import CustomerMapping, Location
-from sources.demo.generator import load_demo_network
 
 POSTGRES_ADMIN_DSN = os.environ.get("GATEWAY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 # The kinds whose connectors can write customers (Capability.WRITE_CUSTOMERS): a OneBooking website cannot.

@@ -10,7 +10,7 @@ from resolvers.loaders import Loaders
 from resolvers.runtime import Runtime
 from settings import Settings
 from subscriptions.bus import EventBus
-from sync.refresh import Freshness
+from sync.live.refresh import Freshness
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
-from sync.refresh import DataKind
+from sync.live.refresh import DataKind
 
 
 async def refresh_for_query(

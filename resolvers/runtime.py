@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import EventBus
-from sync.delivery import Deliverer, OutboxWorker
-from sync.engine import SyncEngine
-from sync.refresh import Refresher
+from sync.live.refresh import Refresher
+from sync.outbox.delivery import Deliverer, OutboxWorker
+from sync.pull.engine import SyncEngine
 
 
 @dataclass

@@ -19,7 +19,6 @@ from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
 from sources.cache.models import Conflict, SyncJob
 from sources.connectors.records import EntityType as PulledType
-from sync.api import ConflictChoice, RollbackReport
 from sync.errors import (
     ConflictAlreadyResolved,
     ConflictNotFound,
@@ -31,6 +30,7 @@ from sync.errors import (
     SyncJobNotFound,
     UnknownLocation,
 )
+from sync.types import ConflictChoice, RollbackReport
 
 sync_jobs = SyncJob.__table__
 conflicts = Conflict.__table__

@@ -1,1 +1,1 @@
-"""Where data lives: the local cache (SQLAlchemy models and repositories) and, later, live connectors."""
+"""Where data lives: the local cache (SQLAlchemy models and repositories) and the live connectors."""

@@ -1,1 +1,1 @@
-"""Sync engine, outbox and REST shims (webhook and sync endpoints)."""
+"""Sync engine and the write pipeline, split by subsystem: outbox/, pull/, apply/, conflicts/, live/."""

@@ -18,15 +18,28 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from clock import travel_to_test_instant
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devnet.simulators.server import SimulatedLocation
+from devnet.simulators.store import LocationStore
 from server import create_app
 from settings import Settings
-from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore
 
 T = TypeVar("T")
+TRAVELLER = pytest.StashKey[Any]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[TRAVELLER] = travel_to_test_instant()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(TRAVELLER, None)
+    if traveller is not None:
+        traveller.stop()
+
 
 POSTGRES_ADMIN_DSN = os.environ.get("GATEWAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]

@@ -14,17 +14,17 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from devnet.simulators.bookingx import bookingx_app, bookingx_local_ids
+from devnet.simulators.bookingx_wire import BookingXNode
+from devnet.simulators.server import SimulatedLocation
+from devnet.simulators.store import LocationStore
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, StoredStock
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability, ConnectorConfig
 from sources.connectors.bookingx import BookingXConnector
 from sources.connectors.bookingx_session import PREFIX, handshake_signature
 from sources.connectors.errors import LocationUnavailable, RejectionCode, UpstreamRejected
 from sources.connectors.records import BookingRequest, CustomerAck, CustomerDetails
-from sources.simulators.bookingx import bookingx_app, bookingx_local_ids
-from sources.simulators.bookingx_wire import BookingXNode
-from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, StoredStock
 
 pytestmark = pytest.mark.asyncio
 

@@ -22,12 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from devnet.simulators.server import SimulatedLocation
 from sources.connectors.base import ConnectorConfig
 from sources.connectors.breaker import BreakerState, CircuitBreaker
 from sources.connectors.errors import CircuitOpen, LocationUnavailable
 from sources.connectors.http import LocationHttpClient
 from sources.connectors.resilience import backoff_delay, is_idempotent, retry_after_seconds
-from sources.simulators.server import SimulatedLocation
 
 CONFIG = ConnectorConfig(
     location_id="loc-a",

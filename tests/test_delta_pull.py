@@ -19,6 +19,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from devnet.simulators.bookingx import bookingx_app, bookingx_local_ids
+from devnet.simulators.platform import platform_app, platform_local_ids
+from devnet.simulators.pms import pms_app, pms_local_ids
+from devnet.simulators.server import SimulatedLocation
+from devnet.simulators.store import LocationStore
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, StoredStock
 from sources.connectors.base import Connector, ConnectorConfig
 from sources.connectors.bookingx import BookingXConnector
 from sources.connectors.errors import OperationNotSupported, RejectionCode, UpstreamRejected
@@ -36,12 +42,6 @@ from sources.connectors.records import (
     RemoteResource,
     RemoteStockLevel,
 )
-from sources.simulators.bookingx import bookingx_app, bookingx_local_ids
-from sources.simulators.platform import platform_app, platform_local_ids
-from sources.simulators.pms import pms_app, pms_local_ids
-from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, StoredStock
 
 pytestmark = pytest.mark.asyncio
 

@@ -16,10 +16,10 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devnet.demo.generator import cache_is_empty, load_demo_network
+from devnet.demo.network import distance_km
 from sources.cache.database import create_engine
 from sources.cache.models import Base, Booking, CustomerMapping
-from sources.demo.generator import cache_is_empty, load_demo_network
-from sources.demo.network import distance_km
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 SEED = 7

@@ -41,7 +41,7 @@ def _differences(url: str) -> list[object]:
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "server.py", *args],
+        [sys.executable, "tests/clocked.py", "server.py", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -81,7 +81,7 @@ def test_python_server_py_serves_the_demo_network_on_the_port_given(tmp_path: Pa
     port = _free_port()
     env = {**os.environ, "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'embedded.sqlite3'}"}
     process = subprocess.Popen(
-        [sys.executable, "server.py", "--port", str(port)],
+        [sys.executable, "tests/clocked.py", "server.py", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -21,6 +21,7 @@ import pytest_asyncio
 import strawberry
 from sqlalchemy import select, update
 
+from devnet.demo.generator import load_demo_network
 from resolvers.context import Context
 from resolvers.errors import ConflictError, ErrorCode, InsufficientStockError, InvalidInputError, SlotUnavailableError
 from resolvers.writes import booking_create as booking_create_writes
@@ -38,9 +39,8 @@ from schema.mutations.types import MutationErrorCode
 from settings import Settings
 from sources.cache.database import create_engine
 from sources.cache.models import Base, Booking, Customer, OutboxMessage, Resource, StockLevel
-from sources.demo.generator import load_demo_network
 from subscriptions.bus import InMemoryEventBus
-from sync.delivery import DeliveryOutcome, DeliveryStatus
+from sync.outbox.delivery import DeliveryOutcome, DeliveryStatus
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 START = "2030-03-04T10:00:00+00:00"

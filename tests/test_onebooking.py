@@ -21,21 +21,21 @@ import uvicorn
 from sqlalchemy import func, select
 
 from conftest import BACKENDS, RunningGateway, ThrowawayPostgres, stop_gateway
+from devnet.simulators.onebooking import OneBookingPusher, onebooking_app, onebooking_local_ids
+from devnet.simulators.seed import seed_store
+from devnet.simulators.server import SimulatedLocation
+from devnet.simulators.store import LocationStore
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 from resolvers.ids import to_global_id
 from server import create_app
 from settings import Settings
+from shims.onebooking.push import SYNC_PATH, onebooking_routes
 from sources.cache.database import create_engine
 from sources.cache.models import Booking, Customer
 from sources.connectors.base import Capability, Connector, ConnectorConfig
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.onebooking import OneBookingConnector
 from sources.connectors.records import BookingRequest, CustomerDetails
-from sources.simulators.onebooking import OneBookingPusher, onebooking_app, onebooking_local_ids
-from sources.simulators.seed import seed_store
-from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
-from sync.onebooking import SYNC_PATH, onebooking_routes
 
 SECRET = "whsec_test_secret"
 ZONE = "Asia/Bangkok"
@@ -566,7 +566,7 @@ async def test_unexpected_failure_is_a_server_error_without_details(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("sync.onebooking.apply_location_changes", broken)
+    monkeypatch.setattr("shims.onebooking.push.apply_location_changes", broken)
     response = await _pusher(central, store).push(local_id, "booking.created")
     assert response.status_code == 500
     assert response.json()["code"] == "SERVER_ERROR"

@@ -19,15 +19,15 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from devnet.simulators.platform import platform_app, platform_auth, platform_local_ids
+from devnet.simulators.platform_auth import PlatformAuth
+from devnet.simulators.server import SimulatedLocation
+from devnet.simulators.store import LocationStore
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 from sources.connectors.base import Capability, ConnectorConfig
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.platform import PlatformConnector
 from sources.connectors.records import BookingRequest, CustomerAck, CustomerDetails
-from sources.simulators.platform import platform_app, platform_auth, platform_local_ids
-from sources.simulators.platform_auth import PlatformAuth
-from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 
 LOCATION = "salon-soho"
 CLIENT_ID = "gateway"

@@ -14,15 +14,15 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from devnet.simulators.pms import pms_app, pms_local_ids
+from devnet.simulators.pms_api import PmsHotel
+from devnet.simulators.server import SimulatedLocation
+from devnet.simulators.store import LocationStore
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 from sources.connectors.base import Capability, Connector, ConnectorConfig
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.pms import PmsConnector
 from sources.connectors.records import BookingRequest, CustomerAck, CustomerDetails
-from sources.simulators.pms import pms_app, pms_local_ids
-from sources.simulators.pms_api import PmsHotel
-from sources.simulators.server import SimulatedLocation
-from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService
 
 pytestmark = pytest.mark.asyncio
 

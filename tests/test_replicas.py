@@ -73,7 +73,7 @@ def start_replica(database_url: str, log: Path, **environment: str) -> Replica:
     env = {**os.environ, "GATEWAY_GRAPHIQL": "false", "GATEWAY_HEARTBEAT_SECONDS": "1", **environment}
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "server.py", "--port", str(port), "--database-url", database_url],
+            [sys.executable, "tests/clocked.py", "server.py", "--port", str(port), "--database-url", database_url],
             cwd=REPO,
             env=env,
             stdout=output,

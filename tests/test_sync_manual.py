@@ -17,11 +17,11 @@ from sync_helpers import RESOLVE, conflicts_of, customer_row, eventually, local_
 from ws_helpers import GraphQLSocket
 
 from conftest import LIVE_SETTINGS, RunningGateway, start_gateway, stop_gateway
+from devnet.simulators.store import LocationStore
+from devnet.simulators.store_records import StoreError
 from settings import Settings
 from sources.cache.models import Booking, Location, Resource, ResourceShare, SyncJob
-from sources.simulators.store import LocationStore
-from sources.simulators.store_records import StoreError
-from sync.scheduler import SyncScheduler
+from sync.pull.scheduler import SyncScheduler
 
 A, B = "manchester-central", "stockport-merseyway"
 BOOKINGX = ("manchester-central", "stockport-merseyway", "dublin-ranelagh")

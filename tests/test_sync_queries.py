@@ -227,12 +227,16 @@ def test_a_bookings_cursor_is_not_a_sync_jobs_cursor(gateway: RunningGateway) ->
 
 
 def test_jobs_list_the_conflicts_they_found(gateway: RunningGateway) -> None:
-    found = {row.sync_job_id: row for row in conflict_rows(gateway) if row.sync_job_id}
-    assert len(found) >= 3
+    # Several conflicts may come from one job (the demo's can all land on one location's latest pull).
+    found: dict[str, set[str]] = {}
+    for row in conflict_rows(gateway):
+        if row.sync_job_id:
+            found.setdefault(row.sync_job_id, set()).add(f"Conflict:{row.id}")
+    assert sum(len(conflicts) for conflicts in found.values()) >= 3
     jobs = {job["networkId"]: job for job in walk_jobs(gateway, 50)}
-    for job_id, conflict in found.items():
-        assert f"Conflict:{conflict.id}" in [c["id"] for c in jobs[job_id]["conflicts"]]
-        assert jobs[job_id]["conflictCount"] >= len(jobs[job_id]["conflicts"])
+    for job_id, conflicts in found.items():
+        assert {c["id"] for c in jobs[job_id]["conflicts"]} == conflicts
+        assert jobs[job_id]["conflictCount"] >= len(conflicts)
 
 
 def test_pending_conflicts_show_both_sides_their_locations_and_the_record(gateway: RunningGateway) -> None:

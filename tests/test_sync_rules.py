@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sync.api import Strategy
-from sync.conflicts import ConflictPolicy, Side, winner
-from sync.state import compare
+from sync.apply.state import compare
+from sync.conflicts.detect import ConflictPolicy, Side, winner
+from sync.types import Strategy
 
 BASE = {"first_name": "Ada", "phone": "1", "email": "ada@example.com"}
 EARLY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)

@@ -30,8 +30,8 @@ from ws_helpers import GraphQLSocket
 
 from conftest import RunningGateway
 from sources.cache.models import Booking, SyncJob
-from sync.api import Strategy
-from sync.conflicts import ConflictPolicy
+from sync.conflicts.detect import ConflictPolicy
+from sync.types import Strategy
 
 A, B, C = "manchester-central", "stockport-merseyway", "dublin-ranelagh"
 

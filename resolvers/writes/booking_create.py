@@ -31,9 +31,9 @@ from resolvers.writes.results import WriteResult
 from resolvers.writes.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
 from sources.cache.models import Booking, Customer, CustomerMapping, Location, Resource, Service
 from sources.connectors.base import Capability
-from sync.delivery import DeliveryStatus
-from sync.outbox import Queued
-from sync.propagate import customer_details
+from sync.conflicts.propagate import customer_details
+from sync.outbox.delivery import DeliveryStatus
+from sync.outbox.queue import Queued
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from resolvers.writes.slots import (
 )
 from sources.cache.models import Booking, Location, Service
 from sources.connectors.base import Capability
-from sync.outbox import Queued
+from sync.outbox.queue import Queued
 
 
 def _before(booking: Booking) -> dict[str, Any]:

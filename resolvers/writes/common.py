@@ -16,8 +16,8 @@ from sources.cache.journal import audit
 from sources.cache.models import Location
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability
-from sync.delivery import DeliveryOutcome
-from sync.outbox import Queued, enqueue
+from sync.outbox.delivery import DeliveryOutcome
+from sync.outbox.queue import Queued, enqueue
 
 EARTH_RADIUS_KM = 6371.0
 

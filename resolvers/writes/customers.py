@@ -16,8 +16,8 @@ from resolvers.writes.results import WriteResult
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.connectors.base import Capability
-from sync.outbox import Queued
-from sync.propagate import customer_details
+from sync.conflicts.propagate import customer_details
+from sync.outbox.queue import Queued
 
 FIELDS = ("first_name", "last_name", "email", "phone", "preferences")
 

@@ -7,7 +7,7 @@ from resolvers.errors import ConflictError, NotFoundError
 from resolvers.writes.results import WriteResult
 from sources.cache.models import OutboxMessage
 from sources.cache.types import utc_now
-from sync.outbox import DEAD, PENDING, Queued
+from sync.outbox.queue import DEAD, PENDING, Queued
 
 
 async def replay_outbox_message(context: Context, message_id: str) -> WriteResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.delivery import DeliveryOutcome, DeliveryStatus
+from sync.outbox.delivery import DeliveryOutcome, DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from resolvers.writes.idempotency import run_idempotent
 from resolvers.writes.results import WriteResult
 from sources.cache.models import Location, OutboxMessage, StockItem, StockLevel, StockMovement
 from sources.connectors.base import Capability
-from sync.delivery import DeliveryOutcome, DeliveryStatus
-from sync.outbox import PENDING, Queued
+from sync.outbox.delivery import DeliveryOutcome, DeliveryStatus
+from sync.outbox.queue import PENDING, Queued
 
 REASONS = frozenset({"sale", "restock", "adjustment", "damaged", "count"})
 CANCELLED = "cancelled"

@@ -18,7 +18,7 @@ from resolvers.writes.idempotency import run_idempotent
 from resolvers.writes.results import WriteResult
 from resolvers.writes.slots import ACTIVE_STATUSES
 from sources.cache.models import Booking, Location, Service
-from sync.delivery import DeliveryStatus
+from sync.outbox.delivery import DeliveryStatus
 
 
 async def transfer_booking(

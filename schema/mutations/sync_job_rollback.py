@@ -12,7 +12,7 @@ from schema.mutations.common import key_for
 from schema.mutations.types import MutationError
 from schema.sync.payloads import attempt, load_sync_job
 from schema.sync.types import SyncJob
-from sync.api import RollbackReport
+from sync.types import RollbackReport
 
 
 @strawberry.input(description="The sync job to undo.")

@@ -105,7 +105,7 @@ class LocationOutcome:
 
     @classmethod
     def from_outcome(cls, outcome: Any) -> LocationOutcome:
-        """From a sync.delivery.DeliveryOutcome."""
+        """From a sync.outbox.delivery.DeliveryOutcome."""
         return cls(
             location_id=strawberry.ID(to_global_id("Location", outcome.location_id)),
             status=DeliveryStatus(outcome.status.value),

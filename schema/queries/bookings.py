@@ -19,7 +19,7 @@ from schema.queries.arguments import After, Before, First, IdArgument, Last, Max
 from schema.queries.network import resolve_typed_node
 from schema.relay import Connection, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
-from sync.refresh import DataKind
+from sync.live.refresh import DataKind
 
 
 @strawberry.input(description="Which bookings to list; all conditions must hold.")

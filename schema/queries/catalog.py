@@ -18,7 +18,7 @@ from schema.inventory import StockItem
 from schema.queries.arguments import After, Before, First, Last, MaxAge, page_args
 from schema.relay import Connection, build_connection
 from schema.revenue import RevenueGrouping, RevenueReport, build_report
-from sync.refresh import DataKind
+from sync.live.refresh import DataKind
 
 
 def _location_keys(ids: list[strawberry.ID] | None) -> list[str] | None:

@@ -1,6 +1,6 @@
 """Connector for salon/fitness booking platforms (Booksy-like REST API, OAuth2 client credentials).
 
-The API is documented in `sources.simulators.platform`. What this side adds: one access
+The API is documented in `devnet.simulators.platform`. What this side adds: one access
 token shared by every call (fetched under a lock, renewed shortly before it expires, and
 fetched again once when the platform answers 401), pagination followed to the last page,
 and the platform's vocabulary (``starts_at``, ``staff_id``, ``client_id``, decimal-string

@@ -1,4 +1,4 @@
-"""Reading and writing the booking platform's payloads (see `sources.simulators.platform` for the API).
+"""Reading and writing the booking platform's payloads (see `devnet.simulators.platform` for the API).
 
 Every reader checks types as it goes and raises `MalformedPayload` naming the field,
 so a surprising answer becomes `LocationUnavailable` with a useful message rather than

@@ -1,4 +1,4 @@
-"""The connector for hotel PMS properties (rht-hotel booking-engine API, see `sources.simulators.pms`).
+"""The connector for hotel PMS properties (rht-hotel booking-engine API, see `devnet.simulators.pms`).
 
 Mapping to the gateway's model: a room type is a Service (``skill`` = its code, price per
 night, duration one night), a room is a Resource (kind ``room``, skill = its room type

@@ -1,4 +1,4 @@
-"""Reading and writing the hotel PMS booking-engine JSON (see `sources.simulators.pms` for the API).
+"""Reading and writing the hotel PMS booking-engine JSON (see `devnet.simulators.pms` for the API).
 
 Every reader raises `Malformed` on anything unexpected (missing field, wrong type, unknown
 status, bad date or amount); the connector turns that into `LocationUnavailable`, so a

@@ -1,0 +1,63 @@
+"""What a site's own staff do to its records, through no API (tests play them).
+
+Each change gets a new version and `updated_at`, as any change the location makes; a
+deletion leaves no trace a delta pull could show.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any
+
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoreError, Versioned
+
+
+class SiteStaff:
+    """Mixed into LocationStore, which holds the records, the lock and the versioning."""
+
+    customers: dict[str, StoredCustomer]
+    bookings: dict[str, StoredBooking]
+    _lock: threading.RLock
+
+    def touch(self, record: Versioned) -> None:
+        raise NotImplementedError
+
+    def _booking(self, local_id: str) -> StoredBooking:
+        raise NotImplementedError
+
+    def edit_customer(self, local_id: str, **fields: Any) -> StoredCustomer:
+        """A change made at the location itself, through no API: a new version and `updated_at`."""
+        with self._lock:
+            customer = self.customers.get(local_id)
+            if customer is None:
+                raise StoreError("NOT_FOUND", f"no customer {local_id}")
+            self._edit(customer, fields)
+            return replace(customer)
+
+    def edit_booking(self, local_id: str, **fields: Any) -> StoredBooking:
+        with self._lock:
+            booking = self._booking(local_id)
+            self._edit(booking, fields)
+            return replace(booking)
+
+    def _edit(self, record: StoredCustomer | StoredBooking, fields: dict[str, Any]) -> None:
+        unknown = [
+            name for name in fields if name in ("local_id", "version", "updated_at") or not hasattr(record, name)
+        ]
+        if unknown:
+            raise StoreError("INVALID_INPUT", f"cannot edit {', '.join(unknown)}")
+        for name, value in fields.items():
+            setattr(record, name, value)
+        self.touch(record)
+
+    def delete_customer(self, local_id: str) -> None:
+        """Gone without a trace, as a site's admin deleting a row: no delta will ever show it."""
+        with self._lock:
+            if self.customers.pop(local_id, None) is None:
+                raise StoreError("NOT_FOUND", f"no customer {local_id}")
+
+    def delete_booking(self, local_id: str) -> None:
+        with self._lock:
+            if self.bookings.pop(local_id, None) is None:
+                raise StoreError("NOT_FOUND", f"no booking {local_id}")

@@ -1,0 +1,1 @@
+"""Applying changes that arrived from locations: one module per entity type behind one pipeline."""

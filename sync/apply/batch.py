@@ -1,0 +1,107 @@
+"""A batch of one location's records being applied: its rules, its result, the job it belongs to."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sources.cache.models import SyncState
+from sync.apply.state import agree, compare
+from sync.conflicts.detect import ConflictPolicy, Events, Side, Verdict, settle
+from sync.conflicts.propagate import Writable
+from sync.outbox.queue import Queued
+
+
+def derived_id(prefix: str, location_id: str, local_id: str) -> str:
+    digest = hashlib.sha256(f"{location_id}\x00{local_id}".encode()).hexdigest()[:12]
+    return f"{prefix}_{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyRules:
+    """How pulled changes are applied: the conflict strategies, and where changes are passed on."""
+
+    policy: ConflictPolicy = field(default_factory=ConflictPolicy)
+    # Where customer changes may be sent on; None: apply to the cache only (nothing is propagated).
+    writable: Writable | None = None
+    # Customers new at one location are sent to every other location (spec: enable_unified_customers).
+    share_new_customers: bool = True
+    originating_share_bp: int = 2_000
+
+
+@dataclass
+class ApplyResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+    booking_ids: dict[str, str] = field(default_factory=dict)  # local booking id -> network id
+    customer_ids: dict[str, str] = field(default_factory=dict)  # local customer id -> network id
+    events: Events = field(default_factory=list)  # to publish once the transaction committed
+    queued: list[Queued] = field(default_factory=list)  # propagation written to the outbox
+
+    @property
+    def applied(self) -> int:
+        return self.created + self.updated + self.deleted
+
+    def add(self, other: ApplyResult) -> None:
+        for name in ("created", "updated", "unchanged", "deleted", "conflicts"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.booking_ids.update(other.booking_ids)
+        self.customer_ids.update(other.customer_ids)
+        self.events.extend(other.events)
+        self.queued.extend(other.queued)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Where the records come from and what they are part of."""
+
+    location_id: str
+    rules: ApplyRules
+    job_id: str | None = None
+    lock_rows: bool = False
+
+
+async def weigh(
+    session: AsyncSession,
+    batch: Batch,
+    *,
+    entity_type: str,
+    entity_id: str,
+    state: SyncState | None,
+    hub: Side,
+    node: Side,
+    result: ApplyResult,
+) -> Verdict | None:
+    """What a pulled record does to its cache record; None when the location has not changed it.
+
+    A manual conflict is recorded here and comes back `pending`: the location's version is
+    remembered (so the clash is raised once) and nothing is applied.
+    """
+    # A source without version tokens (0: pushes from websites) is compared by content instead.
+    if state is not None and node.version > 0 and state.remote_version == node.version:
+        result.unchanged += 1
+        return None
+    base = state.base if state is not None else hub.image  # first sight: the two agreed until now
+    verdict = await settle(
+        session,
+        policy=batch.rules.policy,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        location_id=batch.location_id,
+        comparison=compare(base, hub.image, node.image),
+        base=base,
+        node=node,
+        hub=hub,
+        job_id=batch.job_id,
+        events=result.events,
+    )
+    if verdict.conflict_id is not None:
+        result.conflicts += 1
+    if verdict.pending:
+        await agree(session, entity_type, entity_id, batch.location_id, node.version, base)
+    return verdict

@@ -1,0 +1,71 @@
+"""Apply what a location says it holds to the cache, detecting concurrent changes on the way.
+
+Used by sync jobs (delta pulls), by live refresh before a read, and by pushes (a source
+website posting a booking). The location owns its records; where the network changed
+the same record since the two last agreed, `sync.conflicts` decides. Customers found here
+for the first time are matched to a known network customer by email, otherwise created;
+bookings made at the location get a network id derived from the location and its local
+id, so re-applying is idempotent. All records of one call land in one transaction, or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sources.cache.writer import CacheWriter
+from sources.connectors.records import (
+    Cursor,
+    EntityType,
+    RemoteBooking,
+    RemoteCustomer,
+    RemoteResource,
+    RemoteStockLevel,
+)
+from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id
+from sync.apply.bookings import apply_bookings
+from sync.apply.customers import apply_customers
+from sync.apply.owned import apply_resources, apply_stock
+from sync.pull.cursors import save_cursor
+
+__all__ = ["ApplyResult", "ApplyRules", "CursorAdvance", "apply_location_changes", "derived_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class CursorAdvance:
+    entity_type: EntityType
+    cursor: Cursor | None
+    full: bool = False  # the pull went through everything (a full reconciliation)
+
+
+async def apply_location_changes(
+    writer: CacheWriter,
+    location_id: str,
+    *,
+    customers: Sequence[RemoteCustomer] = (),
+    bookings: Sequence[RemoteBooking] = (),
+    resources: Sequence[RemoteResource] = (),
+    stock: Sequence[RemoteStockLevel] = (),
+    originating_share_bp: int | None = None,
+    rules: ApplyRules | None = None,
+    job_id: str | None = None,
+    advance: CursorAdvance | None = None,
+) -> ApplyResult:
+    """Apply one location's records in one transaction: all of them land, or none.
+
+    With `advance`, the pull's cursor moves in the same transaction, so a page is either
+    applied and passed, or neither (a crash in between re-pulls it; re-applying is harmless).
+    """
+    rules = rules or ApplyRules()
+    if originating_share_bp is not None and originating_share_bp != rules.originating_share_bp:
+        rules = ApplyRules(rules.policy, rules.writable, rules.share_new_customers, originating_share_bp)
+    batch = Batch(location_id, rules, job_id, writer.locks_rows)
+    result = ApplyResult()
+    async with writer.transaction() as session:
+        await apply_customers(session, batch, customers, result)
+        await apply_bookings(session, batch, bookings, result)
+        await apply_resources(session, batch, resources, result)
+        await apply_stock(session, batch, stock, result)
+        if advance is not None:
+            await save_cursor(session, location_id, advance.entity_type, advance.cursor, full=advance.full)
+    return result

@@ -1,0 +1,192 @@
+"""Cache plus live: bring a location's data up to a freshness bound before a query answers.
+
+Each (location, kind of data) has a mark: when it was last refreshed live. A query
+with `maxAge` refreshes the marks older than that, every location in parallel, one
+refresh in flight per mark however many queries ask. A location that cannot be asked
+keeps its cached data and the report says what failed, so the response can tell the
+client where its answer came from and how old it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from sources.cache.models import RefreshMark
+from sources.cache.types import utc_now
+from sources.cache.writer import CacheWriter
+from sources.connectors.base import Capability, Connector
+from sources.connectors.errors import ConnectorError
+from sources.connectors.registry import ConnectorRegistry
+from sync.apply.pipeline import ApplyResult, ApplyRules, apply_location_changes
+
+logger = logging.getLogger("gateway.refresh")
+# A change stamped just before our last pull may have been committed after it: look back a little.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+class DataKind(StrEnum):
+    BOOKINGS = "bookings"  # with the customers they name
+    STOCK = "stock"
+
+
+NEEDS = {DataKind.BOOKINGS: Capability.READ_BOOKINGS, DataKind.STOCK: Capability.READ_STOCK}
+
+
+class Source(StrEnum):
+    CACHE = "cache"
+    LIVE = "live"
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    location_id: str
+    kind: DataKind
+    source: Source
+    refreshed_at: datetime | None
+    error: str | None = None
+
+    def age_seconds(self, now: datetime) -> float | None:
+        return None if self.refreshed_at is None else max((now - self.refreshed_at).total_seconds(), 0.0)
+
+
+class Refresher:
+    def __init__(
+        self,
+        writer: CacheWriter,
+        connectors: ConnectorRegistry,
+        *,
+        originating_share_bp: int,
+        rules: ApplyRules | None = None,
+        on_applied: Callable[[ApplyResult], Awaitable[None]] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.connectors = connectors
+        self.originating_share_bp = originating_share_bp
+        # The sync engine's rules: a change a read brings in is checked for conflicts and passed on alike.
+        self.rules = rules
+        self.on_applied = on_applied
+        self._marks: dict[tuple[str, DataKind], datetime] = {}
+        self._in_flight: dict[tuple[str, DataKind], asyncio.Task[Freshness]] = {}
+
+    async def load_marks(self) -> None:
+        async with self.writer.engine.connect() as connection:
+            rows = await connection.execute(
+                select(RefreshMark.location_id, RefreshMark.entity_type, RefreshMark.refreshed_at)
+            )
+            for location_id, kind, refreshed_at in rows:
+                if refreshed_at is not None and kind in DataKind.__members__.values():
+                    self._marks[(location_id, DataKind(kind))] = refreshed_at
+
+    async def mark_all_fresh(self, location_ids: Sequence[str]) -> None:
+        """The cache and the locations were just made to agree (simulators seeded from it)."""
+        now = utc_now()
+        for location_id in location_ids:
+            for kind in DataKind:
+                self._marks[(location_id, kind)] = now
+        await self._store_marks([(location_id, kind, now, None) for location_id in location_ids for kind in DataKind])
+
+    def mark(self, location_id: str, kind: DataKind) -> datetime | None:
+        return self._marks.get((location_id, kind))
+
+    async def ensure_fresh(
+        self, location_ids: Sequence[str], kinds: Sequence[DataKind], max_age_seconds: float
+    ) -> list[Freshness]:
+        now = utc_now()
+        bound = now - timedelta(seconds=max_age_seconds)
+        tasks: list[asyncio.Task[Freshness]] = []
+        reports: list[Freshness] = []
+        for location_id in location_ids:
+            connector = self.connectors.get(location_id)
+            for kind in kinds:
+                refreshed_at = self._marks.get((location_id, kind))
+                if refreshed_at is not None and refreshed_at >= bound:
+                    reports.append(Freshness(location_id, kind, Source.CACHE, refreshed_at))
+                elif connector is None or NEEDS[kind] not in connector.capabilities:
+                    # Nothing to ask (a location that pushes to us, or no stock there): the cache is all there is.
+                    reports.append(Freshness(location_id, kind, Source.CACHE, refreshed_at))
+                else:
+                    tasks.append(self._refresh_once(connector, kind))
+        reports.extend(await asyncio.gather(*tasks))
+        return reports
+
+    def _refresh_once(self, connector: Connector, kind: DataKind) -> asyncio.Task[Freshness]:
+        key = (connector.location_id, kind)
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._refresh(connector, kind))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return task
+
+    async def _refresh(self, connector: Connector, kind: DataKind) -> Freshness:
+        location_id = connector.location_id
+        previous = self._marks.get((location_id, kind))
+        started = utc_now()
+        since = previous - CLOCK_SKEW if previous is not None else None
+        try:
+            if kind is DataKind.BOOKINGS:
+                customers, bookings = await asyncio.gather(
+                    connector.list_customers(since), connector.list_bookings(since)
+                )
+                result = await apply_location_changes(
+                    self.writer,
+                    location_id,
+                    customers=customers,
+                    bookings=bookings,
+                    originating_share_bp=self.originating_share_bp,
+                    rules=self.rules,
+                )
+            else:
+                stock = await connector.list_stock()
+                result = await apply_location_changes(
+                    self.writer,
+                    location_id,
+                    stock=stock,
+                    originating_share_bp=self.originating_share_bp,
+                    rules=self.rules,
+                )
+        except ConnectorError as error:
+            await self._store_marks([(location_id, kind, previous, error.message)], attempted_at=started)
+            return Freshness(location_id, kind, Source.CACHE, previous, error.message)
+        self._marks[(location_id, kind)] = started
+        await self._store_marks([(location_id, kind, started, None)], attempted_at=started)
+        if self.on_applied is not None:
+            await self.on_applied(result)
+        return Freshness(location_id, kind, Source.LIVE, started)
+
+    async def _store_marks(
+        self, marks: Sequence[tuple[str, DataKind, datetime | None, str | None]], attempted_at: datetime | None = None
+    ) -> None:
+        if not marks:
+            return
+        rows = [
+            {
+                "location_id": location_id,
+                "entity_type": kind.value,
+                "refreshed_at": refreshed_at,
+                "attempted_at": attempted_at or refreshed_at,
+                "last_error": error,
+            }
+            for location_id, kind, refreshed_at, error in marks
+        ]
+        async with self.writer.transaction() as session:
+            dialect = self.writer.engine.dialect.name
+            statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(RefreshMark).values(rows)
+            statement = statement.on_conflict_do_update(
+                index_elements=["location_id", "entity_type"],
+                set_={
+                    "refreshed_at": statement.excluded.refreshed_at,
+                    "attempted_at": statement.excluded.attempted_at,
+                    "last_error": statement.excluded.last_error,
+                },
+            )
+            await session.execute(statement)

@@ -1,0 +1,1 @@
+"""The write pipeline: typed outbox messages, the durable queue, delivery to owners and the worker."""

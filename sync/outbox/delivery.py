@@ -1,0 +1,225 @@
+"""Delivering outbox messages: inline from the mutation that wrote them, or later by the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlalchemy import update
+
+from sources.cache.models import Location, OutboxMessage, SyncState
+from sources.cache.types import utc_now
+from sources.cache.writer import CacheWriter
+from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
+from sources.connectors.registry import ConnectorRegistry
+from subscriptions.bus import Event, EventBus
+from sync.outbox.messages import OPERATIONS, Settlement
+from sync.outbox.queue import DEAD, DELIVERED, PENDING, REJECTED, Queued, RetryPolicy, lease_due
+
+logger = logging.getLogger("gateway.outbox")
+VERSIONED_OPERATIONS = frozenset({"customer.upsert", "booking.reschedule", "booking.cancel"})
+
+
+class DeliveryStatus(StrEnum):
+    DELIVERED = "DELIVERED"
+    QUEUED = "QUEUED"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    location_id: str
+    message_id: str
+    status: DeliveryStatus
+    code: str | None = None  # why it failed: a RejectionCode, or LOCATION_UNAVAILABLE
+    reason: str | None = None
+
+
+class Deliverer:
+    def __init__(
+        self,
+        writer: CacheWriter,
+        connectors: ConnectorRegistry,
+        bus: EventBus,
+        *,
+        originating_share_bp: int,
+        policy: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.writer = writer
+        self.connectors = connectors
+        self.bus = bus
+        self.originating_share_bp = originating_share_bp
+        self.policy = policy or RetryPolicy()
+        self.rng = rng or random.Random()
+        # Called with a location that refused a write as stale (it changed the record meanwhile).
+        self.on_stale: Callable[[str], None] | None = None
+        # One delivery per location at a time keeps a location's messages in the order they were written.
+        self._location_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def deliver(self, message: Queued) -> DeliveryOutcome:
+        async with AsyncLockFor(self._location_locks, message.location_id):
+            return await self._deliver(message.id)
+
+    async def deliver_all(self, messages: Sequence[Queued]) -> list[DeliveryOutcome]:
+        """Deliver to several locations in parallel; the outcomes keep the order of the messages."""
+        return list(await asyncio.gather(*(self.deliver(message) for message in messages)))
+
+    async def _deliver(self, message_id: str) -> DeliveryOutcome:
+        async with self.writer.transaction() as session:
+            message = await session.get_one(OutboxMessage, message_id)
+            if message.status != PENDING:
+                return _outcome_of(message)
+            operation = OPERATIONS[message.operation]
+            payload = await operation.prepare(session, message.payload) if operation.prepare else message.payload
+            if message.operation in VERSIONED_OPERATIONS:
+                # The version the gateway last agreed with the location: a write never overwrites a newer edit.
+                state = await session.get(SyncState, (message.entity_type, message.entity_id, message.location_id))
+                if state is not None and (message.entity_type != "customer" or payload.get("local_customer_id")):
+                    payload = {**payload, "expected_version": state.remote_version}
+            location_id, key = message.location_id, message.idempotency_key or message.id
+        connector = self.connectors.get(location_id)
+        try:
+            if connector is None:
+                raise LocationUnavailable(location_id, "no connector is configured for this location")
+            ack = await operation.send(connector, payload, key)
+        except LocationUnavailable as error:
+            return await self._retry_later(message_id, location_id, error)
+        except (UpstreamRejected, OperationNotSupported) as error:
+            rejection = (
+                error
+                if isinstance(error, UpstreamRejected)
+                else UpstreamRejected(location_id, RejectionCode.INVALID_INPUT, error.message)
+            )
+            async with self.writer.transaction() as session:
+                message = await session.get_one(OutboxMessage, message_id)
+                settlement = await operation.rejected(session, location_id, message.payload, rejection)
+                message.status, message.last_error = REJECTED, f"{rejection.code}: {rejection.message}"
+                message.attempts += 1
+            await self._publish(settlement)
+            if settlement.resync_location_id is not None and self.on_stale is not None:
+                self.on_stale(settlement.resync_location_id)
+            return DeliveryOutcome(
+                location_id, message_id, DeliveryStatus.FAILED, rejection.code.value, rejection.message
+            )
+        async with self.writer.transaction() as session:
+            message = await session.get_one(OutboxMessage, message_id)
+            settlement = await operation.delivered(
+                session, location_id, message.payload, ack, self.originating_share_bp
+            )
+            message.status, message.delivered_at, message.last_error = DELIVERED, utc_now(), None
+            message.attempts += 1
+        await self._publish(settlement)
+        return DeliveryOutcome(location_id, message_id, DeliveryStatus.DELIVERED)
+
+    async def _retry_later(self, message_id: str, location_id: str, error: LocationUnavailable) -> DeliveryOutcome:
+        async with self.writer.transaction() as session:
+            message = await session.get_one(OutboxMessage, message_id)
+            message.attempts += 1
+            message.last_error = error.message
+            if message.attempts >= self.policy.max_attempts:
+                message.status = DEAD
+            else:
+                message.next_attempt_at = utc_now() + self.policy.delay(message.attempts, self.rng)
+            await session.execute(
+                update(Location)
+                .where(Location.id == location_id, Location.status != "offline")
+                .values(status="offline")
+            )
+            status = message.status
+        logger.info("outbox %s to %s not delivered (%s): %s", message_id, location_id, status, error.message)
+        if status == DEAD:
+            return DeliveryOutcome(location_id, message_id, DeliveryStatus.FAILED, "DEAD_LETTERED", error.message)
+        return DeliveryOutcome(location_id, message_id, DeliveryStatus.QUEUED, "LOCATION_UNAVAILABLE", error.message)
+
+    async def _publish(self, settlement: Settlement) -> None:
+        for topic, payload in settlement.events:
+            await self.bus.publish(Event(topic, payload))
+
+
+class AsyncLockFor:
+    """`async with` the lock of one key from a dict of locks."""
+
+    def __init__(self, locks: dict[str, asyncio.Lock], key: str) -> None:
+        self.lock = locks[key]
+
+    async def __aenter__(self) -> None:
+        await self.lock.acquire()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.lock.release()
+
+
+def _outcome_of(message: OutboxMessage) -> DeliveryOutcome:
+    if message.status == DELIVERED:
+        return DeliveryOutcome(message.location_id, message.id, DeliveryStatus.DELIVERED)
+    if message.status == PENDING:
+        return DeliveryOutcome(message.location_id, message.id, DeliveryStatus.QUEUED)
+    return DeliveryOutcome(
+        message.location_id, message.id, DeliveryStatus.FAILED, message.status.upper(), message.last_error
+    )
+
+
+class OutboxWorker:
+    """Retries due messages in the background until each is delivered, rejected or dead."""
+
+    def __init__(self, deliverer: Deliverer, *, poll_seconds: float = 0.5, batch: int = 100) -> None:
+        self.deliverer = deliverer
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="background:outbox-worker")
+
+    def wake(self) -> None:
+        """Look now (a location came back, a message was replayed)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def run_once(self) -> list[DeliveryOutcome]:
+        now = utc_now()
+        async with self.deliverer.writer.transaction() as session:
+            due = await lease_due(session, now, self.batch, timedelta(seconds=60))
+        by_location: dict[str, list[Queued]] = defaultdict(list)
+        for message in due:
+            by_location[message.location_id].append(Queued(message.id, message.location_id))
+
+        async def drain(queued: list[Queued]) -> list[DeliveryOutcome]:
+            outcomes = []
+            for message in queued:
+                outcomes.append(await self.deliverer.deliver(message))
+                if outcomes[-1].status is DeliveryStatus.QUEUED:
+                    break  # the location is down again; keep the rest in order for later
+            return outcomes
+
+        results = await asyncio.gather(
+            *(
+                asyncio.create_task(drain(ids), name=f"background:outbox:{location}")
+                for location, ids in by_location.items()
+            )
+        )
+        return [outcome for outcomes in results for outcome in outcomes]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                logger.exception("outbox worker pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()

@@ -1,0 +1,55 @@
+"""Building the sync engine and its scheduler from settings (called from the app's lifespan)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from settings import Settings
+from sources.cache.writer import CacheWriter
+from sources.connectors.base import Capability
+from sources.connectors.records import EntityType
+from sources.connectors.registry import ConnectorRegistry
+from subscriptions.bus import EventBus
+from sync.apply.pipeline import ApplyRules
+from sync.conflicts.detect import ConflictPolicy
+from sync.pull.engine import SyncEngine, SyncOptions
+from sync.pull.jobs import JobBook
+from sync.pull.scheduler import SyncScheduler
+from sync.types import Strategy
+
+
+def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules:
+    def writable(location_id: str) -> bool:
+        connector = connectors.get(location_id)
+        return connector is not None and Capability.WRITE_CUSTOMERS in connector.capabilities
+
+    return ApplyRules(
+        policy=ConflictPolicy(
+            Strategy(settings.conflict_strategy),
+            {entity: Strategy(strategy) for entity, strategy in settings.conflict_strategies.items()},
+        ),
+        writable=writable,
+        share_new_customers=settings.share_new_customers,
+        originating_share_bp=settings.originating_share_percent * 100,
+    )
+
+
+def build_sync_engine(
+    settings: Settings, writer: CacheWriter, connectors: ConnectorRegistry, bus: EventBus, rules: ApplyRules
+) -> SyncEngine:
+    jobs = JobBook(writer, bus, abandoned_after=timedelta(seconds=settings.sync_job_timeout_seconds))
+    options = SyncOptions(
+        batch_size=settings.sync_batch_size, priority=tuple(EntityType(kind) for kind in settings.sync_priority_order)
+    )
+    return SyncEngine(writer, connectors, bus, jobs, rules, options)
+
+
+def build_scheduler(settings: Settings, engine: SyncEngine) -> SyncScheduler | None:
+    if not settings.sync_scheduler:
+        return None
+    return SyncScheduler(
+        engine,
+        default_frequency=settings.sync_frequency,
+        realtime_seconds=settings.sync_realtime_seconds,
+        full_every=timedelta(hours=settings.sync_full_every_hours),
+    )
