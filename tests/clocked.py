@@ -1,4 +1,4 @@
-"""`python tests/clocked.py server.py ARGS…`: run server.py as `python server.py ARGS…` would, on the test session's clock."""
+"""`python tests/clocked.py server.py ARGS…` runs server.py as `python server.py ARGS…` would, on the tests' clock."""
 
 from __future__ import annotations
 
