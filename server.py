@@ -31,7 +31,7 @@ import graphiql
 from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
 from resolvers.context import Context
-from resolvers.runtime import Runtime
+from resolvers.services import Runtime
 from schema import build_schema
 from settings import Settings
 from shims.onebooking.push import onebooking_routes

@@ -93,7 +93,7 @@ class PreparedCache:
 
 
 def _local_customer_id(kind: str, serial: int) -> str:
-    # In each kind's own style (sources/demo/ids.py), far from the demo's counters.
+    # In each kind's own style (devnet/demo/ids.py), far from the demo's counters.
     if kind == "platform":
         return f"bksy_{uuid.uuid4().hex[:10]}"
     return f"C-{990_000 + serial}"

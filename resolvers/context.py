@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.loaders import Loaders
-from resolvers.runtime import Runtime
+from resolvers.services import Runtime
 from settings import Settings
 from subscriptions.bus import EventBus
 from sync.live.refresh import Freshness

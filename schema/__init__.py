@@ -21,25 +21,28 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from resolvers.context import Context
 from resolvers.loaders import Loaders
-from schema.availability import AvailabilityQueries
-from schema.bookings import Booking
-from schema.catalog import Resource, Service
-from schema.customers import Customer
+from schema.availability.queries import AvailabilityQueries
+from schema.bookings.queries import BookingQueries
+from schema.bookings.types import Booking
+from schema.catalog.queries import CatalogQueries
+from schema.catalog.types import Resource, Service
+from schema.customers.types import Customer
 from schema.errors import translate_errors
 from schema.extensions import FreshnessExtension
-from schema.inventory import StockItem
-from schema.locations import Location
-from schema.mutations import Mutation
-from schema.queries.bookings import BookingQueries
-from schema.queries.catalog import CatalogQueries
-from schema.queries.network import NetworkQueries
-from schema.queries.outbox import OutboxQueries
+from schema.inventory.types import StockItem
+from schema.locations.queries import LocationQueries
+from schema.locations.types import Location
+from schema.mutation import Mutation
+from schema.nodes import NodeQueries
 from schema.subscriptions import Subscription
 from schema.subscriptions.streams import operation_context, translated_stream
-from schema.sync import Conflict, SyncJob, SyncQueries
+from schema.sync.outbox import OutboxQueries
+from schema.sync.queries import SyncQueries
+from schema.sync.types import Conflict, SyncJob
 
 Query = merge_types(
-    "Query", (NetworkQueries, BookingQueries, CatalogQueries, AvailabilityQueries, OutboxQueries, SyncQueries)
+    "Query",
+    (NodeQueries, LocationQueries, BookingQueries, CatalogQueries, AvailabilityQueries, OutboxQueries, SyncQueries),
 )
 
 

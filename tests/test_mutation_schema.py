@@ -22,20 +22,20 @@ import strawberry
 from sqlalchemy import select, update
 
 from devnet.demo.generator import load_demo_network
+from resolvers.bookings import change as booking_writes
+from resolvers.bookings import create as booking_create_writes
+from resolvers.bookings import transfer as transfer_writes
+from resolvers.bookings.create import CreateBooking, NewCustomer
+from resolvers.catalog import sharing as resource_writes
 from resolvers.context import Context
+from resolvers.customers import commands as customer_writes
+from resolvers.customers.commands import CustomerChanges
 from resolvers.errors import ConflictError, ErrorCode, InsufficientStockError, InvalidInputError, SlotUnavailableError
-from resolvers.writes import booking_create as booking_create_writes
-from resolvers.writes import bookings as booking_writes
-from resolvers.writes import customers as customer_writes
-from resolvers.writes import outbox as outbox_writes
-from resolvers.writes import resources as resource_writes
-from resolvers.writes import stock as stock_writes
-from resolvers.writes import transfers as transfer_writes
-from resolvers.writes.booking_create import CreateBooking, NewCustomer
-from resolvers.writes.customers import CustomerChanges
-from resolvers.writes.results import WriteResult
+from resolvers.inventory import stock as stock_writes
+from resolvers.results import WriteResult
+from resolvers.sync_admin import outbox_replay as outbox_writes
 from schema import build_schema
-from schema.mutations.types import MutationErrorCode
+from schema.payloads import MutationErrorCode
 from settings import Settings
 from sources.cache.database import create_engine
 from sources.cache.models import Base, Booking, Customer, OutboxMessage, Resource, StockLevel
@@ -136,7 +136,7 @@ def schema() -> strawberry.Schema:
 
 @dataclass
 class FakeWrite:
-    """Stands in for a resolvers.writes function: records its arguments, answers or raises."""
+    """Stands in for a resolver command: records its arguments, answers or raises."""
 
     answer: WriteResult | BaseException
     calls: list[dict[str, Any]] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """A OneBooking source website (specs/onebooking-central.md): the gateway plays OneBooking Central.
 
 The website owns its bookings and pushes them to Central (`OneBookingPusher`,
-sources/simulators/onebooking_push.py); Central syncs admin edits back by calling the
+devnet/simulators/onebooking_push.py); Central syncs admin edits back by calling the
 website's webhook, which this app serves:
 
 POST /api/webhooks/onebooking   (the spec's app/api/webhooks/onebooking/route.ts)

@@ -12,9 +12,9 @@ from strawberry.types import Info
 
 from resolvers.ids import to_global_id
 from resolvers.loading import load_now
-from schema.bookings import Booking
-from schema.inventory import StockItem
-from schema.locations import Location, LocationStatus, location_by_id
+from schema.bookings.types import Booking
+from schema.inventory.types import StockItem
+from schema.locations.types import Location, LocationStatus, location_by_id
 from subscriptions.bus import Event
 
 

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from resolvers.errors import GatewayError
 from resolvers.loaders import Loaders
-from schema.mutations.types import MutationError
+from schema.payloads import MutationError
 from schema.sync.types import Conflict, SyncJob
 
 T = TypeVar("T")

@@ -8,9 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.ids import keys_of
-from resolvers.sync import ConflictFilter, SyncJobFilter, list_conflicts, list_sync_jobs
-from schema.queries.arguments import After, Before, First, IdArgument, Last, page_args
-from schema.queries.network import resolve_typed_node
+from resolvers.sync_admin.queries import ConflictFilter, SyncJobFilter, list_conflicts, list_sync_jobs
+from schema.arguments import After, Before, First, IdArgument, Last, page_args
+from schema.nodes import resolve_typed_node
 from schema.relay import Connection, build_connection
 from schema.sync.enums import ConflictStatus, EntityType, SyncJobStatus, SyncTrigger
 from schema.sync.types import Conflict, SyncJob

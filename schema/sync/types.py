@@ -12,11 +12,11 @@ from strawberry.types import Info
 
 from resolvers.ids import to_global_id
 from resolvers.loading import BatchLoader
-from resolvers.sync import SINGULARS
-from schema.bookings import Booking
-from schema.catalog import Resource
-from schema.customers import Customer
-from schema.locations import Location, location_by_id
+from resolvers.sync_admin.queries import SINGULARS
+from schema.bookings.types import Booking
+from schema.catalog.types import Resource
+from schema.customers.types import Customer
+from schema.locations.types import Location, location_by_id
 from schema.relay import Node
 from schema.sync.enums import (
     ConflictStatus,

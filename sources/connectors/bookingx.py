@@ -1,6 +1,6 @@
 """The connector for BookingX sites running the network add-on (API under /wp-json/bookingx-network/v1).
 
-The API is described in `sources/simulators/bookingx.py`; this side turns the gateway's
+The API is described in `devnet/simulators/bookingx.py`; this side turns the gateway's
 calls into it and its answers into `sources.connectors.records`. Credentials: `api_key`
 and `api_secret`; `extra["node_id"]` when the node's id is not the location id.
 

@@ -1,0 +1,1 @@
+"""Free slots, at one location or pooled across the network near a point."""

@@ -1,0 +1,199 @@
+"""Pooled availability: free slots for a service or a category, asked live from every owning location at once.
+
+Availability is never answered from the cache: a slot is only worth showing if the location
+that owns it says it is free now. Every location is asked in parallel under one deadline, so a
+slow or broken location costs the answer its own slots, never the others'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from resolvers.context import Context
+from resolvers.errors import InvalidInputError, NotFoundError
+from resolvers.loading import BatchLoader
+from resolvers.writing import distance_km
+from settings import Settings
+from sources.cache.models import Location, Resource, Service
+from sources.cache.types import utc_now
+from sources.connectors.base import Capability, Connector
+from sources.connectors.errors import ConnectorError
+from sources.connectors.records import Slot
+
+MAX_WINDOW = timedelta(days=14)
+MAX_LIMIT_PER_LOCATION = 500
+
+locations = Location.__table__
+services = Service.__table__
+resources = Resource.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityQuery:
+    """What to look for: exactly one of service_id (network key) and category."""
+
+    service_id: str | None
+    category: str | None
+    start_at: datetime
+    end_at: datetime
+    near: GeoPoint | None = None
+    max_distance_km: float = 50.0
+    limit_per_location: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSlots:
+    """One location's answer for one of its services."""
+
+    location: Row[Any]
+    service: Row[Any]
+    distance_km: float | None
+    slots: list[Slot] = field(default_factory=list)
+    found: int = 0  # free starts the location reported, before the per-location limit
+    error: str | None = None  # set when the location could not be asked; slots is then empty
+
+
+def validate(query: AvailabilityQuery, now: datetime) -> None:
+    if (query.service_id is None) == (query.category is None):
+        raise InvalidInputError("give exactly one of `serviceId` and `category`", field="serviceId")
+    if query.category is not None and not query.category.strip():
+        raise InvalidInputError("`category` must not be blank", field="category")
+    for name, value in (("from", query.start_at), ("to", query.end_at)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInputError(f"`{name}` needs a timezone offset, e.g. 2026-11-21T09:00:00Z", field=name)
+    if query.start_at >= query.end_at:
+        raise InvalidInputError("`from` must be before `to`", field="from")
+    if query.end_at <= now:
+        raise InvalidInputError("`to` is in the past: there is nothing left to book", field="to")
+    if query.end_at - query.start_at > MAX_WINDOW:
+        raise InvalidInputError(f"the window may span at most {MAX_WINDOW.days} days", field="to")
+    if not 1 <= query.limit_per_location <= MAX_LIMIT_PER_LOCATION:
+        raise InvalidInputError(
+            f"`limitPerLocation` must be between 1 and {MAX_LIMIT_PER_LOCATION}", field="limitPerLocation"
+        )
+    if query.near is not None:
+        if not -90 <= query.near.latitude <= 90 or not -180 <= query.near.longitude <= 180:
+            raise InvalidInputError("`near` is not a point on the map", field="near")
+        if query.max_distance_km <= 0:
+            raise InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
+
+
+async def _candidates(engine: AsyncEngine, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:
+    """The services to ask about and their locations, in two statements."""
+    statement = select(services)
+    if query.service_id is not None:
+        statement = statement.where(services.c.id == query.service_id)
+    else:
+        statement = statement.where(services.c.category == query.category, services.c.is_active.is_(True))
+    async with engine.connect() as connection:
+        service_rows = list((await connection.execute(statement.order_by(services.c.id))).all())
+        location_ids = sorted({row.location_id for row in service_rows})
+        location_rows = (await connection.execute(select(locations).where(locations.c.id.in_(location_ids)))).all()
+    if query.service_id is not None:
+        if not service_rows:
+            raise NotFoundError(f"no service has id 'Service:{query.service_id}'", id=f"Service:{query.service_id}")
+        if not service_rows[0].is_active:
+            raise InvalidInputError(f"{service_rows[0].name} can no longer be booked", field="serviceId")
+    return service_rows, {row.id: row for row in location_rows}
+
+
+async def _ask(
+    connector: Connector, service: Row[Any], start_at: datetime, end_at: datetime, deadline: float
+) -> tuple[list[Slot], str | None]:
+    """The location's free slots, or why it could not say; never longer than the deadline."""
+    try:
+        async with asyncio.timeout(deadline) as budget:
+            return await connector.availability(service.local_service_id, start_at, end_at), None
+    except ConnectorError as error:
+        return [], error.message
+    except TimeoutError:
+        if not budget.expired():
+            raise
+        return [], f"did not answer within {deadline:g} s"
+
+
+def _sort_key(answer: LocationSlots) -> tuple[Any, ...]:
+    by_slots = (-answer.found, answer.location.id, answer.service.name, answer.service.id)
+    if answer.distance_km is None:
+        return by_slots
+    return (answer.distance_km, *by_slots)
+
+
+async def pooled_availability(context: Context, query: AvailabilityQuery) -> list[LocationSlots]:
+    """Free slots at every location offering the service or category (within reach of `near`), best first."""
+    now = utc_now()
+    validate(query, now)
+    service_rows, location_rows = await _candidates(context.engine, query)
+    context.loaders.location_by_id.prime_many(location_rows.items())
+    context.loaders.service_by_id.prime_many((row.id, row) for row in service_rows)
+
+    start_at = max(query.start_at, now)  # a slot already begun cannot be booked
+    deadline = context.settings.connector_timeout_seconds
+    asked: list[tuple[Row[Any], Row[Any], float | None, Connector]] = []
+    for service in service_rows:
+        location = location_rows[service.location_id]
+        km: float | None = None
+        if query.near is not None:
+            km = distance_km(query.near.latitude, query.near.longitude, location.latitude, location.longitude)
+            if km > query.max_distance_km:
+                continue
+        connector = context.live.connectors.get(location.id)
+        if connector is None or Capability.AVAILABILITY not in connector.capabilities:
+            continue  # e.g. a OneBooking source website: it cannot say what is free
+        asked.append((location, service, km, connector))
+
+    answers = await asyncio.gather(
+        *(_ask(connector, service, start_at, query.end_at, deadline) for _, service, _, connector in asked)
+    )
+    results = []
+    for (location, service, km, _), (slots, error) in zip(asked, answers, strict=True):
+        ordered = sorted(slots, key=lambda slot: (slot.start_at, slot.local_resource_id))
+        results.append(
+            LocationSlots(
+                location=location,
+                service=service,
+                distance_km=None if km is None else round(km, 3),
+                slots=ordered[: query.limit_per_location],
+                found=len(ordered),
+                error=error,
+            )
+        )
+    return sorted(results, key=_sort_key)
+
+
+class ResourceAtLocationLoader(BatchLoader[tuple[str, str], Row[Any] | None]):
+    """(location id, the id that location uses for a resource) → the resource, in one statement per batch.
+
+    Locations know a resource lent in from elsewhere by its network id, so a key is matched
+    against the location's own resources first and then against network ids.
+    """
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        super().__init__(engine)
+
+    async def fetch(self, keys: list[tuple[str, str]]) -> list[Row[Any] | None]:
+        location_ids = sorted({location_id for location_id, _ in keys})
+        local_ids = sorted({local_id for _, local_id in keys})
+        statement = select(resources).where(
+            or_(
+                resources.c.location_id.in_(location_ids) & resources.c.local_resource_id.in_(local_ids),
+                resources.c.id.in_(local_ids),
+            )
+        )
+        rows = await self.rows(statement)
+        owned = {(row.location_id, row.local_resource_id): row for row in rows}
+        by_network_id = {row.id: row for row in rows}
+        return [owned.get(key) or by_network_id.get(key[1]) for key in keys]

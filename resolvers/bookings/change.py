@@ -1,0 +1,155 @@
+"""rescheduleBooking and cancelBooking: change the cache now, send the change to the service location."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from resolvers.bookings.slots import (
+    ACTIVE_STATUSES,
+    claim_resource,
+    eligible_resources,
+    local_resource_ref,
+    within_opening_hours,
+)
+from resolvers.context import Context
+from resolvers.errors import ConflictError, InvalidInputError, SlotUnavailableError
+from resolvers.idempotency import run_idempotent
+from resolvers.results import WriteResult
+from resolvers.writing import (
+    deliver,
+    get_or_not_found,
+    record,
+    require_capability,
+    require_future,
+    send_to,
+)
+from sources.cache.models import Booking, Location, Service
+from sources.connectors.base import Capability
+from sync.outbox.queue import Queued
+
+
+def _before(booking: Booking) -> dict[str, Any]:
+    return {
+        "status": booking.status,
+        "start_at": booking.start_at.isoformat(),
+        "end_at": booking.end_at.isoformat(),
+        "resource_id": booking.resource_id,
+    }
+
+
+async def _active_booking(session: AsyncSession, booking_id: str) -> Booking:
+    booking: Booking = await get_or_not_found(session, Booking, booking_id, "booking")
+    if booking.status not in ACTIVE_STATUSES:
+        raise ConflictError(f"the booking is {booking.status}", status=booking.status)
+    return booking
+
+
+async def reschedule_booking(
+    context: Context, booking_id: str, start_at: datetime, resource_id: str | None, key: str
+) -> WriteResult:
+    require_future("startAt", start_at)
+
+    async def perform() -> WriteResult:
+        async with context.live.writer.transaction() as session:
+            booking = await _active_booking(session, booking_id)
+            location = await session.get_one(Location, booking.service_location_id)
+            require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
+            service = await session.get_one(Service, booking.service_id)
+            end_at = start_at + timedelta(minutes=service.duration_minutes)
+            if not within_opening_hours(location, start_at, end_at):
+                raise SlotUnavailableError(f"{location.name} is closed then")
+            candidates = await eligible_resources(session, service, location.id)
+            wanted = resource_id or booking.resource_id
+            preferred = [resource for resource in candidates if resource.id == wanted]
+            if resource_id is not None and not preferred:
+                raise InvalidInputError(f"resource {resource_id} cannot deliver {service.name}", field="resourceId")
+            resource = await claim_resource(
+                session,
+                preferred or candidates,
+                start_at,
+                end_at,
+                lock_rows=context.live.writer.locks_rows,
+                ignore_booking_id=booking.id,
+            )
+            before = _before(booking)
+            booking.start_at, booking.end_at, booking.resource_id = start_at, end_at, resource.id
+            message_id = await send_to(
+                session,
+                location_id=location.id,
+                entity_type="booking",
+                entity_id=booking.id,
+                operation="booking.reschedule",
+                key=f"{key}:reschedule",
+                payload={
+                    "booking_id": booking.id,
+                    "local_booking_id": booking.local_booking_id,
+                    "start_at": start_at.isoformat(),
+                    "end_at": end_at.isoformat(),
+                    "local_resource_id": local_resource_ref(resource, location.id),
+                    "before": before,
+                    "change": "rescheduled",
+                },
+            )
+            await record(
+                context,
+                session,
+                action="booking.reschedule",
+                entity_type="booking",
+                entity_id=booking.id,
+                location_id=location.id,
+                details={"before": before, "start_at": start_at},
+            )
+        return await deliver(context, "booking", booking_id, [message_id])
+
+    return await run_idempotent(
+        context,
+        "rescheduleBooking",
+        key,
+        {"booking_id": booking_id, "start_at": start_at, "resource_id": resource_id},
+        perform,
+    )
+
+
+async def cancel_in_session(context: Context, session: AsyncSession, booking: Booking, reason: str, key: str) -> Queued:
+    location = await session.get_one(Location, booking.service_location_id)
+    require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
+    before = _before(booking)
+    booking.status = "cancelled"
+    message_id = await send_to(
+        session,
+        location_id=location.id,
+        entity_type="booking",
+        entity_id=booking.id,
+        operation="booking.cancel",
+        key=f"{key}:cancel",
+        payload={
+            "booking_id": booking.id,
+            "local_booking_id": booking.local_booking_id,
+            "reason": reason,
+            "before": before,
+            "change": "cancelled",
+        },
+    )
+    await record(
+        context,
+        session,
+        action="booking.cancel",
+        entity_type="booking",
+        entity_id=booking.id,
+        location_id=location.id,
+        details={"reason": reason},
+    )
+    return message_id
+
+
+async def cancel_booking(context: Context, booking_id: str, reason: str, key: str) -> WriteResult:
+    async def perform() -> WriteResult:
+        async with context.live.writer.transaction() as session:
+            booking = await _active_booking(session, booking_id)
+            message_id = await cancel_in_session(context, session, booking, reason, key)
+        return await deliver(context, "booking", booking_id, [message_id])
+
+    return await run_idempotent(context, "cancelBooking", key, {"booking_id": booking_id, "reason": reason}, perform)

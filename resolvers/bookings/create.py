@@ -1,0 +1,275 @@
+"""createBooking: claim a free resource in the cache, then send the booking to its service location.
+
+With a service the location is fixed; with a category the gateway picks the nearest location that
+offers it, takes bookings through the gateway and has a free resource then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
+from resolvers.context import Context
+from resolvers.errors import InvalidInputError, NotFoundError, SlotUnavailableError
+from resolvers.idempotency import run_idempotent
+from resolvers.results import WriteResult
+from resolvers.writing import (
+    can,
+    deliver,
+    distance_km,
+    get_or_not_found,
+    new_id,
+    record,
+    require_capability,
+    require_future,
+    send_to,
+)
+from sources.cache.models import Booking, Customer, CustomerMapping, Location, Resource, Service
+from sources.connectors.base import Capability
+from sync.conflicts.propagate import customer_details
+from sync.outbox.delivery import DeliveryStatus
+from sync.outbox.queue import Queued
+
+
+@dataclass(frozen=True, slots=True)
+class NewCustomer:
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateBooking:
+    idempotency_key: str
+    start_at: datetime
+    service_id: str | None = None
+    category: str | None = None  # with no service: the nearest location offering this category
+    originating_location_id: str | None = None
+    customer_id: str | None = None
+    new_customer: NewCustomer | None = None
+    resource_id: str | None = None
+    near_latitude: float | None = None
+    near_longitude: float | None = None
+    max_distance_km: float = 50.0
+    currency: str | None = None
+    notes: str = ""
+
+
+async def _customer(session: AsyncSession, request: CreateBooking) -> Customer:
+    if request.customer_id is not None:
+        customer: Customer = await get_or_not_found(session, Customer, request.customer_id, "customer")
+        return customer
+    details = request.new_customer
+    if details is None:
+        raise InvalidInputError("give `customerId` or `newCustomer`", field="customerId")
+    if not details.first_name.strip() or not details.last_name.strip():
+        raise InvalidInputError("a new customer needs a first and a last name", field="newCustomer")
+    if details.email:
+        known = (
+            (await session.execute(select(Customer).where(func.lower(Customer.email) == details.email.lower())))
+            .scalars()
+            .first()
+        )
+        if known is not None:
+            return known
+    customer = Customer(
+        id=new_id("cus"),
+        primary_location_id="",
+        first_name=details.first_name.strip(),
+        last_name=details.last_name.strip(),
+        email=details.email,
+        phone=details.phone,
+        preferences={},
+        consents={},
+    )
+    return customer
+
+
+async def _candidate_services(
+    context: Context, session: AsyncSession, request: CreateBooking
+) -> list[tuple[Service, Location]]:
+    """The service asked for, or every location's service in the category, nearest first within range."""
+    if request.service_id is not None:
+        service: Service = await get_or_not_found(session, Service, request.service_id, "service")
+        if not service.is_active:
+            raise InvalidInputError(f"{service.name} is no longer offered", field="serviceId")
+        location = await session.get_one(Location, service.location_id)
+        return [(service, location)]
+    if not request.category:
+        raise InvalidInputError(
+            "give `serviceId`, or `category` to let the gateway pick the location", field="serviceId"
+        )
+    rows = (
+        await session.execute(
+            select(Service, Location)
+            .join(Location, Location.id == Service.location_id)
+            .where(Service.category == request.category, Service.is_active, Location.status != "offline")
+        )
+    ).all()
+    if not rows:
+        raise NotFoundError(f"no location offers {request.category}", field="category")
+    origin = await _origin_point(session, request)
+    ranked = sorted(
+        (
+            (distance_km(*origin, location.latitude, location.longitude), service.id, service, location)
+            for service, location in rows
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    within = [(service, location) for km, _, service, location in ranked if km <= request.max_distance_km]
+    if not within:
+        raise SlotUnavailableError(f"no location offers {request.category} within {request.max_distance_km:g} km")
+    return [(s, loc) for s, loc in within if context.live.connectors.get(loc.id) is not None]
+
+
+async def _origin_point(session: AsyncSession, request: CreateBooking) -> tuple[float, float]:
+    if request.near_latitude is not None and request.near_longitude is not None:
+        return request.near_latitude, request.near_longitude
+    if request.originating_location_id is not None:
+        origin = await get_or_not_found(session, Location, request.originating_location_id, "location")
+        return origin.latitude, origin.longitude
+    raise InvalidInputError("choosing a location needs `near` or `originatingLocationId`", field="near")
+
+
+async def _claim(
+    context: Context, session: AsyncSession, request: CreateBooking, service: Service, location: Location
+) -> tuple[Booking, Resource]:
+    end_at = request.start_at + timedelta(minutes=service.duration_minutes)
+    if not within_opening_hours(location, request.start_at, end_at):
+        raise SlotUnavailableError(f"{location.name} is closed then")
+    candidates = await eligible_resources(session, service, location.id)
+    if request.resource_id is not None:
+        candidates = [resource for resource in candidates if resource.id == request.resource_id]
+        if not candidates:
+            raise InvalidInputError(
+                f"resource {request.resource_id} cannot deliver {service.name} at {location.name}", field="resourceId"
+            )
+    resource = await claim_resource(
+        session, candidates, request.start_at, end_at, lock_rows=context.live.writer.locks_rows
+    )
+    return Booking(
+        id=new_id("bkg"),
+        originating_location_id=request.originating_location_id or location.id,
+        service_location_id=location.id,
+        customer_id="",
+        service_id=service.id,
+        resource_id=resource.id,
+        local_booking_id="",
+        start_at=request.start_at,
+        end_at=end_at,
+        status="pending",
+        price_minor=service.price_minor,
+        currency=service.currency,
+        notes=request.notes,
+        version=1,
+    ), resource
+
+
+async def _validate_create(context: Context, request: CreateBooking) -> None:
+    require_future("startAt", request.start_at)
+    if request.max_distance_km <= 0:
+        raise InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
+    async with context.engine.connect() as connection:
+        if request.originating_location_id is not None:
+            known = (
+                await connection.execute(select(Location.id).where(Location.id == request.originating_location_id))
+            ).scalar()
+            if known is None:
+                raise NotFoundError(f"no location {request.originating_location_id}", field="originatingLocationId")
+
+
+async def create_booking(context: Context, request: CreateBooking) -> WriteResult:
+    await _validate_create(context, request)
+
+    async def perform() -> WriteResult:
+        last_error: SlotUnavailableError | None = None
+        # Only reads so far: no need to queue behind the cache's writers.
+        async with AsyncSession(context.engine) as session:
+            customer = await _customer(session, request)
+            choices = await _candidate_services(context, session, request)
+            service, location = choices[0]
+            if request.currency is not None and request.currency.upper() != service.currency:
+                raise InvalidInputError(
+                    f"{service.name} is priced in {service.currency}, not {request.currency}", field="currency"
+                )
+        if request.service_id is None:
+            # Choosing for the caller: only locations that take bookings through the gateway are candidates.
+            choices = [(s, loc) for s, loc in choices if can(context, loc.id, Capability.CREATE_BOOKING)]
+            if not choices:
+                raise SlotUnavailableError(f"no location near enough takes {request.category} bookings online")
+        for service, location in choices:
+            require_capability(context, location, Capability.CREATE_BOOKING, "take bookings")
+            try:
+                booking_id, message_id = await _claim_and_queue(context, request, customer, service, location)
+            except SlotUnavailableError as error:
+                last_error = error
+                continue
+            result = await deliver(context, "booking", booking_id, [message_id])
+            outcome = result.outcomes[0]
+            if outcome.status is DeliveryStatus.FAILED and outcome.code == "SLOT_UNAVAILABLE":
+                last_error = SlotUnavailableError(outcome.reason or "the location has that slot taken")
+                continue
+            return result
+        assert last_error is not None
+        raise last_error
+
+    return await run_idempotent(context, "createBooking", request.idempotency_key, asdict(request), perform)
+
+
+async def _claim_and_queue(
+    context: Context, request: CreateBooking, customer: Customer, service: Service, location: Location
+) -> tuple[str, Queued]:
+    async with context.live.writer.transaction() as session:
+        if await session.get(Customer, customer.id) is None:
+            customer.primary_location_id = request.originating_location_id or location.id
+            session.add(customer)
+            await session.flush()
+        booking, resource = await _claim(context, session, request, service, location)
+        booking.customer_id = customer.id
+        session.add(booking)
+        await session.flush()
+        mapping = (
+            await session.execute(
+                select(CustomerMapping.local_customer_id).where(
+                    CustomerMapping.customer_id == customer.id, CustomerMapping.location_id == location.id
+                )
+            )
+        ).scalar()
+        payload: dict[str, Any] = {
+            "booking_id": booking.id,
+            "customer": customer_details(customer),
+            "local_customer_id": mapping,
+            "local_service_id": service.local_service_id,
+            "local_resource_id": local_resource_ref(resource, location.id),
+            "start_at": booking.start_at.isoformat(),
+            "end_at": booking.end_at.isoformat(),
+            "price_minor": booking.price_minor,
+            "currency": booking.currency,
+            "notes": booking.notes,
+            "originating_location_id": booking.originating_location_id,
+        }
+        message_id = await send_to(
+            session,
+            location_id=location.id,
+            entity_type="booking",
+            entity_id=booking.id,
+            operation="booking.create",
+            payload=payload,
+            key=f"{request.idempotency_key}:create",
+        )
+        await record(
+            context,
+            session,
+            action="booking.create",
+            entity_type="booking",
+            entity_id=booking.id,
+            location_id=location.id,
+            details={"start_at": booking.start_at, "resource_id": resource.id},
+        )
+        return booking.id, message_id

@@ -1,0 +1,1 @@
+"""Services and resources, and the sharing of resources between locations."""

@@ -1,0 +1,109 @@
+"""shareResource and unshareResource: a location lends staff, a room or equipment to another."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from resolvers.context import Context
+from resolvers.errors import InvalidInputError, NotFoundError
+from resolvers.idempotency import run_idempotent
+from resolvers.results import WriteResult
+from resolvers.writing import deliver, get_or_not_found, record, require_capability, send_to
+from sources.cache.models import Location, Resource, ResourceShare
+from sources.connectors.base import Capability
+
+RULE_NAMES = frozenset({"days", "from", "until", "max_hours_per_week", "priority", "notes"})
+
+
+def _validate_rules(rules: dict[str, Any]) -> None:
+    unknown = sorted(set(rules) - RULE_NAMES)
+    if unknown:
+        raise InvalidInputError(
+            f"unknown sharing rules: {', '.join(unknown)} (known: {', '.join(sorted(RULE_NAMES))})", field="rules"
+        )
+    cap = rules.get("max_hours_per_week")
+    if cap is not None and (not isinstance(cap, (int, float)) or cap <= 0):
+        raise InvalidInputError("`max_hours_per_week` must be a positive number", field="rules")
+
+
+async def _set_share(
+    context: Context, resource_id: str, with_location_id: str, rules: dict[str, Any] | None, key: str
+) -> WriteResult:
+    async with context.live.writer.transaction() as session:
+        resource: Resource = await get_or_not_found(session, Resource, resource_id, "resource")
+        borrower: Location = await get_or_not_found(session, Location, with_location_id, "location")
+        if borrower.id == resource.location_id:
+            raise InvalidInputError("a location cannot share a resource with itself", field="withLocationId")
+        owner = await session.get_one(Location, resource.location_id)
+        require_capability(context, owner, Capability.SHARE_RESOURCES, "share resources")
+        share = (
+            await session.execute(
+                select(ResourceShare).where(
+                    ResourceShare.resource_id == resource.id, ResourceShare.location_id == borrower.id
+                )
+            )
+        ).scalar()
+        before = None if share is None else {"rules": share.rules, "is_active": share.is_active}
+        if rules is None:
+            if share is None or not share.is_active:
+                raise NotFoundError(f"{resource.name} is not shared with {borrower.name}", field="withLocationId")
+            share.is_active = False
+            operation = "resource.unshare"
+        else:
+            if share is None:
+                share = ResourceShare(resource_id=resource.id, location_id=borrower.id, rules=rules, is_active=True)
+                session.add(share)
+            else:
+                share.rules, share.is_active = rules, True
+            operation = "resource.share"
+        payload = {
+            "resource_id": resource.id,
+            "local_resource_id": resource.local_resource_id,
+            "with_location_id": borrower.id,
+            "rules": rules or {},
+            "before": before,
+            "event_topic": "resource.changed",
+            "event": {"resourceId": resource.id, "withLocationId": borrower.id, "shared": rules is not None},
+        }
+        message_id = await send_to(
+            session,
+            location_id=owner.id,
+            entity_type="resource",
+            entity_id=resource.id,
+            operation=operation,
+            payload=payload,
+            key=f"{key}:{operation}",
+        )
+        await record(
+            context,
+            session,
+            action=operation,
+            entity_type="resource",
+            entity_id=resource.id,
+            location_id=owner.id,
+            details={"with": borrower.id, "rules": rules},
+        )
+    return await deliver(context, "resource", resource_id, [message_id])
+
+
+async def share_resource(
+    context: Context, resource_id: str, with_location_id: str, rules: dict[str, Any], key: str
+) -> WriteResult:
+    _validate_rules(rules)
+    arguments = {"resource_id": resource_id, "with": with_location_id, "rules": rules}
+    return await run_idempotent(
+        context, "shareResource", key, arguments, lambda: _set_share(context, resource_id, with_location_id, rules, key)
+    )
+
+
+async def unshare_resource(context: Context, resource_id: str, with_location_id: str, key: str) -> WriteResult:
+    arguments = {"resource_id": resource_id, "with": with_location_id}
+    return await run_idempotent(
+        context,
+        "unshareResource",
+        key,
+        arguments,
+        lambda: _set_share(context, resource_id, with_location_id, None, key),
+    )

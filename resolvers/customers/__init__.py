@@ -1,0 +1,1 @@
+"""Customers: search and lookups, updates sent to every mapped location, merges and duplicates."""

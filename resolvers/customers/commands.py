@@ -1,0 +1,215 @@
+"""updateCustomer (to every location that knows the customer) and mergeCustomers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from resolvers.context import Context
+from resolvers.errors import InvalidInputError
+from resolvers.idempotency import run_idempotent
+from resolvers.results import WriteResult
+from resolvers.writing import can, deliver, get_or_not_found, record, send_to
+from sources.cache.journal import log_change
+from sources.cache.models import Booking, Customer, CustomerMapping
+from sources.connectors.base import Capability
+from sync.conflicts.propagate import customer_details
+from sync.outbox.queue import Queued
+
+FIELDS = ("first_name", "last_name", "email", "phone", "preferences")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerChanges:
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    preferences: dict[str, Any] | None = None
+
+
+def _validate(changes: CustomerChanges) -> dict[str, Any]:
+    values = {name: value for name, value in asdict(changes).items() if value is not None}
+    if not values:
+        raise InvalidInputError("nothing to change", field="input")
+    for name in ("first_name", "last_name"):
+        if name in values and not str(values[name]).strip():
+            raise InvalidInputError(f"`{name}` cannot be blank", field=name)
+    email = values.get("email")
+    if email is not None and ("@" not in email or email.startswith("@") or email.endswith("@")):
+        raise InvalidInputError("`email` is not an email address", field="email")
+    return values
+
+
+def _writable(context: Context, location_id: str) -> bool:
+    return can(context, location_id, Capability.WRITE_CUSTOMERS)
+
+
+async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
+    """Queue the customer's record for the location, under the id the location knows them by."""
+    return await send_to(
+        session,
+        location_id=mapping.location_id,
+        entity_type="customer",
+        entity_id=customer.id,
+        operation="customer.upsert",
+        key=f"{key}:{mapping.location_id}",
+        payload={
+            "customer_id": customer.id,
+            "local_customer_id": mapping.local_customer_id,
+            "details": customer_details(customer),
+        },
+    )
+
+
+async def _push_to_locations(context: Context, session: AsyncSession, customer: Customer, key: str) -> list[Queued]:
+    mappings = (
+        (
+            await session.execute(
+                select(CustomerMapping)
+                .where(CustomerMapping.customer_id == customer.id)
+                .order_by(CustomerMapping.location_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        await _send_details(session, customer, mapping, key)
+        for mapping in mappings
+        if _writable(context, mapping.location_id)
+    ]
+
+
+async def update_customer(context: Context, customer_id: str, changes: CustomerChanges, key: str) -> WriteResult:
+    values = _validate(changes)
+
+    async def perform() -> WriteResult:
+        async with context.live.writer.transaction() as session:
+            customer: Customer = await get_or_not_found(session, Customer, customer_id, "customer")
+            before = {name: getattr(customer, name) for name in FIELDS}
+            for name, value in values.items():
+                setattr(customer, name, value)
+            customer.version += 1
+            await log_change(
+                session,
+                entity_type="customer",
+                entity_id=customer.id,
+                location_id=None,
+                operation="update",
+                before=before,
+                after={name: getattr(customer, name) for name in FIELDS},
+                version=customer.version,
+            )
+            await record(
+                context,
+                session,
+                action="customer.update",
+                entity_type="customer",
+                entity_id=customer.id,
+                location_id=None,
+                details={"fields": sorted(values)},
+            )
+            message_ids = await _push_to_locations(context, session, customer, key)
+        return await deliver(context, "customer", customer_id, message_ids)
+
+    return await run_idempotent(context, "updateCustomer", key, {"customer_id": customer_id, **values}, perform)
+
+
+async def merge_customers(context: Context, keep_customer_id: str, remove_customer_id: str, key: str) -> WriteResult:
+    if keep_customer_id == remove_customer_id:
+        raise InvalidInputError("a customer cannot be merged into itself", field="removeCustomerId")
+
+    async def perform() -> WriteResult:
+        async with context.live.writer.transaction() as session:
+            keep: Customer = await get_or_not_found(session, Customer, keep_customer_id, "customer")
+            remove: Customer = await get_or_not_found(session, Customer, remove_customer_id, "customer")
+            keep_maps = {
+                m.location_id: m
+                for m in (
+                    await session.execute(select(CustomerMapping).where(CustomerMapping.customer_id == keep.id))
+                ).scalars()
+            }
+            remove_maps = (
+                (await session.execute(select(CustomerMapping).where(CustomerMapping.customer_id == remove.id)))
+                .scalars()
+                .all()
+            )
+            message_ids: list[Queued] = []
+            for mapping in remove_maps:
+                kept = keep_maps.get(mapping.location_id)
+                if kept is None:
+                    # This location only knew the duplicate: it becomes the kept customer's identity there.
+                    mapping.customer_id = keep.id
+                    if _writable(context, mapping.location_id):
+                        message_ids.append(await _send_details(session, keep, mapping, key))
+                    continue
+                kept.loyalty_points += mapping.loyalty_points
+                if _writable(context, mapping.location_id):
+                    message_ids.append(
+                        await send_to(
+                            session,
+                            location_id=mapping.location_id,
+                            entity_type="customer",
+                            entity_id=keep.id,
+                            operation="customer.merge",
+                            key=f"{key}:{mapping.location_id}",
+                            payload={
+                                "customer_id": keep.id,
+                                "keep_local_id": kept.local_customer_id,
+                                "remove_local_id": mapping.local_customer_id,
+                                "event_topic": "customer.changed",
+                                "event": {"customerId": keep.id, "mergedCustomerId": remove.id},
+                            },
+                        )
+                    )
+                await session.delete(mapping)
+            await session.flush()
+            await session.execute(update(Booking).where(Booking.customer_id == remove.id).values(customer_id=keep.id))
+            await log_change(
+                session,
+                entity_type="customer",
+                entity_id=remove.id,
+                location_id=None,
+                operation="delete",
+                before={name: getattr(remove, name) for name in FIELDS},
+                after=None,
+                version=remove.version,
+            )
+            await record(
+                context,
+                session,
+                action="customer.merge",
+                entity_type="customer",
+                entity_id=keep.id,
+                location_id=None,
+                details={"merged": remove.id},
+            )
+            await session.execute(delete(Customer).where(Customer.id == remove.id))
+        result = await deliver(context, "customer", keep_customer_id, message_ids)
+        return WriteResult(
+            result.entity_type, result.entity_id, result.outcomes, {"mergedCustomerId": remove_customer_id}
+        )
+
+    return await run_idempotent(
+        context, "mergeCustomers", key, {"keep": keep_customer_id, "remove": remove_customer_id}, perform
+    )
+
+
+async def duplicate_customer_groups(context: Context, limit: int = 100) -> list[list[str]]:
+    """Customers sharing an email (case-insensitive) or a phone number: merge candidates."""
+    groups: list[list[str]] = []
+    async with context.engine.connect() as connection:
+        for column in (func.lower(Customer.email), Customer.phone):
+            shared = select(column).where(column.is_not(None)).group_by(column).having(func.count() > 1).limit(limit)
+            rows = await connection.execute(
+                select(column, Customer.id).where(column.in_(shared)).order_by(column, Customer.created_at, Customer.id)
+            )
+            current: dict[str, list[str]] = {}
+            for value, customer_id in rows:
+                current.setdefault(value, []).append(customer_id)
+            groups.extend(ids for ids in current.values() if ids not in groups)
+    return groups[:limit]

@@ -1,0 +1,1 @@
+"""Stock: items and levels per location, adjustments, reservations and transfers."""

@@ -1,0 +1,1 @@
+"""Locations of the network and their health."""

@@ -1,0 +1,1 @@
+"""The revenue report, grouped by location or day."""

@@ -1,0 +1,1 @@
+"""Sync administration: jobs, conflicts, triggers and rollbacks, and the outbox."""

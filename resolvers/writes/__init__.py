@@ -1,1 +1,0 @@
-"""Mutations: validate, claim in the cache with an outbox message, deliver to the owners, report."""

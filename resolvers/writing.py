@@ -1,0 +1,116 @@
+"""Checks and steps every mutation shares."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from resolvers.context import Context
+from resolvers.errors import InvalidInputError, NotFoundError
+from resolvers.results import WriteResult
+from sources.cache.journal import audit
+from sources.cache.models import Location
+from sources.cache.types import utc_now
+from sources.connectors.base import Capability
+from sync.outbox.delivery import DeliveryOutcome
+from sync.outbox.queue import Queued, enqueue
+
+EARTH_RADIUS_KM = 6371.0
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def require_future(name: str, value: datetime) -> None:
+    if value.tzinfo is None:
+        raise InvalidInputError(f"`{name}` needs a timezone offset, e.g. 2026-11-21T09:00:00Z", field=name)
+    if value <= utc_now():
+        raise InvalidInputError(f"`{name}` is in the past", field=name)
+
+
+def require_positive(name: str, value: int) -> None:
+    if value <= 0:
+        raise InvalidInputError(f"`{name}` must be greater than zero", field=name)
+
+
+async def get_or_not_found(session: AsyncSession, model: Any, key: str, what: str) -> Any:
+    row = await session.get(model, key)
+    if row is None:
+        raise NotFoundError(f"no {what} {key}", id=key)
+    return row
+
+
+def can(context: Context, location_id: str, capability: Capability) -> bool:
+    """Whether the gateway can do this at the location through its connector."""
+    connector = context.live.connectors.get(location_id)
+    return connector is not None and capability in connector.capabilities
+
+
+def require_capability(context: Context, location: Location, capability: Capability, doing: str) -> None:
+    if not can(context, location.id, capability):
+        raise InvalidInputError(
+            f"{location.name} ({location.kind}) cannot {doing} through the gateway", locationId=location.id
+        )
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+async def record(
+    context: Context,
+    session: AsyncSession,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    location_id: str | None,
+    details: dict[str, Any],
+) -> None:
+    await audit(
+        session,
+        actor=context.principal.subject,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        location_id=location_id,
+        request_id=context.request_id,
+        details=details,
+    )
+
+
+async def send_to(
+    session: AsyncSession,
+    *,
+    location_id: str,
+    entity_type: str,
+    entity_id: str,
+    operation: str,
+    payload: dict[str, Any],
+    key: str,
+) -> Queued:
+    """Queue a write for its owner inside the caller's transaction."""
+    message = await enqueue(
+        session,
+        location_id=location_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        operation=operation,
+        payload=payload,
+        idempotency_key=key,
+    )
+    return Queued(message.id, message.location_id)
+
+
+async def deliver(context: Context, entity_type: str, entity_id: str | None, messages: list[Queued]) -> WriteResult:
+    outcomes: list[DeliveryOutcome] = await context.live.deliverer.deliver_all(messages)
+    return WriteResult(entity_type, entity_id, tuple(outcomes))

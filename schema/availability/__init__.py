@@ -1,0 +1,1 @@
+"""Availability in GraphQL: the availability query and its input and result types."""

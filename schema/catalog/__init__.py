@@ -1,0 +1,1 @@
+"""Services and resources in GraphQL: types, queries, and the resource sharing mutations."""

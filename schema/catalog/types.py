@@ -1,0 +1,129 @@
+"""What locations offer: services, and the staff, rooms and equipment that deliver them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.ids import to_global_id
+from schema.locations.types import Location, location_by_id
+from schema.money import Money
+from schema.relay import Node
+
+
+@strawberry.enum(description="What a resource is.")
+class ResourceKind(Enum):
+    STAFF = strawberry.enum_value("staff", description="A person who delivers services.")
+    ROOM = strawberry.enum_value("room", description="A room or space.")
+    EQUIPMENT = strawberry.enum_value("equipment", description="A machine or piece of equipment.")
+
+
+@strawberry.type(description="A service a location offers, at that location's price.")
+class Service(Node):
+    network_id: str = strawberry.field(description="Network-wide service id.")
+    local_id: str = strawberry.field(description="The id the owning location uses for it.")
+    name: str = strawberry.field(description="Display name.")
+    category: str = strawberry.field(description="Catalogue category, shared across locations.")
+    description: str = strawberry.field(description="What the customer gets.")
+    duration_minutes: int = strawberry.field(description="How long one booking of it lasts.")
+    price: Money = strawberry.field(description="Price at the owning location, tax included.")
+    is_active: bool = strawberry.field(description="False when it can no longer be booked.")
+    location_id: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Service:
+        row = row._mapping  # RowMapping[key] is ~10x cheaper than Row.__getattr__
+        return cls(
+            id=strawberry.ID(to_global_id("Service", row["id"])),
+            network_id=row["id"],
+            local_id=row["local_service_id"],
+            name=row["name"],
+            category=row["category"],
+            description=row["description"],
+            duration_minutes=row["duration_minutes"],
+            price=Money.of(row["price_minor"], row["currency"]),
+            is_active=row["is_active"],
+            location_id=row["location_id"],
+        )
+
+    @strawberry.field(graphql_type=Location, description="The location that offers and owns it.")
+    def location(self, info: Info) -> Location | Awaitable[Location]:
+        return location_by_id(info, self.location_id)
+
+
+@strawberry.type(description="When and how much a shared resource may work for a borrowing location.")
+class SharingRules:
+    weekdays: list[int] = strawberry.field(description="ISO weekdays it may be booked (1 = Monday).")
+    available_from: str | None = strawberry.field(description="Local time of day it becomes bookable, HH:MM.")
+    available_until: str | None = strawberry.field(description="Local time of day it stops being bookable, HH:MM.")
+    max_hours_per_week: int | None = strawberry.field(description="Weekly cap of booked hours at the borrower.")
+    priority: int | None = strawberry.field(description="Lower goes first when several borrowers want it.")
+
+    @classmethod
+    def from_dict(cls, rules: dict[str, Any]) -> SharingRules:
+        return cls(
+            weekdays=list(rules.get("weekdays", [])),
+            available_from=rules.get("from"),
+            available_until=rules.get("until"),
+            max_hours_per_week=rules.get("max_hours_per_week"),
+            priority=rules.get("priority"),
+        )
+
+
+@strawberry.type(description="A location a resource is lent to, and the rules of the loan.")
+class ResourceShare:
+    rules: SharingRules = strawberry.field(description="The terms of the loan.")
+    since: datetime = strawberry.field(description="When the sharing started.")
+    location_id: strawberry.Private[str]
+
+    @strawberry.field(graphql_type=Location, description="The borrowing location.")
+    def location(self, info: Info) -> Location | Awaitable[Location]:
+        return location_by_id(info, self.location_id)
+
+
+@strawberry.type(description="Staff, a room or equipment, owned by one location and possibly shared with others.")
+class Resource(Node):
+    network_id: str = strawberry.field(description="Network-wide resource id.")
+    local_id: str = strawberry.field(description="The id the owning location uses for it.")
+    kind: ResourceKind = strawberry.field(description="Staff, room or equipment.")
+    name: str = strawberry.field(description="Display name.")
+    title: str = strawberry.field(description="Role or description, e.g. Senior stylist.")
+    capacity: int = strawberry.field(description="How many bookings it can take at once.")
+    is_active: bool = strawberry.field(description="False when retired.")
+    location_id: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Resource:
+        row = row._mapping  # RowMapping[key] is ~10x cheaper than Row.__getattr__
+        return cls(
+            id=strawberry.ID(to_global_id("Resource", row["id"])),
+            network_id=row["id"],
+            local_id=row["local_resource_id"],
+            kind=ResourceKind(row["kind"]),
+            name=row["name"],
+            title=row["title"],
+            capacity=row["capacity"],
+            is_active=row["is_active"],
+            location_id=row["location_id"],
+        )
+
+    @strawberry.field(graphql_type=Location, description="The owning location.")
+    def location(self, info: Info) -> Location | Awaitable[Location]:
+        return location_by_id(info, self.location_id)
+
+    @strawberry.field(description="The locations it is lent to, with the rules of each loan.")
+    async def shared_with(self, info: Info) -> list[ResourceShare]:
+        rows = await info.context.loaders.resource_shares_by_resource_id.load(self.network_id)
+        return [
+            ResourceShare(rules=SharingRules.from_dict(row.rules), since=row.created_at, location_id=row.location_id)
+            for row in rows
+        ]
+
+    @strawberry.field(description="True when at least one other location may book it.")
+    async def is_shared(self, info: Info) -> bool:
+        return bool(await info.context.loaders.resource_shares_by_resource_id.load(self.network_id))

@@ -1,0 +1,1 @@
+"""Customers in GraphQL: the Customer type and its mutations."""

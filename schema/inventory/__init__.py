@@ -1,0 +1,1 @@
+"""Stock in GraphQL: stock items and levels, and the stock mutations."""

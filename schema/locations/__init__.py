@@ -1,0 +1,1 @@
+"""Locations in GraphQL: the Location type, health, node lookups and the network queries."""

@@ -1,0 +1,1 @@
+"""Revenue in GraphQL: the report's types."""
