@@ -10,15 +10,16 @@ cd "$(dirname "$0")/.."
 INSTANTS=(
   "2026-06-16T05:10:00+00:00"  # early morning, before any location opens
   "2026-06-16T14:25:00+00:00"  # mid-afternoon
-  "2026-06-16T22:57:00+00:00"  # crosses local midnight (23:00 UTC is midnight in BST and IST)
-  "2026-12-31T23:58:00+00:00"  # crosses UTC midnight and the year
-  "2026-03-29T00:57:00+00:00"  # crosses the spring-forward change
-  "2026-10-25T00:57:00+00:00"  # crosses the fall-back change
+  "2026-06-16T22:59:40+00:00"  # crosses local midnight (23:00 UTC is midnight in BST and IST)
+  "2026-12-31T23:59:40+00:00"  # crosses UTC midnight, which is local midnight in winter, and the year
+  "2026-03-29T00:59:40+00:00"  # crosses the spring-forward change (01:00 UTC)
+  "2026-10-25T00:59:40+00:00"  # crosses the fall-back change (01:00 UTC)
 )
 MODULES=(
   tests/test_sync_queries.py tests/test_availability.py tests/test_bookings_query.py
   tests/test_revenue_report.py tests/test_demo_network.py tests/test_sync_manual.py
-  tests/test_sync_scenarios.py tests/test_writes.py tests/test_network_queries.py
+  tests/test_sync_scenarios.py tests/test_writes.py tests/test_network_queries.py tests/test_replicas.py
+  tests/test_onebooking.py tests/test_bookingx_connector.py tests/test_delta_pull.py tests/test_subscriptions.py
 )
 logs=$(mktemp -d)
 failed=0

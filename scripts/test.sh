@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything (Python packages, GraphiQL assets, Chromium for the browser test) and runs
-# the whole test suite, on SQLite and on the PostgreSQL at 127.0.0.1:5432 (database `test`).
+# the whole test suite, on SQLite and on the PostgreSQL at 127.0.0.1:5432 (database `test`), at the
+# suite's fixed instant and then (scripts/clock_matrix.sh) its clock-sensitive modules at six others.
+# With arguments, runs only `pytest ARGS…` (no clock matrix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --dev
@@ -11,4 +13,8 @@ if ! command -v chromium >/dev/null 2>&1; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
 fi
-exec .venv/bin/python -m pytest "$@"
+if [[ $# -gt 0 ]]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+.venv/bin/python -m pytest
+bash scripts/clock_matrix.sh

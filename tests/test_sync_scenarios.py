@@ -152,16 +152,22 @@ def test_offline_location_catches_up_and_its_queued_writes_land_once(live_gatewa
         )["data"]["createBooking"]
         assert [o["status"] for o in queued["outcomes"]] == ["QUEUED"], queued
         # Meanwhile the site keeps working on its own: a walk-in booking and a customer's new phone number.
-        later = datetime.now(UTC).replace(microsecond=0) + timedelta(days=70)
+        # A slot the site itself offers some ten weeks on (whatever weekday and hour "now" is; some days it is closed).
+        later = (datetime.now(UTC) + timedelta(days=70)).replace(hour=0, minute=0, second=0, microsecond=0)
         service = next(iter(store.services.values()))
+        _, walk_in_start, walk_in_end = next(
+            slot
+            for day in (later + timedelta(days=offset) for offset in range(7))
+            for slot in store.free_slots(service.local_id, day, day + timedelta(days=1))
+        )
         walk_in = store.create_booking(
             key=None,
             local_customer_id=local_customer,
             customer={},
             local_service_id=service.local_id,
             local_resource_id=None,
-            start_at=later.replace(hour=10),
-            end_at=later.replace(hour=10) + timedelta(minutes=service.duration_minutes),
+            start_at=walk_in_start,
+            end_at=walk_in_end,
             price_minor=service.price_minor,
             currency=service.currency,
         )
