@@ -43,6 +43,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sources.cache.models import Booking, CustomerMapping, Location, Service
+from sources.cache.money import InexactAmount, to_minor_units
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
 from sources.connectors.records import RemoteBooking, RemoteCustomer
@@ -52,9 +53,6 @@ logger = logging.getLogger(__name__)
 
 SYNC_PATH = "/api/bookings/sync"
 LOCAL_ID_MAX = 64
-# ISO 4217 minor-unit exponents that differ from the usual 2 (schema/money.py has the same table;
-# sync/ may not import schema/).
-_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3}
 # The website's status words -> the gateway's.
 _STATUSES = {
     "pending": "pending",
@@ -164,10 +162,10 @@ async def _website(engine: AsyncEngine, api_key: str | None) -> Location:
 
 
 def _minor_units(amount: Decimal, currency: str) -> int:
-    minor = amount.scaleb(_EXPONENTS.get(currency, 2))
-    if minor != minor.to_integral_value():
-        raise _Refused(400, "INVALID_PAYLOAD", f"total_amount: more decimals than {currency} has")
-    return int(minor)
+    try:
+        return to_minor_units(amount, currency)
+    except InexactAmount as inexact:
+        raise _Refused(400, "INVALID_PAYLOAD", f"total_amount: {inexact}") from None
 
 
 def _local_start(day: date, slot: str, zone: ZoneInfo) -> datetime:
