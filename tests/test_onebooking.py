@@ -566,7 +566,7 @@ async def test_unexpected_failure_is_a_server_error_without_details(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("shims.onebooking.push.apply_location_changes", broken)
+    monkeypatch.setattr("shims.onebooking.push.apply_inbound", broken)
     response = await _pusher(central, store).push(local_id, "booking.created")
     assert response.status_code == 500
     assert response.json()["code"] == "SERVER_ERROR"
