@@ -174,7 +174,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.engine = engine
             app.state.settings = settings
             app.state.bus = runtime.bus
-            app.state.writer = runtime.writer
             app.state.runtime = runtime
             app.state.simulators = simulators
             app.state.heartbeat = heartbeat

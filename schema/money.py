@@ -6,12 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
-# ISO 4217 minor-unit exponents that differ from the usual 2.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3}
-
-
-def currency_exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency, 2)
+from sources.cache.money import from_minor_units
 
 
 @strawberry.type(description="An exact amount of money in one currency.")
@@ -22,9 +17,7 @@ class Money:
 
     @classmethod
     def of(cls, minor_units: int, currency: str) -> Money:
-        return cls(
-            amount=Decimal(minor_units).scaleb(-currency_exponent(currency)), currency=currency, minor_units=minor_units
-        )
+        return cls(amount=from_minor_units(minor_units, currency), currency=currency, minor_units=minor_units)
 
 
 def percent_from_basis_points(basis_points: int) -> Decimal:

@@ -18,7 +18,10 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from live_helpers import wait_for
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from ws_helpers import GraphQLSocket
 
 from conftest import BACKENDS, RunningGateway, ThrowawayPostgres, stop_gateway
 from devnet.simulators.onebooking import OneBookingPusher, onebooking_app, onebooking_local_ids
@@ -32,10 +35,12 @@ from settings import Settings
 from shims.onebooking.push import SYNC_PATH, onebooking_routes
 from sources.cache.database import create_engine
 from sources.cache.models import Booking, Customer
+from sources.cache.writer import CacheWriter
 from sources.connectors.base import Capability, Connector, ConnectorConfig
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.onebooking import OneBookingConnector
 from sources.connectors.records import BookingRequest, CustomerDetails
+from sync.apply.pipeline import ApplyResult, ApplyRules, apply_location_changes
 
 SECRET = "whsec_test_secret"
 ZONE = "Asia/Bangkok"
@@ -387,7 +392,12 @@ def central(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         postgres = ThrowawayPostgres()
         postgres.create()
         url = postgres.url
-    app = create_app(Settings(database_url=url, demo_network=True, graphiql=False))
+    # The outbox worker looks only when woken (no poll within a test's time), so a push's writes
+    # reaching other locations show that the push woke it; no scheduled pulls run alongside.
+    settings = Settings(
+        database_url=url, demo_network=True, graphiql=False, sync_scheduler=False, outbox_poll_seconds=3600
+    )
+    app = create_app(settings)
     if not any(getattr(route, "path", None) == SYNC_PATH for route in app.routes):
         app.router.routes.extend(onebooking_routes())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -566,8 +576,104 @@ async def test_unexpected_failure_is_a_server_error_without_details(
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("shims.onebooking.push.apply_location_changes", broken)
+    monkeypatch.setattr("shims.onebooking.push.apply_inbound", broken)
     response = await _pusher(central, store).push(local_id, "booking.created")
     assert response.status_code == 500
     assert response.json()["code"] == "SERVER_ERROR"
     assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+BOOKING_EVENTS = """subscription Bookings($location: ID) {
+  bookingEvents(locationId: $location) { bookingId change status serviceLocationId booking { id status } } }"""
+
+
+def _subscribers(central: Central, topic: str) -> int:
+    async def count() -> int:
+        return int(central.app.state.runtime.bus.subscriber_count(topic))
+
+    return central.run(count())
+
+
+@pytest.mark.asyncio
+async def test_a_push_reaches_a_booking_events_subscriber(central: Central) -> None:
+    store, local_id = await _salford_website(central, seed=7)
+    before = _subscribers(central, "booking.changed")
+    with GraphQLSocket(central.url) as subscriber:
+        operation = subscriber.subscribe(BOOKING_EVENTS, {"location": f"Location:{SALFORD}"})
+        wait_for(lambda: _subscribers(central, "booking.changed") == before + 1, 5, "the subscription")
+
+        created = await _pusher(central, store).push(local_id, "booking.created")
+        assert created.status_code == 200, created.text
+        booking_id = to_global_id("Booking", created.json()["booking_id"])
+        event = subscriber.next(operation, seconds=5.0)["bookingEvents"]
+        assert event == {
+            "bookingId": booking_id,
+            "change": "created",
+            "status": "confirmed",
+            "serviceLocationId": f"Location:{SALFORD}",
+            "booking": {"id": booking_id, "status": "CONFIRMED"},
+        }
+
+        store.cancel_booking(key=None, local_id=local_id)
+        cancelled = await _pusher(central, store).push(local_id, "booking.cancelled")
+        assert cancelled.status_code == 200, cancelled.text
+        event = subscriber.next(operation, seconds=5.0)["bookingEvents"]
+        assert (event["bookingId"], event["change"], event["status"]) == (booking_id, "synced", "cancelled")
+        assert event["booking"] == {"id": booking_id, "status": "CANCELLED"}
+
+
+@pytest.mark.asyncio
+async def test_a_customer_new_in_a_push_is_shared_with_every_location_that_takes_customers(central: Central) -> None:
+    # The network's rules (share_new_customers, on by default): a customer first seen at one
+    # location goes to every other location the gateway can write customers at, through the outbox.
+    rules = central.app.state.runtime.sync.rules
+    assert rules.share_new_customers
+    store, local_id = await _salford_website(central, seed=8)
+    email = store.customers[store.bookings[local_id].local_customer_id].email
+    assert email is not None
+
+    response = await _pusher(central, store).push(local_id, "booking.created")
+    assert response.status_code == 200, response.text
+
+    def knowing() -> set[str]:
+        stores: dict[str, LocationStore] = central.app.state.simulators.stores
+        return {
+            location_id
+            for location_id, other in stores.items()
+            if any((customer.email or "").lower() == email.lower() for customer in list(other.customers.values()))
+        }
+
+    takers = {"manchester-central", "stockport-merseyway", "leeds-headingley", "dublin-ranelagh"}
+    assert {location_id for location_id in takers if rules.writable(location_id)} == takers
+    wait_for(lambda: knowing() == takers, 10, f"{email} at {sorted(takers)}")
+
+
+@pytest.mark.asyncio
+async def test_a_push_writes_through_the_apps_one_cache_writer_under_its_rules(
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = central.app.state.runtime
+    holders = [runtime.sync, runtime.refresher, runtime.deliverer]
+    assert all(holder.writer is runtime.writer for holder in holders)
+    made: list[CacheWriter] = []
+    applied: list[tuple[CacheWriter, ApplyRules | None]] = []
+    make_writer = CacheWriter.__init__
+
+    def counted(self: CacheWriter, engine: AsyncEngine) -> None:
+        made.append(self)
+        make_writer(self, engine)
+
+    async def apply(writer: CacheWriter, location_id: str, **kwargs: Any) -> ApplyResult:
+        applied.append((writer, kwargs.get("rules")))
+        return await apply_location_changes(writer, location_id, **kwargs)
+
+    monkeypatch.setattr(CacheWriter, "__init__", counted)
+    monkeypatch.setattr("sync.apply.inbound.apply_location_changes", apply)
+    store, local_id = await _salford_website(central, seed=9)
+    response = await _pusher(central, store).push(local_id, "booking.created")
+    assert response.status_code == 200, response.text
+    assert made == []
+    assert len(applied) == 1
+    writer, rules = applied[0]
+    assert writer is runtime.writer
+    assert rules is runtime.sync.rules

@@ -21,6 +21,10 @@ Choices the spec leaves open:
   their phone when there is no email (an email longer than a local id can hold is hashed).
 - `booking.updated`/`booking.cancelled`/`booking.refunded` for a booking we have not seen
   creates it: pushes may arrive out of order.
+
+A push is taken in as a pull of the website would be (`sync.apply.inbound`): the same apply
+pipeline, the network's rules, the app's one cache writer, the same events to subscribers and
+the outbox woken for what it queued. Everything it uses comes from the app's runtime.
 """
 
 from __future__ import annotations
@@ -42,19 +46,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from resolvers.services import Runtime
 from sources.cache.models import Booking, CustomerMapping, Location, Service
+from sources.cache.money import InexactAmount, to_minor_units
 from sources.cache.types import utc_now
-from sources.cache.writer import CacheWriter
 from sources.connectors.records import RemoteBooking, RemoteCustomer
-from sync.apply.pipeline import apply_location_changes
+from sync.apply.inbound import apply_inbound
 
 logger = logging.getLogger(__name__)
 
 SYNC_PATH = "/api/bookings/sync"
 LOCAL_ID_MAX = 64
-# ISO 4217 minor-unit exponents that differ from the usual 2 (schema/money.py has the same table;
-# sync/ may not import schema/).
-_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3}
 # The website's status words -> the gateway's.
 _STATUSES = {
     "pending": "pending",
@@ -164,10 +166,10 @@ async def _website(engine: AsyncEngine, api_key: str | None) -> Location:
 
 
 def _minor_units(amount: Decimal, currency: str) -> int:
-    minor = amount.scaleb(_EXPONENTS.get(currency, 2))
-    if minor != minor.to_integral_value():
-        raise _Refused(400, "INVALID_PAYLOAD", f"total_amount: more decimals than {currency} has")
-    return int(minor)
+    try:
+        return to_minor_units(amount, currency)
+    except InexactAmount as inexact:
+        raise _Refused(400, "INVALID_PAYLOAD", f"total_amount: {inexact}") from None
 
 
 def _local_start(day: date, slot: str, zone: ZoneInfo) -> datetime:
@@ -186,17 +188,15 @@ def _customer_local_id(customer: SyncCustomer) -> str:
     return customer.phone
 
 
-def _writer(request: Request) -> CacheWriter:
-    """The app's one cache writer (SQLite queues writers behind it); made on first use if the app has none."""
-    state = request.app.state
-    writer: CacheWriter | None = getattr(state, "writer", None)
-    if writer is None:
-        writer = state.writer = CacheWriter(state.engine)
-    return writer
+def _runtime(request: Request) -> Runtime:
+    """The app's services, opened once by its lifespan (one cache writer, one bus, the sync engine and its rules)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 async def _sync(request: Request) -> JSONResponse:
-    engine: AsyncEngine = request.app.state.engine
+    runtime = _runtime(request)
+    engine = runtime.engine
     website = await _website(engine, request.headers.get("x-api-key"))
     push = _parse(await request.body())
     currency = push.currency or website.currency
@@ -257,13 +257,7 @@ async def _sync(request: Request) -> JSONResponse:
         version=0,  # the website keeps no version: the cache counts its own
         updated_at=now,
     )
-    result = await apply_location_changes(
-        _writer(request),
-        website.id,
-        customers=[customer],
-        bookings=[booking],
-        originating_share_bp=request.app.state.settings.originating_share_percent * 100,
-    )
+    result = await apply_inbound(runtime.sync, website.id, customers=[customer], bookings=[booking])
     return JSONResponse(
         {
             "success": True,

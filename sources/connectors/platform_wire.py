@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sources.cache.money import currency_exponent
 from sources.connectors.records import (
     ChangePage,
     Cursor,
@@ -33,17 +34,11 @@ STATUS_IN = {
     "cancelled": "cancelled",
     "no_show": "no_show",
 }
-# ISO 4217 minor-unit exponents that differ from the usual 2.
-_EXPONENTS = {"JPY": 0, "KRW": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3}
 RESOURCE_KINDS = frozenset({"staff", "room", "equipment"})
 
 
 class MalformedPayload(ValueError):
     """The platform answered something this connector cannot read."""
-
-
-def _exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency, 2)
 
 
 # -- field readers --------------------------------------------------------------------------
@@ -109,7 +104,7 @@ def money(row: dict[str, Any], name: str) -> tuple[int, str]:
     if len(currency) != 3 or not currency.isalpha():
         raise MalformedPayload(f"'{name}.currency' is not an ISO 4217 code: {currency!r}")
     try:
-        minor = Decimal(amount).scaleb(_exponent(currency))
+        minor = Decimal(amount).scaleb(currency_exponent(currency))
     except InvalidOperation as error:
         raise MalformedPayload(f"'{name}.amount' is not a decimal: {amount!r}") from error
     if not minor.is_finite() or minor != minor.to_integral_value():
@@ -121,7 +116,7 @@ def money(row: dict[str, Any], name: str) -> tuple[int, str]:
 
 
 def price_out(minor: int, currency: str) -> dict[str, str]:
-    exponent = _exponent(currency)
+    exponent = currency_exponent(currency)
     amount = Decimal(minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
     return {"amount": str(amount), "currency": currency}
 

@@ -1,0 +1,45 @@
+"""Changes a location sends of its own accord (a source website's push), taken in as a pull takes a page.
+
+A push is a pull the location started: its records go through the same apply pipeline with
+the network's one set of rules (conflict strategies, where customers are shared), on the
+app's one cache writer, and what they changed is settled the same way afterwards: events
+published to subscribers, the outbox woken for what the batch queued. Only the cursor and
+the job are a pull's own; a push has neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from sources.cache.writer import CacheWriter
+from sources.connectors.records import RemoteBooking, RemoteCustomer
+from sync.apply.batch import ApplyResult, ApplyRules
+from sync.apply.pipeline import apply_location_changes
+
+
+class Settling(Protocol):
+    """What pulls go through (the sync engine): the writer, the rules, and publishing what a batch changed."""
+
+    @property
+    def writer(self) -> CacheWriter: ...
+
+    @property
+    def rules(self) -> ApplyRules: ...
+
+    async def settled(self, result: ApplyResult) -> None: ...
+
+
+async def apply_inbound(
+    pipeline: Settling,
+    location_id: str,
+    *,
+    customers: Sequence[RemoteCustomer] = (),
+    bookings: Sequence[RemoteBooking] = (),
+) -> ApplyResult:
+    """Apply one location's records in one transaction under the pipeline's rules, then publish and wake."""
+    result = await apply_location_changes(
+        pipeline.writer, location_id, customers=customers, bookings=bookings, rules=pipeline.rules
+    )
+    await pipeline.settled(result)
+    return result
