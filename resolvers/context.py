@@ -22,7 +22,8 @@ class Principal:
     location_ids: frozenset[str] = frozenset()
 
 
-EMBEDDED_ADMIN = Principal(subject="embedded", roles=frozenset({"network_admin"}))
+NETWORK_ADMIN = "network_admin"
+EMBEDDED_ADMIN = Principal(subject="embedded", roles=frozenset({NETWORK_ADMIN}))
 
 
 @dataclass
@@ -39,6 +40,11 @@ class Context:
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.engine, self.settings)
+
+    @property
+    def visible_location_ids(self) -> frozenset[str] | None:
+        """The locations whose data and events the caller may see; None for every location."""
+        return None if NETWORK_ADMIN in self.principal.roles else self.principal.location_ids
 
     @property
     def live(self) -> Runtime:

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from subscriptions.bus import Event
-
-if TYPE_CHECKING:
-    from resolvers.context import Principal
-
-NETWORK_ADMIN = "network_admin"
 
 # The payload fields that name a location, per topic.
 LOCATION_FIELDS: dict[str, tuple[str, ...]] = {
@@ -33,9 +26,10 @@ def concerns(event: Event, location_id: str) -> bool:
     return location_id in event_locations(event)
 
 
-def visible_to(principal: Principal, event: Event) -> bool:
-    """The one rule for subscriptions: a network admin sees every event; anyone else only events about at
-    least one of their own locations (an event naming no location is the network's, so admins only)."""
-    if NETWORK_ADMIN in principal.roles:
+def visible_to(location_ids: frozenset[str] | None, event: Event) -> bool:
+    """The one rule for subscriptions, given the subscriber's row scope (the locations it may see, None for
+    every location): an event is visible when it is about at least one of them (an event naming no location
+    is the network's, so only a scope over every location sees it)."""
+    if location_ids is None:
         return True
-    return not event_locations(event).isdisjoint(principal.location_ids)
+    return not event_locations(event).isdisjoint(location_ids)

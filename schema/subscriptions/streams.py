@@ -66,10 +66,10 @@ def event_stream(
 ) -> EventStream[T]:
     """Subscribe now to `topics`, keeping the events the caller may see (visibility) and asked for (`wanted`)."""
     context = info.context
-    principal = context.principal
+    location_ids = context.visible_location_ids
 
     def accept(event: Event) -> bool:
-        return visible_to(principal, event) and wanted(event)
+        return visible_to(location_ids, event) and wanted(event)
 
     return EventStream(context.bus.subscribe(topics, accept), context, convert)
 
