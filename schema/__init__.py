@@ -26,14 +26,17 @@ from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
 from schema.catalog.queries import CatalogQueries
 from schema.catalog.types import Resource, Service
+from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.errors import translate_errors
 from schema.extensions import FreshnessExtension
+from schema.inventory.queries import InventoryQueries
 from schema.inventory.types import StockItem
 from schema.locations.queries import LocationQueries
 from schema.locations.types import Location
 from schema.mutation import Mutation
 from schema.nodes import NodeQueries
+from schema.revenue.queries import RevenueQueries
 from schema.subscriptions import Subscription
 from schema.subscriptions.streams import operation_context, translated_stream
 from schema.sync.outbox import OutboxQueries
@@ -42,7 +45,18 @@ from schema.sync.types import Conflict, SyncJob
 
 Query = merge_types(
     "Query",
-    (NodeQueries, LocationQueries, BookingQueries, CatalogQueries, AvailabilityQueries, OutboxQueries, SyncQueries),
+    (
+        NodeQueries,
+        LocationQueries,
+        BookingQueries,
+        CustomerQueries,
+        CatalogQueries,
+        InventoryQueries,
+        RevenueQueries,
+        AvailabilityQueries,
+        OutboxQueries,
+        SyncQueries,
+    ),
 )
 
 
