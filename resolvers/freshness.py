@@ -8,6 +8,8 @@ from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from sync.live.refresh import DataKind
 
+__all__ = ["DataKind", "refresh_for_query"]
+
 
 async def refresh_for_query(
     context: Context, location_ids: Sequence[str] | None, kinds: Sequence[DataKind], max_age: int | None

@@ -9,14 +9,14 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.bookings import queries as booking_resolvers
-from resolvers.freshness import refresh_for_query
+from resolvers.freshness import DataKind
 from resolvers.ids import key_of, keys_of
-from schema.arguments import After, Before, First, IdArgument, Last, MaxAge, id_strings, page_args
+from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.bookings.types import Booking, BookingSort, BookingStatus, relations_to_prefetch
+from schema.extensions import Fresh
 from schema.nodes import resolve_typed_node
 from schema.relay import Connection, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
-from sync.live.refresh import DataKind
 
 
 @strawberry.input(description="Which bookings to list; all conditions must hold.")
@@ -53,9 +53,20 @@ class BookingFilterInput:
         )
 
 
+def _locations_read(filter: BookingFilterInput | None = None, **_: object) -> list[str] | None:
+    """The locations `bookings` refreshes: those its filter names as serving or booking, else all."""
+    where = filter.to_filter() if filter else None
+    if where is None or not (where.location_ids or where.service_location_ids):
+        return None
+    return sorted(set(where.location_ids or []) | set(where.service_location_ids or []))
+
+
 @strawberry.type
 class BookingQueries:
-    @strawberry.field(description="Bookings across the network, filtered and sorted.")
+    @strawberry.field(
+        description="Bookings across the network, filtered and sorted.",
+        extensions=[Fresh(DataKind.BOOKINGS, locations=_locations_read)],
+    )
     async def bookings(
         self,
         info: Info,
@@ -65,15 +76,8 @@ class BookingQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        max_age: MaxAge = None,
     ) -> Connection[Booking]:
         where = filter.to_filter() if filter else booking_resolvers.BookingFilter()
-        locations = (
-            sorted(set(where.location_ids or []) | set(where.service_location_ids or []))
-            if (where.location_ids or where.service_location_ids)
-            else None
-        )
-        await refresh_for_query(info.context, locations, [DataKind.BOOKINGS], max_age)
         include = relations_to_prefetch(selected_node_fields(info, *CONNECTION_ITEM_PATHS))
         result = await booking_resolvers.list_bookings(
             info.context,
@@ -84,7 +88,9 @@ class BookingQueries:
         )
         return build_connection(result, Booking.from_row)
 
-    @strawberry.field(description="One booking by id; null with a NOT_FOUND error if there is none.")
-    async def booking(self, info: Info, id: IdArgument, max_age: MaxAge = None) -> Booking | None:
-        await refresh_for_query(info.context, None, [DataKind.BOOKINGS], max_age)
+    @strawberry.field(
+        description="One booking by id; null with a NOT_FOUND error if there is none.",
+        extensions=[Fresh(DataKind.BOOKINGS)],
+    )
+    async def booking(self, info: Info, id: IdArgument) -> Booking | None:
         return await resolve_typed_node(info, Booking, str(id))

@@ -9,13 +9,13 @@ from strawberry.types import Info
 
 from resolvers.customers.commands import duplicate_customer_groups
 from resolvers.customers.queries import CustomerFilter, list_customers
-from resolvers.freshness import refresh_for_query
+from resolvers.freshness import DataKind
 from resolvers.ids import keys_of
-from schema.arguments import After, Before, First, IdArgument, Last, MaxAge, id_strings, page_args
+from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.customers.types import Customer
+from schema.extensions import Fresh
 from schema.nodes import resolve_typed_node
 from schema.relay import Connection, build_connection
-from sync.live.refresh import DataKind
 
 
 @strawberry.input(description="Which customers to list.")
@@ -33,7 +33,7 @@ class DuplicateCustomerGroup:
 
 @strawberry.type
 class CustomerQueries:
-    @strawberry.field(description="Customers across the network, by last name.")
+    @strawberry.field(description="Customers across the network, by last name.", extensions=[Fresh(DataKind.BOOKINGS)])
     async def customers(
         self,
         info: Info,
@@ -42,9 +42,7 @@ class CustomerQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        max_age: MaxAge = None,
     ) -> Connection[Customer]:
-        await refresh_for_query(info.context, None, [DataKind.BOOKINGS], max_age)
         where = CustomerFilter(
             search=filter.search if filter else None,
             location_ids=keys_of(id_strings(filter.location_ids), "Location") if filter else None,
@@ -64,7 +62,9 @@ class CustomerQueries:
         by_key = {row.id: Customer.from_row(row) for row in rows if row is not None}
         return [DuplicateCustomerGroup(customers=[by_key[key] for key in group if key in by_key]) for group in groups]
 
-    @strawberry.field(description="One customer by id; null with a NOT_FOUND error if there is none.")
-    async def customer(self, info: Info, id: IdArgument, max_age: MaxAge = None) -> Customer | None:
-        await refresh_for_query(info.context, None, [DataKind.BOOKINGS], max_age)
+    @strawberry.field(
+        description="One customer by id; null with a NOT_FOUND error if there is none.",
+        extensions=[Fresh(DataKind.BOOKINGS)],
+    )
+    async def customer(self, info: Info, id: IdArgument) -> Customer | None:
         return await resolve_typed_node(info, Customer, str(id))

@@ -7,12 +7,12 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.freshness import refresh_for_query
+from resolvers.freshness import DataKind
 from resolvers.inventory.queries import InventoryFilter, list_stock_items
-from schema.arguments import After, Before, First, Last, MaxAge, location_keys, page_args
+from schema.arguments import After, Before, First, Last, location_keys, page_args
+from schema.extensions import Fresh
 from schema.inventory.types import StockItem
 from schema.relay import Connection, build_connection
-from sync.live.refresh import DataKind
 
 
 @strawberry.input(description="Which stock items to list.")
@@ -24,9 +24,17 @@ class InventoryFilterInput:
     search: str | None = strawberry.field(default=None, description="Part of the name or the SKU.")
 
 
+def _locations_read(filter: InventoryFilterInput | None = None, **_: object) -> list[str] | None:
+    """The locations `inventory` refreshes: those its filter names, else all."""
+    return location_keys(filter.location_ids) if filter else None
+
+
 @strawberry.type
 class InventoryQueries:
-    @strawberry.field(description="Stock items with their level at each location.")
+    @strawberry.field(
+        description="Stock items with their level at each location.",
+        extensions=[Fresh(DataKind.STOCK, locations=_locations_read)],
+    )
     async def inventory(
         self,
         info: Info,
@@ -35,13 +43,11 @@ class InventoryQueries:
         after: After = None,
         last: Last = None,
         before: Before = None,
-        max_age: MaxAge = None,
     ) -> Connection[StockItem]:
         where = InventoryFilter(
             location_ids=location_keys(filter.location_ids) if filter else None,
             low_stock_only=filter.low_stock_only if filter else False,
             search=filter.search if filter else None,
         )
-        await refresh_for_query(info.context, where.location_ids, [DataKind.STOCK], max_age)
         result = await list_stock_items(info.context, where, page_args(first, after, last, before))
         return build_connection(result, StockItem.from_row)
