@@ -20,7 +20,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from resolvers.context import Context
-from resolvers.loaders import Loaders
+from resolvers.freshness import fresh_loaders
 from schema.availability.queries import AvailabilityQueries
 from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
@@ -67,7 +67,7 @@ class GatewaySchema(strawberry.Schema):
         if isinstance(context, Context):
             # graphql-core's ExecutionContext is a reference cycle that holds the context: drop the loaders'
             # rows and objects now so reference counting frees them, instead of the cyclic GC much later.
-            context.loaders = Loaders(context.engine, context.settings)
+            fresh_loaders(context)
         return translate_errors(result, context)
 
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> StreamResult:

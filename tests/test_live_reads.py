@@ -3,7 +3,7 @@ and kind of data where the answer came from, how old it is and what failed."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from conftest import RunningGateway
@@ -80,3 +80,28 @@ def test_a_negative_bound_is_invalid_input_and_reports_no_freshness(live_gateway
 def test_fields_without_a_bound_report_no_freshness(live_gateway: RunningGateway) -> None:
     body = live_gateway.graphql("{ locations { totalCount } services(first: 1) { totalCount } }")
     assert "errors" not in body and "extensions" not in body
+
+
+def test_a_change_at_the_location_reaches_the_field_that_refreshed_even_beside_one_that_did_not(
+    live_gateway: RunningGateway,
+) -> None:
+    """Both fields read through the request's loaders; the refresh wrote to the cache behind them."""
+    page = live_gateway.graphql(
+        """query Upcoming($at: [ID!], $after: DateTime) {
+          bookings(first: 1, filter: { serviceLocationIds: $at, statuses: [CONFIRMED], startsAtOrAfter: $after }) {
+            nodes { id localId status }
+          }
+        }""",
+        {"at": [f"Location:{MANCHESTER}"], "after": datetime.now(UTC).isoformat()},
+    )["data"]["bookings"]["nodes"]
+    [booking] = page
+    live_gateway.store(MANCHESTER).cancel_booking(key=None, local_id=booking["localId"])
+    body = live_gateway.graphql(
+        """query Both($id: ID!) {
+          cached: booking(id: $id) { status }
+          refreshed: booking(id: $id, maxAge: 0) { status }
+        }""",
+        {"id": booking["id"]},
+    )
+    assert body["data"]["refreshed"] == {"status": "CANCELLED"}
+    assert freshness(body)[MANCHESTER]["bookings"]["source"] == "live"

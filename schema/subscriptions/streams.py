@@ -13,7 +13,7 @@ from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionResult, Info
 
 from resolvers.context import Context
-from resolvers.loaders import Loaders
+from resolvers.freshness import fresh_loaders
 from schema.errors import translate_errors
 from subscriptions.bus import Event, Subscription
 from subscriptions.visibility import visible_to
@@ -47,7 +47,7 @@ class EventStream(Generic[T]):
                 logger.exception("subscriptions: skipped a malformed %s event: %.300r", event.topic, event.payload)
                 continue
             # Each event is resolved against the cache as it is now: loaders cache rows, so they start afresh.
-            self._context.loaders = Loaders(self._context.engine, self._context.settings)
+            fresh_loaders(self._context)
             return converted
 
     async def aclose(self) -> None:
