@@ -12,10 +12,10 @@ from strawberry.types import Info
 from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 
+from resolvers.clock import utc_now
 from resolvers.context import Context
 from resolvers.freshness import DataKind, refresh_for_query
 from schema.arguments import MaxAge
-from sources.cache.types import utc_now
 
 MAX_AGE = "max_age"
 

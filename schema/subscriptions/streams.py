@@ -13,10 +13,9 @@ from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionResult, Info
 
 from resolvers.context import Context
+from resolvers.event_streams import Event, Subscription, subscribe
 from resolvers.freshness import fresh_loaders
 from schema.errors import translate_errors
-from subscriptions.bus import Event, Subscription
-from subscriptions.visibility import visible_to
 
 logger = logging.getLogger("gateway.subscriptions")
 
@@ -65,13 +64,7 @@ def event_stream(
     convert: Callable[[Event], T],
 ) -> EventStream[T]:
     """Subscribe now to `topics`, keeping the events the caller may see (visibility) and asked for (`wanted`)."""
-    context = info.context
-    principal = context.principal
-
-    def accept(event: Event) -> bool:
-        return visible_to(principal, event) and wanted(event)
-
-    return EventStream(context.bus.subscribe(topics, accept), context, convert)
+    return EventStream(subscribe(info.context, topics, wanted), info.context, convert)
 
 
 def operation_context(connection_context: Context) -> Context:
