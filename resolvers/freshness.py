@@ -1,4 +1,5 @@
-"""The `maxAge` bound of root fields: refresh stale locations live, note where the data came from."""
+"""The `maxAge` bound of root fields: refresh stale locations live, note where the data came from; and when the
+cache changed behind a request, its loaders start afresh."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from collections.abc import Sequence
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
-from sync.live.refresh import DataKind
+from resolvers.loaders import Loaders
+from sync.live.refresh import DataKind, Source
+
+__all__ = ["DataKind", "fresh_loaders", "refresh_for_query"]
 
 
 async def refresh_for_query(
@@ -19,4 +23,14 @@ async def refresh_for_query(
     if context.runtime is None:
         return
     ids = list(location_ids) if location_ids else [connector.location_id for connector in context.live.connectors.all()]
-    context.freshness.extend(await context.live.refresher.ensure_fresh(sorted(ids), kinds, bound))
+    reports = await context.live.refresher.ensure_fresh(sorted(ids), kinds, bound)
+    context.freshness.extend(reports)
+    if any(report.source is Source.LIVE for report in reports):
+        # The refresh wrote to the cache: rows loaded before it (by another root field) may be older.
+        fresh_loaders(context)
+
+
+def fresh_loaders(context: Context) -> None:
+    """Start the request's loaders (its row caches) afresh: the cache changed behind them (a write, a live
+    refresh, the next subscription event), or the request is over and their rows can be freed now."""
+    context.loaders = Loaders(context.engine, context.settings)

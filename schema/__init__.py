@@ -20,20 +20,23 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from resolvers.context import Context
-from resolvers.loaders import Loaders
+from resolvers.freshness import fresh_loaders
 from schema.availability.queries import AvailabilityQueries
 from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
 from schema.catalog.queries import CatalogQueries
 from schema.catalog.types import Resource, Service
+from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.errors import translate_errors
 from schema.extensions import FreshnessExtension
+from schema.inventory.queries import InventoryQueries
 from schema.inventory.types import StockItem
 from schema.locations.queries import LocationQueries
 from schema.locations.types import Location
 from schema.mutation import Mutation
 from schema.nodes import NodeQueries
+from schema.revenue.queries import RevenueQueries
 from schema.subscriptions import Subscription
 from schema.subscriptions.streams import operation_context, translated_stream
 from schema.sync.outbox import OutboxQueries
@@ -42,7 +45,18 @@ from schema.sync.types import Conflict, SyncJob
 
 Query = merge_types(
     "Query",
-    (NodeQueries, LocationQueries, BookingQueries, CatalogQueries, AvailabilityQueries, OutboxQueries, SyncQueries),
+    (
+        NodeQueries,
+        LocationQueries,
+        BookingQueries,
+        CustomerQueries,
+        CatalogQueries,
+        InventoryQueries,
+        RevenueQueries,
+        AvailabilityQueries,
+        OutboxQueries,
+        SyncQueries,
+    ),
 )
 
 
@@ -53,7 +67,7 @@ class GatewaySchema(strawberry.Schema):
         if isinstance(context, Context):
             # graphql-core's ExecutionContext is a reference cycle that holds the context: drop the loaders'
             # rows and objects now so reference counting frees them, instead of the cyclic GC much later.
-            context.loaders = Loaders(context.engine, context.settings)
+            fresh_loaders(context)
         return translate_errors(result, context)
 
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> StreamResult:

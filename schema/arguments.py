@@ -6,6 +6,7 @@ from typing import Annotated, TypeAlias
 
 import strawberry
 
+from resolvers.ids import keys_of
 from resolvers.pagination import PageArgs
 
 First: TypeAlias = Annotated[
@@ -32,3 +33,12 @@ IdArgument: TypeAlias = Annotated[strawberry.ID, strawberry.argument(description
 
 def page_args(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
     return PageArgs(first=first, after=after, last=last, before=before)
+
+
+def id_strings(ids: list[strawberry.ID] | None) -> list[str] | None:
+    return None if ids is None else [str(i) for i in ids]
+
+
+def location_keys(ids: list[strawberry.ID] | None) -> list[str] | None:
+    """The keys inside Location ids; None, which bounds nothing, when none are given (also for an empty list)."""
+    return keys_of([str(i) for i in ids], "Location") if ids else None

@@ -1,13 +1,48 @@
-"""Cross-cutting response extensions."""
+"""Cross-cutting extensions: the `maxAge` bound a root field declares, and the freshness report of a response."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
+from strawberry.annotation import StrawberryAnnotation
+from strawberry.extensions import FieldExtension, SchemaExtension
+from strawberry.extensions.field_extension import AsyncExtensionResolver
+from strawberry.types import Info
+from strawberry.types.arguments import StrawberryArgument
+from strawberry.types.field import StrawberryField
 
+from resolvers.clock import utc_now
 from resolvers.context import Context
-from sources.cache.types import utc_now
+from resolvers.freshness import DataKind, refresh_for_query
+from schema.arguments import MaxAge
+
+MAX_AGE = "max_age"
+
+
+class Fresh(FieldExtension):
+    """A root field that answers from the cache no older than `maxAge`: the extension adds the argument, and
+    before the resolver runs refreshes live the locations the field reads (`locations` picks them from the
+    field's arguments; all when it is absent or picks none) whose `kind` of data is older than the bound.
+    Every location asked is reported in `extensions.freshness`; after a live refresh the request's loaders
+    start afresh (resolvers.freshness). The resolver itself never sees `max_age`.
+    """
+
+    def __init__(self, kind: DataKind, *, locations: Callable[..., Sequence[str] | None] | None = None) -> None:
+        self.kind = kind
+        self.locations = locations
+
+    def apply(self, field: StrawberryField) -> None:
+        # Last, as every bounded field has always listed it; once, however many schemas are built from the field.
+        if all(argument.python_name != MAX_AGE for argument in field.arguments):
+            argument = StrawberryArgument(MAX_AGE, None, StrawberryAnnotation(MaxAge), default=None)
+            field.arguments = [*field.arguments, argument]
+
+    async def resolve_async(self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
+        max_age = kwargs.pop(MAX_AGE, None)
+        locations = None if self.locations is None else self.locations(**kwargs)
+        await refresh_for_query(info.context, locations, [self.kind], max_age)
+        return await next_(source, info, **kwargs)
 
 
 class FreshnessExtension(SchemaExtension):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
-from sources.cache.money import from_minor_units
+from resolvers.money import from_minor_units
 
 
 @strawberry.type(description="An exact amount of money in one currency.")

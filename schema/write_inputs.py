@@ -15,9 +15,9 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.errors import GatewayError, InvalidIdError, InvalidInputError
+from resolvers.freshness import fresh_loaders
 from resolvers.ids import key_of
 from resolvers.inventory import stock as stock_writes
-from resolvers.loaders import Loaders
 from resolvers.results import WriteResult
 from schema.bookings.types import Booking
 from schema.catalog.types import Resource
@@ -90,7 +90,7 @@ async def run_write(
     except GatewayError as error:
         return Written(None, [], [MutationError.from_gateway_error(error)])
     # The write changed the cache behind this request's loaders: entities read after it must be fresh.
-    info.context.loaders = Loaders(info.context.engine, info.context.settings)
+    fresh_loaders(info.context)
     outcomes = [LocationOutcome.from_outcome(outcome) for outcome in result.outcomes]
     errors: list[MutationError] = []
     if failed_outcome_is_error:

@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers.clock import utc_now
 from resolvers.locations.health import network_health
 from resolvers.locations.queries import LocationFilter, list_locations
 from schema.arguments import After, Before, First, IdArgument, Last, page_args
@@ -14,7 +15,6 @@ from schema.locations.health import LocationHealth, NetworkHealth
 from schema.locations.types import Location, LocationKind, LocationStatus
 from schema.nodes import resolve_typed_node
 from schema.relay import Connection, build_connection
-from sources.cache.types import utc_now
 
 
 @strawberry.input(description="Which locations to list.")

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.context import Context
+from resolvers.event_streams import Event, about_location
 from resolvers.ids import key_of
 from schema.subscriptions.events import (
     BookingEvent,
@@ -19,8 +20,6 @@ from schema.subscriptions.events import (
     SyncEvent,
 )
 from schema.subscriptions.streams import event_stream
-from subscriptions.bus import Event
-from subscriptions.visibility import concerns
 
 LocationArgument = Annotated[
     strawberry.ID | None, strawberry.argument(description="Only events about this location (a Location id).")
@@ -28,10 +27,7 @@ LocationArgument = Annotated[
 
 
 def _about(location_id: strawberry.ID | None) -> Callable[[Event], bool]:
-    if location_id is None:
-        return lambda event: True
-    key = key_of(str(location_id), "Location")
-    return lambda event: concerns(event, key)
+    return about_location(None if location_id is None else key_of(str(location_id), "Location"))
 
 
 @strawberry.type(

@@ -10,12 +10,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from resolvers.event_streams import Event
 from resolvers.ids import to_global_id
 from resolvers.loading import load_now
 from schema.bookings.types import Booking
 from schema.inventory.types import StockItem
 from schema.locations.types import Location, LocationStatus, location_by_id
-from subscriptions.bus import Event
 
 
 def _id(type_name: str, key: str) -> strawberry.ID:

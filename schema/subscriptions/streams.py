@@ -13,10 +13,9 @@ from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionResult, Info
 
 from resolvers.context import Context
-from resolvers.loaders import Loaders
+from resolvers.event_streams import Event, Subscription, subscribe
+from resolvers.freshness import fresh_loaders
 from schema.errors import translate_errors
-from subscriptions.bus import Event, Subscription
-from subscriptions.visibility import visible_to
 
 logger = logging.getLogger("gateway.subscriptions")
 
@@ -47,7 +46,7 @@ class EventStream(Generic[T]):
                 logger.exception("subscriptions: skipped a malformed %s event: %.300r", event.topic, event.payload)
                 continue
             # Each event is resolved against the cache as it is now: loaders cache rows, so they start afresh.
-            self._context.loaders = Loaders(self._context.engine, self._context.settings)
+            fresh_loaders(self._context)
             return converted
 
     async def aclose(self) -> None:
@@ -65,13 +64,7 @@ def event_stream(
     convert: Callable[[Event], T],
 ) -> EventStream[T]:
     """Subscribe now to `topics`, keeping the events the caller may see (visibility) and asked for (`wanted`)."""
-    context = info.context
-    location_ids = context.visible_location_ids
-
-    def accept(event: Event) -> bool:
-        return visible_to(location_ids, event) and wanted(event)
-
-    return EventStream(context.bus.subscribe(topics, accept), context, convert)
+    return EventStream(subscribe(info.context, topics, wanted), info.context, convert)
 
 
 def operation_context(connection_context: Context) -> Context:

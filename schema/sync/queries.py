@@ -9,15 +9,11 @@ from strawberry.types import Info
 
 from resolvers.ids import keys_of
 from resolvers.sync_admin.queries import ConflictFilter, SyncJobFilter, list_conflicts, list_sync_jobs
-from schema.arguments import After, Before, First, IdArgument, Last, page_args
+from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.nodes import resolve_typed_node
 from schema.relay import Connection, build_connection
 from schema.sync.enums import ConflictStatus, EntityType, SyncJobStatus, SyncTrigger
 from schema.sync.types import Conflict, SyncJob
-
-
-def _strings(ids: list[strawberry.ID] | None) -> list[str] | None:
-    return None if ids is None else [str(i) for i in ids]
 
 
 @strawberry.input(description="Which sync jobs to list; all conditions must hold.")
@@ -28,7 +24,7 @@ class SyncJobFilterInput:
 
     def to_filter(self) -> SyncJobFilter:
         return SyncJobFilter(
-            location_ids=keys_of(_strings(self.location_ids), "Location"),
+            location_ids=keys_of(id_strings(self.location_ids), "Location"),
             statuses=[str(status.value) for status in self.statuses] if self.statuses else None,
             triggers=[str(trigger.value) for trigger in self.triggers] if self.triggers else None,
         )
@@ -48,7 +44,7 @@ class ConflictFilterInput:
         return ConflictFilter(
             statuses=[str(status.value) for status in self.statuses] if self.statuses else None,
             entity_types=[str(kind.value) for kind in self.entity_types] if self.entity_types else None,
-            location_ids=keys_of(_strings(self.location_ids), "Location"),
+            location_ids=keys_of(id_strings(self.location_ids), "Location"),
         )
 
 

@@ -8,11 +8,11 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.sync_admin import queries as sync_resolvers
+from resolvers.sync_admin.answers import RollbackReport
 from schema.payloads import MutationError
 from schema.sync.payloads import attempt, load_sync_job
 from schema.sync.types import SyncJob
 from schema.write_inputs import key_for
-from sync.types import RollbackReport
 
 
 @strawberry.input(description="The sync job to undo.")

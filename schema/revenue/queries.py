@@ -1,0 +1,38 @@
+"""Root field for revenue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.revenue import queries as revenue_resolvers
+from schema.arguments import location_keys
+from schema.revenue.types import RevenueGrouping, RevenueReport, build_report
+
+
+@strawberry.type
+class RevenueQueries:
+    @strawberry.field(
+        description=(
+            "Revenue for a period of service days. Cross-location bookings are split between the "
+            "originating and the service location (20 % / 80 % by default)."
+        )
+    )
+    async def revenue(
+        self,
+        info: Info,
+        start: Annotated[date, strawberry.argument(name="from", description="First service day, inclusive.")],
+        end: Annotated[date, strawberry.argument(name="to", description="Last service day, inclusive.")],
+        group_by: Annotated[
+            RevenueGrouping, strawberry.argument(description="Rows per location or per day.")
+        ] = RevenueGrouping.LOCATION,
+        location_ids: Annotated[
+            list[strawberry.ID] | None, strawberry.argument(description="Only revenue earned by these locations.")
+        ] = None,
+    ) -> RevenueReport:
+        grouping = revenue_resolvers.RevenueGrouping[group_by.name]
+        data = await revenue_resolvers.revenue_report(info.context, start, end, grouping, location_keys(location_ids))
+        return build_report(start, end, grouping, data)
