@@ -7,8 +7,8 @@ from enum import StrEnum
 
 
 class ConflictChoice(StrEnum):
-    SOURCE = "source"  # the location's change that arrived
-    TARGET = "target"  # what the network held (another location's change, or a gateway write)
+    LOCATION = "source"  # the location's change that arrived
+    NETWORK = "target"  # what the network held (another location's change, or a gateway write)
 
 
 class Strategy(StrEnum):

@@ -18,7 +18,7 @@ from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, CustomerMapping, Resource, Service, SyncState
 from sources.connectors.records import RemoteBooking
-from sync.apply.batch import ApplyResult, Batch, derived_id, weigh
+from sync.apply.batch import ApplyResult, Batch, derived_id, judge_change
 from sync.apply.state import BOOKING_FIELDS, Image, agree, image_of, load_states, row_value
 from sync.conflicts.detect import Side, record_conflict, winner
 from sync.conflicts.propagate import push_booking
@@ -89,14 +89,14 @@ async def _known(
     if booking.local_booking_id != remote.local_id:
         booking.local_booking_id = remote.local_id
     hub = image_of(booking, BOOKING_FIELDS)
-    verdict = await weigh(
+    verdict = await judge_change(
         session,
         batch,
         entity_type="booking",
         entity_id=booking.id,
         state=state,
-        hub=Side(hub, booking.version, booking.updated_at),
-        node=Side(node, remote.version, remote.updated_at),
+        network=Side(hub, booking.version, booking.updated_at),
+        location=Side(node, remote.version, remote.updated_at),
         result=result,
     )
     if verdict is None or verdict.pending:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.journal import log_change
 from sources.cache.models import Customer, CustomerMapping, SyncState
 from sources.connectors.records import RemoteCustomer
-from sync.apply.batch import ApplyResult, Batch, derived_id, weigh
+from sync.apply.batch import ApplyResult, Batch, derived_id, judge_change
 from sync.apply.state import CUSTOMER_FIELDS, Image, agree, image_of, load_states
 from sync.conflicts.detect import Side
 from sync.conflicts.propagate import push_customer
@@ -37,14 +37,14 @@ async def _known(
     location_id = batch.location_id
     hub = image_of(customer, CUSTOMER_FIELDS)
     node = remote_image(remote)
-    verdict = await weigh(
+    verdict = await judge_change(
         session,
         batch,
         entity_type="customer",
         entity_id=customer.id,
         state=state,
-        hub=Side(hub, customer.version, customer.updated_at),
-        node=Side(node, remote.version, remote.updated_at),
+        network=Side(hub, customer.version, customer.updated_at),
+        location=Side(node, remote.version, remote.updated_at),
         result=result,
     )
     if verdict is None or verdict.pending:

@@ -35,7 +35,7 @@ def _chosen(conflict: Conflict, choice: ConflictChoice | None, merged: dict[str,
         raise InvalidResolution("give either a side to keep or the merged data, not both")
     if merged is not None:
         return dict(merged)
-    data = conflict.source_data if choice is ConflictChoice.SOURCE else conflict.target_data
+    data = conflict.source_data if choice is ConflictChoice.LOCATION else conflict.target_data
     return dict((data or {}).get("fields") or {})
 
 
@@ -71,7 +71,7 @@ async def _customer(
     )
     source = conflict.source_location_id
     exclude: list[str] = []
-    if choice is ConflictChoice.SOURCE:
+    if choice is ConflictChoice.LOCATION:
         # The source location holds these values already, at the version the conflict recorded.
         await agree(session, "customer", customer.id, source, int(conflict.source_data.get("version", 0)), fields)
         exclude.append(source)
@@ -95,7 +95,7 @@ async def _booking(
     await change_booking(session, booking, fields, location_id=None, job_id=None, share_bp=rules.originating_share_bp)
     owner = booking.service_location_id
     await supersede(session, "booking", booking.id, owner, "conflict resolved")
-    if choice is ConflictChoice.SOURCE and conflict.source_location_id == owner:
+    if choice is ConflictChoice.LOCATION and conflict.source_location_id == owner:
         await agree(session, "booking", booking.id, owner, int(conflict.source_data.get("version", 0)), fields)
     else:
         there = (conflict.source_data or {}).get("fields") or before
@@ -109,8 +109,8 @@ async def _double_booking(
 ) -> ApplyResult:
     if choice is None:
         raise InvalidResolution("a double booking is resolved by choosing which booking keeps the slot")
-    keep_side = conflict.source_data if choice is ConflictChoice.SOURCE else conflict.target_data
-    lose_side = conflict.target_data if choice is ConflictChoice.SOURCE else conflict.source_data
+    keep_side = conflict.source_data if choice is ConflictChoice.LOCATION else conflict.target_data
+    lose_side = conflict.target_data if choice is ConflictChoice.LOCATION else conflict.source_data
     loser = await session.get(Booking, lose_side.get("booking_id"))
     result = ApplyResult()
     if loser is not None and loser.status in ("pending", "confirmed"):

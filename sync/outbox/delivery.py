@@ -20,7 +20,7 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
-from sync.outbox.messages import OPERATIONS, Settlement
+from sync.outbox.messages import OPERATIONS, DeliveryEffects
 from sync.outbox.queue import DEAD, DELIVERED, PENDING, REJECTED, Queued, RetryPolicy, lease_due
 
 logger = logging.getLogger("gateway.outbox")
@@ -100,23 +100,21 @@ class Deliverer:
             )
             async with self.writer.transaction() as session:
                 message = await session.get_one(OutboxMessage, message_id)
-                settlement = await operation.rejected(session, location_id, message.payload, rejection)
+                effects = await operation.rejected(session, location_id, message.payload, rejection)
                 message.status, message.last_error = REJECTED, f"{rejection.code}: {rejection.message}"
                 message.attempts += 1
-            await self._publish(settlement)
-            if settlement.resync_location_id is not None and self.on_stale is not None:
-                self.on_stale(settlement.resync_location_id)
+            await self._publish(effects)
+            if effects.resync_location_id is not None and self.on_stale is not None:
+                self.on_stale(effects.resync_location_id)
             return DeliveryOutcome(
                 location_id, message_id, DeliveryStatus.FAILED, rejection.code.value, rejection.message
             )
         async with self.writer.transaction() as session:
             message = await session.get_one(OutboxMessage, message_id)
-            settlement = await operation.delivered(
-                session, location_id, message.payload, ack, self.originating_share_bp
-            )
+            effects = await operation.delivered(session, location_id, message.payload, ack, self.originating_share_bp)
             message.status, message.delivered_at, message.last_error = DELIVERED, utc_now(), None
             message.attempts += 1
-        await self._publish(settlement)
+        await self._publish(effects)
         return DeliveryOutcome(location_id, message_id, DeliveryStatus.DELIVERED)
 
     async def _retry_later(self, message_id: str, location_id: str, error: LocationUnavailable) -> DeliveryOutcome:
@@ -139,8 +137,8 @@ class Deliverer:
             return DeliveryOutcome(location_id, message_id, DeliveryStatus.FAILED, "DEAD_LETTERED", error.message)
         return DeliveryOutcome(location_id, message_id, DeliveryStatus.QUEUED, "LOCATION_UNAVAILABLE", error.message)
 
-    async def _publish(self, settlement: Settlement) -> None:
-        for topic, payload in settlement.events:
+    async def _publish(self, effects: DeliveryEffects) -> None:
+        for topic, payload in effects.events:
             await self.bus.publish(Event(topic, payload))
 
 

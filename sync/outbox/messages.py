@@ -28,7 +28,7 @@ Payload = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Settlement:
+class DeliveryEffects:
     """What the cache change means for subscribers: (topic, payload) events to publish after commit."""
 
     events: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -39,8 +39,8 @@ class Settlement:
 @dataclass(frozen=True, slots=True)
 class Operation:
     send: Callable[[Connector, Payload, str], Awaitable[Payload]]
-    delivered: Callable[[AsyncSession, str, Payload, Payload, int], Awaitable[Settlement]]
-    rejected: Callable[[AsyncSession, str, Payload, UpstreamRejected], Awaitable[Settlement]]
+    delivered: Callable[[AsyncSession, str, Payload, Payload, int], Awaitable[DeliveryEffects]]
+    rejected: Callable[[AsyncSession, str, Payload, UpstreamRejected], Awaitable[DeliveryEffects]]
     prepare: Callable[[AsyncSession, Payload], Awaitable[Payload]] | None = None
 
 
@@ -79,7 +79,7 @@ async def _send_create_booking(connector: Connector, payload: Payload, key: str)
 
 async def _delivered_create_booking(
     session: AsyncSession, location_id: str, payload: Payload, ack: Payload, share_bp: int
-) -> Settlement:
+) -> DeliveryEffects:
     booking = await session.get_one(Booking, payload["booking_id"])
     booking.local_booking_id = ack["local_id"]
     booking.status = ack["status"] if ack["status"] in ("pending", "confirmed") else "confirmed"
@@ -128,15 +128,15 @@ async def _delivered_create_booking(
         version=booking.version,
     )
     await agree(session, "booking", booking.id, location_id, ack["version"], image_of(booking, BOOKING_FIELDS))
-    return Settlement((booking_event(booking, "created"),))
+    return DeliveryEffects((booking_event(booking, "created"),))
 
 
 async def _rejected_create_booking(
     session: AsyncSession, location_id: str, payload: Payload, error: UpstreamRejected
-) -> Settlement:
+) -> DeliveryEffects:
     # The booking never existed at its owner: remove the claim entirely.
     await session.execute(delete(Booking).where(Booking.id == payload["booking_id"]))
-    return Settlement(
+    return DeliveryEffects(
         (
             (
                 "booking.changed",
@@ -166,7 +166,7 @@ async def _send_reschedule(connector: Connector, payload: Payload, key: str) -> 
 
 async def _delivered_booking_change(
     session: AsyncSession, location_id: str, payload: Payload, ack: Payload, share_bp: int
-) -> Settlement:
+) -> DeliveryEffects:
     booking = await session.get_one(Booking, payload["booking_id"])
     booking.version = max(booking.version + 1, ack.get("version") or 0)
     await replace_revenue_entries(session, booking, share_bp)
@@ -187,22 +187,22 @@ async def _delivered_booking_change(
     )
     if ack.get("version") is not None:
         await agree(session, "booking", booking.id, location_id, ack["version"], image_of(booking, BOOKING_FIELDS))
-    return Settlement((booking_event(booking, payload.get("change", "updated")),))
+    return DeliveryEffects((booking_event(booking, payload.get("change", "updated")),))
 
 
 async def _rejected_booking_change(
     session: AsyncSession, location_id: str, payload: Payload, error: UpstreamRejected
-) -> Settlement:
+) -> DeliveryEffects:
     if error.code is RejectionCode.STALE_VERSION:
         # Not a refusal of the change itself: the location moved on. Keep ours; the pull finds the conflict.
-        return Settlement(resync_location_id=location_id)
+        return DeliveryEffects(resync_location_id=location_id)
     booking = await session.get_one(Booking, payload["booking_id"])
     before = payload["before"]
     booking.status = before["status"]
     booking.start_at = _time(before["start_at"])
     booking.end_at = _time(before["end_at"])
     booking.resource_id = before["resource_id"]
-    return Settlement((booking_event(booking, "change_rejected"),))
+    return DeliveryEffects((booking_event(booking, "change_rejected"),))
 
 
 async def _send_cancel(connector: Connector, payload: Payload, key: str) -> Payload:
@@ -225,7 +225,7 @@ async def _send_customer(connector: Connector, payload: Payload, key: str) -> Pa
 
 async def _delivered_customer(
     session: AsyncSession, location_id: str, payload: Payload, ack: Payload, share_bp: int
-) -> Settlement:
+) -> DeliveryEffects:
     mapping = (
         await session.execute(
             select(CustomerMapping).where(
@@ -246,12 +246,12 @@ async def _delivered_customer(
         details = payload["details"]
         image = {name: details.get(name) for name in CUSTOMER_FIELDS}
         await agree(session, "customer", payload["customer_id"], location_id, ack["version"], image)
-    return Settlement((("customer.changed", {"customerId": payload["customer_id"], "locationId": location_id}),))
+    return DeliveryEffects((("customer.changed", {"customerId": payload["customer_id"], "locationId": location_id}),))
 
 
 async def _rejected_customer(
     session: AsyncSession, location_id: str, payload: Payload, error: UpstreamRejected
-) -> Settlement:
+) -> DeliveryEffects:
     # The network record stays as the caller set it; the location keeps its own until a person looks.
     await audit(
         session,
@@ -264,8 +264,8 @@ async def _rejected_customer(
         details={"code": error.code.value, "message": error.message},
     )
     if error.code is RejectionCode.STALE_VERSION:
-        return Settlement(resync_location_id=location_id)
-    return Settlement()
+        return DeliveryEffects(resync_location_id=location_id)
+    return DeliveryEffects()
 
 
 async def _send_merge(connector: Connector, payload: Payload, key: str) -> Payload:
@@ -275,8 +275,8 @@ async def _send_merge(connector: Connector, payload: Payload, key: str) -> Paylo
 
 async def _settled_quietly(
     session: AsyncSession, location_id: str, payload: Payload, ack: Payload, share_bp: int
-) -> Settlement:
-    return Settlement(((payload.get("event_topic", "customer.changed"), payload.get("event", {})),))
+) -> DeliveryEffects:
+    return DeliveryEffects(((payload.get("event_topic", "customer.changed"), payload.get("event", {})),))
 
 
 # -- resources --------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ async def _send_unshare(connector: Connector, payload: Payload, key: str) -> Pay
 
 async def _rejected_share(
     session: AsyncSession, location_id: str, payload: Payload, error: UpstreamRejected
-) -> Settlement:
+) -> DeliveryEffects:
     share = (
         await session.execute(
             select(ResourceShare).where(
@@ -316,7 +316,7 @@ async def _rejected_share(
             )
         else:
             share.rules, share.is_active = before["rules"], before["is_active"]
-    return Settlement()
+    return DeliveryEffects()
 
 
 # -- stock ------------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ async def _stock_level(session: AsyncSession, payload: Payload, location_id: str
 
 async def _delivered_stock(
     session: AsyncSession, location_id: str, payload: Payload, ack: Payload, share_bp: int
-) -> Settlement:
+) -> DeliveryEffects:
     level = await _stock_level(session, payload, location_id)
     # The owner's counts are the truth once it has applied our change.
     before = {"quantity": level.quantity, "reserved": level.reserved}
@@ -357,12 +357,12 @@ async def _delivered_stock(
         after={"quantity": level.quantity, "reserved": level.reserved},
         version=level.version,
     )
-    return Settlement((stock_event(level),))
+    return DeliveryEffects((stock_event(level),))
 
 
 async def _rejected_stock(
     session: AsyncSession, location_id: str, payload: Payload, error: UpstreamRejected
-) -> Settlement:
+) -> DeliveryEffects:
     level = await _stock_level(session, payload, location_id)
     undo = payload["cache_delta"]
     level.quantity -= undo["quantity"]
@@ -377,7 +377,7 @@ async def _rejected_stock(
                 reference=f"undo {payload.get('reference', '')}: {error.code}",
             )
         )
-    return Settlement((stock_event(level),))
+    return DeliveryEffects((stock_event(level),))
 
 
 OPERATIONS: dict[str, Operation] = {

@@ -40,7 +40,7 @@ from sync.conflicts.resolve import resolve_conflict
 from sync.conflicts.rollback import rollback_job
 from sync.errors import NotPullable, SyncInProgress, UnknownLocation
 from sync.pull.cursors import load_cursor
-from sync.pull.jobs import Counts, JobBook, JobRun
+from sync.pull.jobs import Counts, JobRun, SyncJobStore
 from sync.pull.reconcile import remove_missing
 from sync.types import ConflictChoice, RollbackReport
 
@@ -70,7 +70,7 @@ class SyncEngine:
         writer: CacheWriter,
         connectors: ConnectorRegistry,
         bus: EventBus,
-        jobs: JobBook,
+        jobs: SyncJobStore,
         rules: ApplyRules,
         options: SyncOptions,
         *,
@@ -208,18 +208,18 @@ class SyncEngine:
                 advance=CursorAdvance(kind, next_cursor, full=full and last_page),
                 **_by_kind(kind, page.records),
             )
-            await self._settled(result, counts)
+            await self._publish_applied(result, counts)
             if last_page:
                 break
             cursor = next_cursor
         if full:
-            await self._settled(await remove_missing(self.writer, location_id, kind, seen, run.id), counts)
+            await self._publish_applied(await remove_missing(self.writer, location_id, kind, seen, run.id), counts)
 
-    async def settled(self, result: ApplyResult) -> None:
+    async def publish_applied(self, result: ApplyResult) -> None:
         """Publish what an applied batch changed and send on what it queued (live refresh uses this too)."""
-        await self._settled(result, Counts())
+        await self._publish_applied(result, Counts())
 
-    async def _settled(self, result: ApplyResult, counts: Counts) -> None:
+    async def _publish_applied(self, result: ApplyResult, counts: Counts) -> None:
         counts.applied += result.created + result.updated
         counts.deleted += result.deleted
         counts.conflicts += result.conflicts
@@ -235,11 +235,11 @@ class SyncEngine:
         result = await resolve_conflict(
             self.writer, self.rules, conflict_id, choice=choice, merged=merged, resolved_by=resolved_by
         )
-        await self._settled(result, Counts())
+        await self._publish_applied(result, Counts())
 
     async def rollback_job(self, job_id: str) -> RollbackReport:
         report, result, location_id = await rollback_job(self.writer, self.rules, job_id)
-        await self._settled(result, Counts())
+        await self._publish_applied(result, Counts())
         if not report.already_rolled_back:
             await self.jobs.rolled_back(job_id, location_id)
         return report

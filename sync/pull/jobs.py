@@ -45,7 +45,7 @@ class JobRun:
     counts: Counts = field(default_factory=Counts)
 
 
-class JobBook:
+class SyncJobStore:
     def __init__(self, writer: CacheWriter, bus: EventBus, *, abandoned_after: timedelta) -> None:
         self.writer = writer
         self.bus = bus

@@ -13,7 +13,7 @@ from subscriptions.bus import EventBus
 from sync.apply.pipeline import ApplyRules
 from sync.conflicts.detect import ConflictPolicy
 from sync.pull.engine import SyncEngine, SyncOptions
-from sync.pull.jobs import JobBook
+from sync.pull.jobs import SyncJobStore
 from sync.pull.scheduler import SyncScheduler
 from sync.types import Strategy
 
@@ -37,7 +37,7 @@ def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules
 def build_sync_engine(
     settings: Settings, writer: CacheWriter, connectors: ConnectorRegistry, bus: EventBus, rules: ApplyRules
 ) -> SyncEngine:
-    jobs = JobBook(writer, bus, abandoned_after=timedelta(seconds=settings.sync_job_timeout_seconds))
+    jobs = SyncJobStore(writer, bus, abandoned_after=timedelta(seconds=settings.sync_job_timeout_seconds))
     options = SyncOptions(
         batch_size=settings.sync_batch_size, priority=tuple(EntityType(kind) for kind in settings.sync_priority_order)
     )
