@@ -14,6 +14,7 @@ from sync.apply.batch import ApplyResult, Batch, derived_id, judge_change
 from sync.apply.state import CUSTOMER_FIELDS, Image, agree, image_of, load_states
 from sync.conflicts.detect import Side
 from sync.conflicts.propagate import push_customer
+from sync.events import customer_event
 from sync.outbox.queue import supersede
 
 
@@ -67,7 +68,7 @@ async def _known(
             sync_job_id=batch.job_id,
         )
         result.updated += 1
-        result.events.append(("customer.changed", {"customerId": customer.id, "locationId": location_id}))
+        result.events.append(customer_event(customer.id, location_id))
     else:
         result.unchanged += 1
     await agree(session, "customer", customer.id, location_id, remote.version, node)
@@ -115,7 +116,7 @@ async def _first_seen(session: AsyncSession, batch: Batch, remote: RemoteCustome
             sync_job_id=batch.job_id,
         )
         result.created += 1
-        result.events.append(("customer.changed", {"customerId": existing.id, "locationId": location_id}))
+        result.events.append(customer_event(existing.id, location_id))
     session.add(
         CustomerMapping(
             customer_id=existing.id,

@@ -16,7 +16,7 @@ from sources.cache.models import Resource, StockItem, StockLevel
 from sources.connectors.records import RemoteResource, RemoteStockLevel
 from sync.apply.batch import ApplyResult, Batch, derived_id
 from sync.apply.state import Image, image_of
-from sync.events import stock_event
+from sync.events import resource_event, stock_event
 
 RESOURCE_FIELDS = ("kind", "name", "title", "skill", "capacity", "is_active")
 STOCK_FIELDS = ("quantity", "reserved", "reorder_point", "expires_on")
@@ -80,7 +80,7 @@ async def apply_resources(
             sync_job_id=batch.job_id,
         )
         result.updated += 1
-        result.events.append(("resource.changed", {"resourceId": resource.id, "locationId": location_id}))
+        result.events.append(resource_event(resource.id, location_id))
 
 
 async def apply_stock(

@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.models import ChangeLogEntry, Conflict
 from sources.cache.types import utc_now
 from sync.apply.state import Comparison, Image, image_from, same
+from sync.events import DomainEvent, conflict_event
 from sync.types import Strategy
 
-Events = list[tuple[str, dict[str, Any]]]
+Events = list[DomainEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +58,6 @@ class Verdict:
     push_back: bool  # the location lacks some of the network's values: send them
     conflict_id: str | None = None
     pending: bool = False
-
-
-def conflict_event(row: Conflict, phase: str) -> tuple[str, dict[str, Any]]:
-    return (
-        "conflict",
-        {
-            "conflictId": row.id,
-            "phase": phase,
-            "conflictType": row.conflict_type,
-            "entityType": row.entity_type,
-            "entityId": row.entity_id,
-            "sourceLocationId": row.source_location_id,
-            "targetLocationId": row.target_location_id,
-            "strategy": row.resolution_strategy,
-            "status": row.status,
-        },
-    )
 
 
 async def last_changed_by(session: AsyncSession, entity_type: str, entity_id: str, other_than: str) -> str | None:

@@ -19,10 +19,9 @@ from sources.cache.writer import CacheWriter
 from sync.apply.batch import ApplyResult, ApplyRules, Batch
 from sync.apply.bookings import cancel_for_clash, change_booking
 from sync.apply.state import BOOKING_FIELDS, CUSTOMER_FIELDS, Image, agree, image_of
-from sync.conflicts.detect import conflict_event
 from sync.conflicts.propagate import push_booking, push_customer
 from sync.errors import ConflictAlreadyResolved, ConflictNotFound, InvalidResolution
-from sync.events import booking_event
+from sync.events import booking_event, conflict_event, customer_event
 from sync.outbox.queue import supersede
 from sync.types import ConflictChoice
 
@@ -78,7 +77,7 @@ async def _customer(
     await supersede(session, "customer", customer.id, source, "conflict resolved")
     if rules.writable is not None:
         result.queued += await push_customer(session, customer, writable=rules.writable, exclude=exclude, why="resolve")
-    result.events.append(("customer.changed", {"customerId": customer.id, "locationId": None}))
+    result.events.append(customer_event(customer.id, None))
     return result
 
 

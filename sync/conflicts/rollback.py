@@ -35,7 +35,7 @@ from sync.apply.batch import ApplyResult, ApplyRules
 from sync.apply.state import BOOKING_FIELDS, json_value, row_value, same
 from sync.conflicts.propagate import push_booking, push_customer
 from sync.errors import JobStillRunning, SyncJobNotFound
-from sync.events import booking_event, stock_event
+from sync.events import booking_event, customer_event, stock_event
 from sync.outbox.queue import Queued, enqueue
 from sync.pull.jobs import ROLLED_BACK, RUNNING
 from sync.types import RollbackReport
@@ -96,7 +96,7 @@ class _Undo:
             self.result.queued += await push_customer(
                 self.session, customer, writable=self.rules.writable, why="rollback"
             )
-        self.result.events.append(("customer.changed", {"customerId": customer.id, "locationId": None}))
+        self.result.events.append(customer_event(customer.id, None))
         return True
 
     async def _mapping(self, entry: ChangeLogEntry) -> bool:
