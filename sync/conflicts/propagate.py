@@ -11,28 +11,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import Booking, Customer, CustomerMapping, Location, Resource
-from sync.apply.state import Image, same
+from sync.apply.state import Image, row_value, same
+from sync.outbox.messages import BookingBefore, BookingCancelMessage, BookingRescheduleMessage, CustomerUpsertMessage
 from sync.outbox.queue import Queued, enqueue
 
 Writable = Callable[[str], bool]  # whether the gateway can write customers at a location
-
-
-def customer_details(customer: Customer) -> dict[str, Any]:
-    """The customer as a location is sent it (a CustomerDetails record once it leaves the outbox)."""
-    return {
-        "global_id": customer.id,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "preferences": customer.preferences or {},
-    }
 
 
 def _key(entity_id: str, location_id: str, why: str) -> str:
@@ -67,21 +55,14 @@ async def push_customer(
     for location_id in sorted(targets):
         if not writable(location_id):
             continue
-        message = await enqueue(
+        row = await enqueue(
             session,
             location_id=location_id,
-            entity_type="customer",
-            entity_id=customer.id,
-            operation="customer.upsert",
-            payload={
-                "customer_id": customer.id,
-                "local_customer_id": mappings.get(location_id),
-                "details": customer_details(customer),
-            },
+            message=CustomerUpsertMessage.of(customer, mappings.get(location_id)),
             idempotency_key=_key(customer.id, location_id, why),
             lease_inline=False,
         )
-        queued.append(Queued(message.id, location_id))
+        queued.append(Queued(row.id, location_id))
     return queued
 
 
@@ -98,37 +79,34 @@ async def push_booking(session: AsyncSession, booking: Booking, remote: Image, *
     """Make the owner's booking match the network's: cancel it, or move it (nothing else can be sent)."""
     location_id = booking.service_location_id
     active_there = remote.get("status") in ("pending", "confirmed")
-    if booking.status == "cancelled" and active_there:
-        operation = "booking.cancel"
-        payload: dict[str, Any] = {"reason": f"network sync ({why})", "change": "cancelled"}
-    elif (
+    cancel = booking.status == "cancelled" and active_there
+    move = (
         booking.status in ("pending", "confirmed")
         and active_there
         and not all(same(getattr(booking, name).isoformat(), remote.get(name)) for name in ("start_at", "end_at"))
-    ):
-        operation = "booking.reschedule"
-        payload = {
-            "start_at": booking.start_at.isoformat(),
-            "end_at": booking.end_at.isoformat(),
-            "local_resource_id": await _local_resource(session, booking.resource_id, location_id),
-            "change": "rescheduled",
-        }
-    else:
+    )
+    if not (cancel or move):
         return []
-    before = {
-        "status": remote.get("status"),
-        "start_at": remote.get("start_at"),
-        "end_at": remote.get("end_at"),
-        "resource_id": remote.get("resource_id"),
-    }
-    message = await enqueue(
+    # What the owner holds: what a refusal puts back in the cache.
+    before = BookingBefore(
+        status=remote["status"],
+        start_at=row_value("start_at", remote["start_at"]),
+        end_at=row_value("end_at", remote["end_at"]),
+        resource_id=remote.get("resource_id"),
+    )
+    message: BookingCancelMessage | BookingRescheduleMessage
+    if cancel:
+        message = BookingCancelMessage(booking.id, booking.local_booking_id, before, reason=f"network sync ({why})")
+    else:
+        local_resource_id = await _local_resource(session, booking.resource_id, location_id)
+        message = BookingRescheduleMessage(
+            booking.id, booking.local_booking_id, before, booking.start_at, booking.end_at, local_resource_id
+        )
+    row = await enqueue(
         session,
         location_id=location_id,
-        entity_type="booking",
-        entity_id=booking.id,
-        operation=operation,
-        payload={"booking_id": booking.id, "local_booking_id": booking.local_booking_id, "before": before, **payload},
+        message=message,
         idempotency_key=_key(booking.id, location_id, why),
         lease_inline=False,
     )
-    return [Queued(message.id, location_id)]
+    return [Queued(row.id, location_id)]

@@ -36,6 +36,7 @@ from sync.apply.state import BOOKING_FIELDS, json_value, row_value, same
 from sync.conflicts.propagate import push_booking, push_customer
 from sync.errors import JobStillRunning, SyncJobNotFound
 from sync.events import booking_event, customer_event, stock_event
+from sync.outbox.messages import StockChangeMessage
 from sync.outbox.queue import Queued, enqueue
 from sync.pull.jobs import ROLLED_BACK, RUNNING
 from sync.types import RollbackReport
@@ -168,25 +169,16 @@ class _Undo:
         await self._log(entry, level.version)
         if delta:
             sku = (await self.session.execute(select(StockItem.sku).where(StockItem.id == item_id))).scalar_one()
-            message = await enqueue(
+            row = await enqueue(
                 self.session,
                 location_id=location_id,
-                entity_type="stock_level",
-                entity_id=entry.entity_id,
-                operation="stock.change",
-                payload={
-                    "kind": "change",
-                    "sku": sku,
-                    "item_id": item_id,
-                    "quantity": delta,
-                    "reason": "adjustment",
-                    "reference": f"rollback {self.job_id}",
-                    "cache_delta": {"quantity": delta, "reserved": 0},
-                },
+                message=StockChangeMessage(
+                    item_id, sku, "change", delta, reason="adjustment", reference=f"rollback {self.job_id}"
+                ),
                 idempotency_key=f"sync:rollback:{entry.id}:{uuid.uuid4().hex[:8]}",
                 lease_inline=False,
             )
-            self.result.queued.append(Queued(message.id, location_id))
+            self.result.queued.append(Queued(row.id, location_id))
         self.result.events.append(stock_event(level))
         return True
 
