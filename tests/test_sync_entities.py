@@ -27,7 +27,7 @@ def test_every_entity_type_the_pull_engine_pulls_has_an_entry() -> None:
     for kind in EntityType:
         assert pulled(kind).pulled_as is kind
     assert set(SyncOptions().priority) <= {entity.pulled_as for entity in ENTITIES}
-    assert {EntityType(kind) for kind in Settings().sync_priority_order} <= {entity.pulled_as for entity in ENTITIES}
+    assert set(Settings().sync_priority_order) <= {entity.pulled_as for entity in ENTITIES}
     assert len({entity.pulled_as for entity in ENTITIES}) == len(ENTITIES)
 
 
