@@ -24,10 +24,7 @@ from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
 from sources.connectors.base import Connector
 from sources.connectors.errors import ConnectorError
-from sources.connectors.records import (
-    Cursor,
-    EntityType,
-)
+from sources.connectors.records import Cursor, EntityType
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
 from sync.apply.pipeline import ApplyResult, ApplyRules, CursorAdvance, apply_location_changes
