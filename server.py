@@ -113,7 +113,9 @@ async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: Con
     )
     rules = apply_rules(settings, connectors)
     sync = build_sync_engine(settings, writer, connectors, bus, rules)
-    refresher = Refresher(writer, connectors, originating_share_bp=share_bp, rules=rules, on_applied=sync.settled)
+    refresher = Refresher(
+        writer, connectors, originating_share_bp=share_bp, rules=rules, on_applied=sync.publish_applied
+    )
     await refresher.load_marks()
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake

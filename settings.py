@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sources.connectors.records import EntityType
+
 DEFAULT_SQLITE_PATH = Path("var") / "gateway.sqlite3"
 
 
@@ -45,8 +47,8 @@ class Settings(BaseSettings):
     )
     sync_realtime_seconds: float = Field(default=30.0, description="The interval `realtime` means, in seconds")
     sync_batch_size: int = Field(default=100, ge=1, le=1000, description="Records per page of a delta pull")
-    sync_priority_order: list[Literal["customers", "bookings", "resources", "inventory"]] = Field(
-        default=["customers", "bookings", "resources", "inventory"], description="Order entity types are pulled in"
+    sync_priority_order: list[EntityType] = Field(
+        default_factory=lambda: list(EntityType), description="Order entity types are pulled in (default: all)"
     )
     sync_full_every_hours: float = Field(
         default=24.0, description="How often a scheduled pull is a full reconciliation (finds deletions)"

@@ -17,6 +17,7 @@ from sources.cache.models import Location
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability
 from sync.outbox.delivery import DeliveryOutcome
+from sync.outbox.messages import Message
 from sync.outbox.queue import Queued, enqueue
 
 EARTH_RADIUS_KM = 6371.0
@@ -88,27 +89,10 @@ async def record(
     )
 
 
-async def send_to(
-    session: AsyncSession,
-    *,
-    location_id: str,
-    entity_type: str,
-    entity_id: str,
-    operation: str,
-    payload: dict[str, Any],
-    key: str,
-) -> Queued:
+async def send_to(session: AsyncSession, *, location_id: str, message: Message[Any], key: str) -> Queued:
     """Queue a write for its owner inside the caller's transaction."""
-    message = await enqueue(
-        session,
-        location_id=location_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        operation=operation,
-        payload=payload,
-        idempotency_key=key,
-    )
-    return Queued(message.id, message.location_id)
+    row = await enqueue(session, location_id=location_id, message=message, idempotency_key=key)
+    return Queued(row.id, row.location_id)
 
 
 async def deliver(context: Context, entity_type: str, entity_id: str | None, messages: list[Queued]) -> WriteResult:

@@ -1,14 +1,22 @@
-"""The sync engine's surface for resolvers and the scheduler (the implementation lives beside it)."""
+"""The sync engine's surface for resolvers and the scheduler (the implementation lives beside it).
+
+Entity type names are defined once, below `sync/` (connectors speak them too): `EntityType` names
+what a pull asks a location for, `RecordType` one record of it. Both are re-exported here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sources.connectors.records import EntityType, RecordType
+
+__all__ = ["ConflictChoice", "EntityType", "RecordType", "RollbackReport", "Strategy"]
+
 
 class ConflictChoice(StrEnum):
-    SOURCE = "source"  # the location's change that arrived
-    TARGET = "target"  # what the network held (another location's change, or a gateway write)
+    LOCATION = "source"  # the location's change that arrived (the conflict's source side)
+    NETWORK = "target"  # what the network held (another location's change, or a gateway write)
 
 
 class Strategy(StrEnum):

@@ -14,12 +14,12 @@ EARLY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 def test_a_change_on_one_side_only_is_not_a_conflict() -> None:
     result = compare(BASE, BASE, {**BASE, "phone": "2"})
-    assert result.node_changes == {"phone": "2"} and not result.hub_changes and not result.is_conflict
+    assert result.location_changes == {"phone": "2"} and not result.network_changes and not result.is_conflict
 
 
 def test_changes_to_different_fields_merge() -> None:
     result = compare(BASE, {**BASE, "email": "new@example.com"}, {**BASE, "phone": "2"})
-    assert result.node_changes == {"phone": "2"} and result.hub_changes == {"email"} and not result.is_conflict
+    assert result.location_changes == {"phone": "2"} and result.network_changes == {"email"} and not result.is_conflict
 
 
 def test_the_same_field_changed_to_different_values_on_both_sides_is_a_conflict() -> None:
@@ -33,7 +33,7 @@ def test_both_sides_making_the_same_change_is_not_a_conflict() -> None:
 
 def test_times_compare_by_instant_not_by_spelling() -> None:
     base = {"start_at": "2026-12-01T09:00:00+00:00"}
-    assert not compare(base, base, {"start_at": "2026-12-01T10:00:00+01:00"}).node_changes
+    assert not compare(base, base, {"start_at": "2026-12-01T10:00:00+01:00"}).location_changes
 
 
 def test_newest_keeps_the_side_changed_last_and_ties_keep_the_network() -> None:

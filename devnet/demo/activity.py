@@ -12,6 +12,8 @@ from devnet.demo.bookings import BookingBook
 from devnet.demo.customers import CustomerBook
 from devnet.demo.ids import GlobalIds, Row
 from devnet.demo.network import NetworkPlan
+from sources.connectors.records import CustomerDetails
+from sync.outbox.messages import CustomerUpsertMessage
 
 JOBS_PER_LOCATION = 4
 SYNCED_ENTITIES = ("customers", "bookings", "resources", "services", "inventory")
@@ -257,27 +259,26 @@ class _ActivityBuilder:
             # Customer edits made at the hub that the degraded location has not taken yet.
             mapping = rng.choice(mapped)
             customer = customer_rows[mapping["customer_id"]]
-            entity_type, entity_id, operation = "customer", mapping["customer_id"], "customer.upsert"
-            payload = {
-                "customer_id": customer["id"],
-                "local_customer_id": mapping["local_customer_id"],
-                "details": {
-                    "global_id": customer["id"],
-                    "first_name": customer["first_name"],
-                    "last_name": customer["last_name"],
-                    "email": customer["email"],
-                    "phone": customer["phone"],
-                    "preferences": customer["preferences"],
-                },
-            }
+            message = CustomerUpsertMessage(
+                customer_id=customer["id"],
+                local_customer_id=mapping["local_customer_id"],
+                details=CustomerDetails(
+                    global_id=customer["id"],
+                    first_name=customer["first_name"],
+                    last_name=customer["last_name"],
+                    email=customer["email"],
+                    phone=customer["phone"],
+                    preferences=customer["preferences"],
+                ),
+            )
             self.outbox_rows.append(
                 {
                     "id": self.ids.new("obx"),
                     "location_id": location_id,
-                    "entity_type": entity_type,
-                    "entity_id": entity_id,
-                    "operation": operation,
-                    "payload": payload,
+                    "entity_type": message.entity_type.value,
+                    "entity_id": message.entity_id(location_id),
+                    "operation": message.op,
+                    "payload": message.encode(),
                     "idempotency_key": f"demo-{self.ids.hex(16)}",
                     "status": "pending",
                     "attempts": attempts,

@@ -28,6 +28,7 @@ from resolvers.writing import (
 )
 from sources.cache.models import Booking, Location, Service
 from sources.connectors.base import Capability
+from sync.outbox.messages import BookingBefore, BookingCancelMessage, BookingRescheduleMessage
 from sync.outbox.queue import Queued
 
 
@@ -74,24 +75,20 @@ async def reschedule_booking(
                 lock_rows=context.live.writer.locks_rows,
                 ignore_booking_id=booking.id,
             )
-            before = _before(booking)
+            before, prior = _before(booking), BookingBefore.of(booking)
             booking.start_at, booking.end_at, booking.resource_id = start_at, end_at, resource.id
             message_id = await send_to(
                 session,
                 location_id=location.id,
-                entity_type="booking",
-                entity_id=booking.id,
-                operation="booking.reschedule",
                 key=f"{key}:reschedule",
-                payload={
-                    "booking_id": booking.id,
-                    "local_booking_id": booking.local_booking_id,
-                    "start_at": start_at.isoformat(),
-                    "end_at": end_at.isoformat(),
-                    "local_resource_id": local_resource_ref(resource, location.id),
-                    "before": before,
-                    "change": "rescheduled",
-                },
+                message=BookingRescheduleMessage(
+                    booking.id,
+                    booking.local_booking_id,
+                    prior,
+                    start_at,
+                    end_at,
+                    local_resource_id=local_resource_ref(resource, location.id),
+                ),
             )
             await record(
                 context,
@@ -116,22 +113,13 @@ async def reschedule_booking(
 async def cancel_in_session(context: Context, session: AsyncSession, booking: Booking, reason: str, key: str) -> Queued:
     location = await session.get_one(Location, booking.service_location_id)
     require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
-    before = _before(booking)
+    prior = BookingBefore.of(booking)
     booking.status = "cancelled"
     message_id = await send_to(
         session,
         location_id=location.id,
-        entity_type="booking",
-        entity_id=booking.id,
-        operation="booking.cancel",
         key=f"{key}:cancel",
-        payload={
-            "booking_id": booking.id,
-            "local_booking_id": booking.local_booking_id,
-            "reason": reason,
-            "before": before,
-            "change": "cancelled",
-        },
+        message=BookingCancelMessage(booking.id, booking.local_booking_id, prior, reason=reason),
     )
     await record(
         context,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,8 +30,8 @@ from resolvers.writing import (
 )
 from sources.cache.models import Booking, Customer, CustomerMapping, Location, Resource, Service
 from sources.connectors.base import Capability
-from sync.conflicts.propagate import customer_details
 from sync.outbox.delivery import DeliveryStatus
+from sync.outbox.messages import BookingCreateMessage, customer_details
 from sync.outbox.queue import Queued
 
 
@@ -241,27 +240,21 @@ async def _claim_and_queue(
                 )
             )
         ).scalar()
-        payload: dict[str, Any] = {
-            "booking_id": booking.id,
-            "customer": customer_details(customer),
-            "local_customer_id": mapping,
-            "local_service_id": service.local_service_id,
-            "local_resource_id": local_resource_ref(resource, location.id),
-            "start_at": booking.start_at.isoformat(),
-            "end_at": booking.end_at.isoformat(),
-            "price_minor": booking.price_minor,
-            "currency": booking.currency,
-            "notes": booking.notes,
-            "originating_location_id": booking.originating_location_id,
-        }
+        message = BookingCreateMessage(
+            booking_id=booking.id,
+            customer=customer_details(customer),
+            local_customer_id=mapping,
+            local_service_id=service.local_service_id,
+            local_resource_id=local_resource_ref(resource, location.id),
+            start_at=booking.start_at,
+            end_at=booking.end_at,
+            price_minor=booking.price_minor,
+            currency=booking.currency,
+            notes=booking.notes,
+            originating_location_id=booking.originating_location_id,
+        )
         message_id = await send_to(
-            session,
-            location_id=location.id,
-            entity_type="booking",
-            entity_id=booking.id,
-            operation="booking.create",
-            payload=payload,
-            key=f"{request.idempotency_key}:create",
+            session, location_id=location.id, message=message, key=f"{request.idempotency_key}:create"
         )
         await record(
             context,

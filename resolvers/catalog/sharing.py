@@ -13,6 +13,7 @@ from resolvers.results import WriteResult
 from resolvers.writing import deliver, get_or_not_found, record, require_capability, send_to
 from sources.cache.models import Location, Resource, ResourceShare
 from sources.connectors.base import Capability
+from sync.outbox.messages import ResourceShareMessage, ResourceUnshareMessage, ShareBefore
 
 RULE_NAMES = frozenset({"days", "from", "until", "max_hours_per_week", "priority", "notes"})
 
@@ -45,7 +46,7 @@ async def _set_share(
                 )
             )
         ).scalar()
-        before = None if share is None else {"rules": share.rules, "is_active": share.is_active}
+        before = None if share is None else ShareBefore(share.rules, share.is_active)
         if rules is None:
             if share is None or not share.is_active:
                 raise NotFoundError(f"{resource.name} is not shared with {borrower.name}", field="withLocationId")
@@ -58,24 +59,9 @@ async def _set_share(
             else:
                 share.rules, share.is_active = rules, True
             operation = "resource.share"
-        payload = {
-            "resource_id": resource.id,
-            "local_resource_id": resource.local_resource_id,
-            "with_location_id": borrower.id,
-            "rules": rules or {},
-            "before": before,
-            "event_topic": "resource.changed",
-            "event": {"resourceId": resource.id, "withLocationId": borrower.id, "shared": rules is not None},
-        }
-        message_id = await send_to(
-            session,
-            location_id=owner.id,
-            entity_type="resource",
-            entity_id=resource.id,
-            operation=operation,
-            payload=payload,
-            key=f"{key}:{operation}",
-        )
+        message_type = ResourceShareMessage if rules is not None else ResourceUnshareMessage
+        message = message_type(resource.id, resource.local_resource_id, borrower.id, rules or {}, before)
+        message_id = await send_to(session, location_id=owner.id, message=message, key=f"{key}:{operation}")
         await record(
             context,
             session,

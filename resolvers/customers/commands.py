@@ -16,7 +16,7 @@ from resolvers.writing import can, deliver, get_or_not_found, record, send_to
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.connectors.base import Capability
-from sync.conflicts.propagate import customer_details
+from sync.outbox.messages import CustomerMergeMessage, CustomerUpsertMessage
 from sync.outbox.queue import Queued
 
 FIELDS = ("first_name", "last_name", "email", "phone", "preferences")
@@ -53,15 +53,8 @@ async def _send_details(session: AsyncSession, customer: Customer, mapping: Cust
     return await send_to(
         session,
         location_id=mapping.location_id,
-        entity_type="customer",
-        entity_id=customer.id,
-        operation="customer.upsert",
         key=f"{key}:{mapping.location_id}",
-        payload={
-            "customer_id": customer.id,
-            "local_customer_id": mapping.local_customer_id,
-            "details": customer_details(customer),
-        },
+        message=CustomerUpsertMessage.of(customer, mapping.local_customer_id),
     )
 
 
@@ -153,17 +146,10 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                         await send_to(
                             session,
                             location_id=mapping.location_id,
-                            entity_type="customer",
-                            entity_id=keep.id,
-                            operation="customer.merge",
                             key=f"{key}:{mapping.location_id}",
-                            payload={
-                                "customer_id": keep.id,
-                                "keep_local_id": kept.local_customer_id,
-                                "remove_local_id": mapping.local_customer_id,
-                                "event_topic": "customer.changed",
-                                "event": {"customerId": keep.id, "mergedCustomerId": remove.id},
-                            },
+                            message=CustomerMergeMessage(
+                                keep.id, kept.local_customer_id, mapping.local_customer_id, remove.id
+                            ),
                         )
                     )
                 await session.delete(mapping)

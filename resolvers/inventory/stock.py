@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +15,7 @@ from resolvers.writing import deliver, record, require_capability, require_posit
 from sources.cache.models import Location, OutboxMessage, StockItem, StockLevel, StockMovement
 from sources.connectors.base import Capability
 from sync.outbox.delivery import DeliveryOutcome, DeliveryStatus
+from sync.outbox.messages import StockChangeMessage
 from sync.outbox.queue import PENDING, Queued
 
 REASONS = frozenset({"sale", "restock", "adjustment", "damaged", "count"})
@@ -54,8 +54,8 @@ async def _change(
     key: str,
 ) -> Queued:
     """Apply to the cache now (checked like the owner checks it) and queue for the owner."""
-    delta_quantity = quantity if kind == "change" else 0
-    delta_reserved = {"reserve": quantity, "release": -quantity}.get(kind, 0)
+    message = StockChangeMessage(item.id, item.sku, kind, quantity, reason=reason, reference=reference)
+    delta_quantity, delta_reserved = message.cache_delta["quantity"], message.cache_delta["reserved"]
     if level.quantity + delta_quantity < level.reserved + delta_reserved or level.reserved + delta_reserved < 0:
         if kind == "release":
             raise InvalidInputError(f"only {level.reserved} of {item.name} are reserved", field="quantity")
@@ -71,24 +71,7 @@ async def _change(
                 item_id=item.id, location_id=level.location_id, delta=quantity, reason=reason, reference=reference
             )
         )
-    payload: dict[str, Any] = {
-        "item_id": item.id,
-        "sku": item.sku,
-        "kind": kind,
-        "quantity": quantity,
-        "reason": reason,
-        "reference": reference,
-        "cache_delta": {"quantity": delta_quantity, "reserved": delta_reserved},
-    }
-    message_id = await send_to(
-        session,
-        location_id=level.location_id,
-        entity_type="stock_level",
-        entity_id=f"{item.id}@{level.location_id}",
-        operation="stock.change",
-        payload=payload,
-        key=key,
-    )
+    message_id = await send_to(session, location_id=level.location_id, message=message, key=key)
     await record(
         context,
         session,

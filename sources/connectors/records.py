@@ -150,12 +150,26 @@ class CustomerAck:
 
 
 class EntityType(StrEnum):
-    """What a delta pull asks a location for (spec sync_priority_order names)."""
+    """What a delta pull asks a location for (spec sync_priority_order names; sync cursors and jobs store them).
+
+    The same kinds of data, one record at a time, are named by `RecordType`; which record types each
+    pulled type brings is the sync engine's entity table (`sync.apply.registry`).
+    """
 
     CUSTOMERS = "customers"
     BOOKINGS = "bookings"
     RESOURCES = "resources"
     INVENTORY = "inventory"
+
+
+class RecordType(StrEnum):
+    """What one cached record is, as the change log, sync states, conflicts, the outbox and audit name it."""
+
+    CUSTOMER = "customer"
+    CUSTOMER_MAPPING = "customer_mapping"  # a customer's id at one location
+    BOOKING = "booking"
+    RESOURCE = "resource"
+    STOCK_LEVEL = "stock_level"  # one item at one location; its id is `<item id>@<location id>`
 
 
 @dataclass(frozen=True, slots=True)

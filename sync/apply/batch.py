@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import SyncState
 from sync.apply.state import agree, compare
-from sync.conflicts.detect import ConflictPolicy, Events, Side, Verdict, settle
+from sync.conflicts.detect import ConflictPolicy, Events, Side, Verdict, decide_conflict
 from sync.conflicts.propagate import Writable
 from sync.outbox.queue import Queued
 
@@ -66,15 +66,15 @@ class Batch:
     lock_rows: bool = False
 
 
-async def weigh(
+async def judge_change(
     session: AsyncSession,
     batch: Batch,
     *,
     entity_type: str,
     entity_id: str,
     state: SyncState | None,
-    hub: Side,
-    node: Side,
+    network: Side,
+    location: Side,
     result: ApplyResult,
 ) -> Verdict | None:
     """What a pulled record does to its cache record; None when the location has not changed it.
@@ -83,25 +83,25 @@ async def weigh(
     remembered (so the clash is raised once) and nothing is applied.
     """
     # A source without version tokens (0: pushes from websites) is compared by content instead.
-    if state is not None and node.version > 0 and state.remote_version == node.version:
+    if state is not None and location.version > 0 and state.remote_version == location.version:
         result.unchanged += 1
         return None
-    base = state.base if state is not None else hub.image  # first sight: the two agreed until now
-    verdict = await settle(
+    base = state.base if state is not None else network.image  # first sight: the two agreed until now
+    verdict = await decide_conflict(
         session,
         policy=batch.rules.policy,
         entity_type=entity_type,
         entity_id=entity_id,
         location_id=batch.location_id,
-        comparison=compare(base, hub.image, node.image),
+        comparison=compare(base, network.image, location.image),
         base=base,
-        node=node,
-        hub=hub,
+        location=location,
+        network=network,
         job_id=batch.job_id,
         events=result.events,
     )
     if verdict.conflict_id is not None:
         result.conflicts += 1
     if verdict.pending:
-        await agree(session, entity_type, entity_id, batch.location_id, node.version, base)
+        await agree(session, entity_type, entity_id, batch.location_id, location.version, base)
     return verdict

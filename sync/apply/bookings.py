@@ -1,266 +1,46 @@
-"""Bookings a location reports: new ones recorded, changes applied or held as conflicts, clashes found.
+"""Bookings: owned by their service location; new ones recorded, changes applied or held as conflicts.
 
-A clash is two locations each confirming a booking of one shared resource at overlapping
-times (each site checked only its own diary). It is recorded as a `double_booking`
-conflict; the booking strategy decides which booking keeps the slot, the other one is
-cancelled at its location through the outbox.
+Bookings made at a location get a network id derived from the location and its local id, so
+re-applying is idempotent; the bookings a pull touched are checked for double bookings
+(`double_bookings.py`); changing a cached booking and telling its owner is `booking_writes.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Sequence, Set
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import log_change
-from sources.cache.models import Booking, CustomerMapping, Resource, Service, SyncState
-from sources.connectors.records import RemoteBooking
-from sync.apply.batch import ApplyResult, Batch, derived_id, weigh
-from sync.apply.state import BOOKING_FIELDS, Image, agree, image_of, load_states, row_value
-from sync.conflicts.detect import Side, record_conflict, winner
-from sync.conflicts.propagate import push_booking
+from sources.cache.models import (
+    Booking,
+    ChangeLogEntry,
+    Conflict,
+    CustomerMapping,
+    Resource,
+    RevenueEntry,
+    Service,
+    SyncState,
+)
+from sources.connectors.base import Capability
+from sources.connectors.records import EntityType, RecordType, RemoteBooking, RemoteRecord
+from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
+from sync.apply.booking_writes import change_booking, push_booking, set_pulled_fields
+from sync.apply.double_bookings import keep_one_booking, settle_double_bookings
+from sync.apply.entity import Undo, check_fields, chosen_fields, restore, still_as_written
+from sync.apply.state import BOOKING_FIELDS, Image, agree, image_of, json_value, load_states, row_value
+from sync.conflicts.detect import Side
+from sync.errors import InvalidResolution
 from sync.events import booking_event
-from sync.outbox.queue import supersede
-from sync.types import Strategy
+from sync.outbox.queue import Queued, supersede
+from sync.types import ConflictChoice
 
-ACTIVE = ("pending", "confirmed")
-MONEY_FIELDS = ("price_minor", "status", "start_at")
-
-
-async def change_booking(
-    session: AsyncSession,
-    booking: Booking,
-    fields: Image,
-    *,
-    location_id: str | None,
-    job_id: str | None,
-    share_bp: int,
-) -> None:
-    """Set fields of a cached booking: a new version, a change-log entry, revenue redone when it earns otherwise."""
-    before = image_of(booking, BOOKING_FIELDS)
-    for name, value in fields.items():
-        setattr(booking, name, row_value(name, value))
-    booking.version += 1
-    await session.flush()
-    await log_change(
-        session,
-        entity_type="booking",
-        entity_id=booking.id,
-        location_id=location_id,
-        operation="update",
-        before=before,
-        after=image_of(booking, BOOKING_FIELDS),
-        version=booking.version,
-        sync_job_id=job_id,
-    )
-    if any(name in fields for name in MONEY_FIELDS):
-        await replace_revenue_entries(session, booking, share_bp)
-
-
-async def _set_fields(
-    session: AsyncSession, batch: Batch, booking: Booking, fields: Image, result: ApplyResult
-) -> None:
-    await change_booking(
-        session,
-        booking,
-        fields,
-        location_id=batch.location_id,
-        job_id=batch.job_id,
-        share_bp=batch.rules.originating_share_bp,
-    )
-    result.updated += 1
-    result.events.append(booking_event(booking, "synced"))
-
-
-async def _known(
-    session: AsyncSession,
-    batch: Batch,
-    booking: Booking,
-    remote: RemoteBooking,
-    node: Image,
-    state: SyncState | None,
-    result: ApplyResult,
-) -> bool:
-    """Apply a change to a booking the cache has; whether it changed."""
-    location_id = batch.location_id
-    if booking.local_booking_id != remote.local_id:
-        booking.local_booking_id = remote.local_id
-    hub = image_of(booking, BOOKING_FIELDS)
-    verdict = await weigh(
-        session,
-        batch,
-        entity_type="booking",
-        entity_id=booking.id,
-        state=state,
-        hub=Side(hub, booking.version, booking.updated_at),
-        node=Side(node, remote.version, remote.updated_at),
-        result=result,
-    )
-    if verdict is None or verdict.pending:
-        return False
-    if verdict.apply:
-        await _set_fields(session, batch, booking, verdict.apply, result)
-        booking.updated_at = remote.updated_at  # its source's change time: what `newest` compares
-    else:
-        result.unchanged += 1
-    await agree(session, "booking", booking.id, location_id, remote.version, node)
-    if verdict.push_back and verdict.conflict_id is not None:
-        await supersede(session, "booking", booking.id, location_id, "conflict settled")
-        result.queued += await push_booking(session, booking, node, why="conflict")
-    return bool(verdict.apply)
-
-
-async def _create(
-    session: AsyncSession, batch: Batch, remote: RemoteBooking, values: Image, result: ApplyResult
-) -> Booking:
-    location_id = batch.location_id
-    booking = Booking(
-        id=remote.global_id or derived_id("bkg", location_id, remote.local_id),
-        originating_location_id=location_id,
-        service_location_id=location_id,
-        local_booking_id=remote.local_id,
-        version=max(remote.version, 1),
-        **{name: row_value(name, value) for name, value in values.items()},
-    )
-    session.add(booking)
-    await session.flush()
-    await log_change(
-        session,
-        entity_type="booking",
-        entity_id=booking.id,
-        location_id=location_id,
-        operation="create",
-        before=None,
-        after=values,
-        version=booking.version,
-        sync_job_id=batch.job_id,
-    )
-    await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
-    await agree(session, "booking", booking.id, location_id, remote.version, values)
-    result.created += 1
-    result.events.append(booking_event(booking, "created"))
-    return booking
-
-
-async def _clashes(session: AsyncSession, batch: Batch, touched: Sequence[Booking], result: ApplyResult) -> None:
-    """Active bookings of one resource at two locations overlapping: a double booking to settle."""
-    for booking in touched:
-        if booking.status not in ACTIVE or booking.resource_id is None:
-            continue
-        other = (
-            await session.execute(
-                select(Booking)
-                .where(
-                    Booking.resource_id == booking.resource_id,
-                    Booking.id != booking.id,
-                    Booking.service_location_id != booking.service_location_id,
-                    Booking.status.in_(ACTIVE),
-                    Booking.start_at < booking.end_at,
-                    booking.start_at < Booking.end_at,
-                )
-                .limit(1)
-            )
-        ).scalar()
-        if other is None:
-            continue
-        strategy = batch.rules.policy.for_entity("booking")
-        incoming = Side(image_of(booking, BOOKING_FIELDS), booking.version, booking.updated_at)
-        held = Side(image_of(other, BOOKING_FIELDS), other.version, other.updated_at)
-        decided = winner(strategy, incoming, held)
-        loser = None if decided is Strategy.MANUAL else (other if decided is Strategy.NODE_WINS else booking)
-        await record_conflict(
-            session,
-            conflict_type="double_booking",
-            entity_type="booking",
-            entity_id=booking.id,
-            source_location_id=booking.service_location_id,
-            target_location_id=other.service_location_id,
-            source={**incoming.data(), "booking_id": booking.id},
-            target={**held.data(), "booking_id": other.id},
-            base=None,
-            strategy=strategy,
-            resolved=None if loser is None else {"kept_booking_id": (booking if loser is other else other).id},
-            job_id=batch.job_id,
-            events=result.events,
-        )
-        result.conflicts += 1
-        if loser is not None:
-            result.queued += await cancel_for_clash(session, batch, loser, result)
-
-
-async def cancel_for_clash(session: AsyncSession, batch: Batch, loser: Booking, result: ApplyResult) -> list[Any]:
-    held_there = image_of(loser, BOOKING_FIELDS)
-    await _set_fields(session, batch, loser, {"status": "cancelled"}, result)
-    return await push_booking(session, loser, held_there, why="double booking")
-
-
-async def apply_bookings(
-    session: AsyncSession, batch: Batch, bookings: Sequence[RemoteBooking], result: ApplyResult
-) -> None:
-    if not bookings:
-        return
-    location_id = batch.location_id
-    services = dict(
-        (
-            await session.execute(
-                select(Service.local_service_id, Service.id).where(Service.location_id == location_id)
-            )
-        ).all()
-    )
-    resources = dict(
-        (
-            await session.execute(
-                select(Resource.local_resource_id, Resource.id).where(Resource.location_id == location_id)
-            )
-        ).all()
-    )
-    customers = dict(
-        (
-            await session.execute(
-                select(CustomerMapping.local_customer_id, CustomerMapping.customer_id).where(
-                    CustomerMapping.location_id == location_id,
-                    # Only the customers these bookings name: a delta pull must not read every mapping.
-                    CustomerMapping.local_customer_id.in_({booking.local_customer_id for booking in bookings}),
-                )
-            )
-        ).all()
-    )
-    statement = select(Booking).where(
-        Booking.service_location_id == location_id,
-        Booking.local_booking_id.in_([booking.local_id for booking in bookings]),
-    )
-    if batch.lock_rows:
-        statement = statement.with_for_update()
-    known = {booking.local_booking_id: booking for booking in (await session.execute(statement)).scalars()}
-    states = await load_states(session, "booking", location_id, (b.id for b in known.values()))
-    touched: list[Booking] = []
-    for remote in bookings:
-        service_id = services.get(remote.local_service_id)
-        customer_id = customers.get(remote.local_customer_id)
-        if service_id is None or customer_id is None:
-            # The location speaks of a service or customer we have not pulled yet; the next pull brings it.
-            continue
-        resource_id = None
-        if remote.local_resource_id is not None:
-            resource_id = resources.get(remote.local_resource_id, remote.local_resource_id)
-        node = image_of_remote(remote, customer_id, service_id, resource_id)
-        booking = known.get(remote.local_id)
-        if booking is None and remote.global_id is not None:
-            booking = await session.get(Booking, remote.global_id)
-        if booking is None:
-            booking = await _create(session, batch, remote, node, result)
-            touched.append(booking)
-        else:
-            state = states.get(booking.id)
-            if state is None and booking.id not in states:
-                state = await session.get(SyncState, ("booking", booking.id, location_id))
-            if await _known(session, batch, booking, remote, node, state, result):
-                touched.append(booking)
-        result.booking_ids[remote.local_id] = booking.id
-    await _clashes(session, batch, touched, result)
+BOOKING = RecordType.BOOKING
+BOOKING_ROW = ("id", "originating_location_id", "service_location_id", "local_booking_id", "version", *BOOKING_FIELDS)
+# What a resolution may set on a booking: who, what and the price stay as the booking was made.
+BOOKING_RESOLVABLE = ("start_at", "end_at", "resource_id", "status", "notes")
 
 
 def image_of_remote(remote: RemoteBooking, customer_id: str, service_id: str, resource_id: str | None) -> Image:
@@ -275,3 +55,257 @@ def image_of_remote(remote: RemoteBooking, customer_id: str, service_id: str, re
         "currency": remote.currency,
         "notes": remote.notes,
     }
+
+
+class Bookings:
+    pulled_as = EntityType.BOOKINGS
+    record_types = (BOOKING,)
+    reads = Capability.READ_BOOKINGS
+    remote_type: type[RemoteRecord] = RemoteBooking
+
+    def key_of(self, record: RemoteBooking) -> str:
+        return record.local_id
+
+    # -- pull --------------------------------------------------------------------------------------
+    async def apply(
+        self, session: AsyncSession, batch: Batch, records: Sequence[RemoteBooking], result: ApplyResult
+    ) -> None:
+        location_id = batch.location_id
+        services = dict(
+            (
+                await session.execute(
+                    select(Service.local_service_id, Service.id).where(Service.location_id == location_id)
+                )
+            ).all()
+        )
+        resources = dict(
+            (
+                await session.execute(
+                    select(Resource.local_resource_id, Resource.id).where(Resource.location_id == location_id)
+                )
+            ).all()
+        )
+        customers = dict(
+            (
+                await session.execute(
+                    select(CustomerMapping.local_customer_id, CustomerMapping.customer_id).where(
+                        CustomerMapping.location_id == location_id,
+                        # Only the customers these bookings name: a delta pull must not read every mapping.
+                        CustomerMapping.local_customer_id.in_({booking.local_customer_id for booking in records}),
+                    )
+                )
+            ).all()
+        )
+        statement = select(Booking).where(
+            Booking.service_location_id == location_id,
+            Booking.local_booking_id.in_([booking.local_id for booking in records]),
+        )
+        if batch.lock_rows:
+            statement = statement.with_for_update()
+        known = {booking.local_booking_id: booking for booking in (await session.execute(statement)).scalars()}
+        states = await load_states(session, BOOKING, location_id, (b.id for b in known.values()))
+        touched: list[Booking] = []
+        for remote in records:
+            service_id = services.get(remote.local_service_id)
+            customer_id = customers.get(remote.local_customer_id)
+            if service_id is None or customer_id is None:
+                # The location speaks of a service or customer we have not pulled yet; the next pull brings it.
+                continue
+            resource_id = None
+            if remote.local_resource_id is not None:
+                resource_id = resources.get(remote.local_resource_id, remote.local_resource_id)
+            there = image_of_remote(remote, customer_id, service_id, resource_id)
+            booking = known.get(remote.local_id)
+            if booking is None and remote.global_id is not None:
+                booking = await session.get(Booking, remote.global_id)
+            if booking is None:
+                booking = await self._create(session, batch, remote, there, result)
+                touched.append(booking)
+            else:
+                state = states.get(booking.id)
+                if state is None and booking.id not in states:
+                    state = await session.get(SyncState, (BOOKING, booking.id, location_id))
+                if await self._known(session, batch, booking, remote, there, state, result):
+                    touched.append(booking)
+            result.booking_ids[remote.local_id] = booking.id
+        await settle_double_bookings(session, batch, touched, result)
+
+    async def _known(
+        self,
+        session: AsyncSession,
+        batch: Batch,
+        booking: Booking,
+        remote: RemoteBooking,
+        there: Image,
+        state: SyncState | None,
+        result: ApplyResult,
+    ) -> bool:
+        """Apply a change to a booking the cache has; whether it changed."""
+        location_id = batch.location_id
+        if booking.local_booking_id != remote.local_id:
+            booking.local_booking_id = remote.local_id
+        verdict = await judge_change(
+            session,
+            batch,
+            entity_type=BOOKING,
+            entity_id=booking.id,
+            state=state,
+            network=Side(image_of(booking, BOOKING_FIELDS), booking.version, booking.updated_at),
+            location=Side(there, remote.version, remote.updated_at),
+            result=result,
+        )
+        if verdict is None or verdict.pending:
+            return False
+        if verdict.apply:
+            await set_pulled_fields(session, batch, booking, verdict.apply, result)
+            booking.updated_at = remote.updated_at  # its source's change time: what `newest` compares
+        else:
+            result.unchanged += 1
+        await agree(session, BOOKING, booking.id, location_id, remote.version, there)
+        if verdict.push_back and verdict.conflict_id is not None:
+            await supersede(session, BOOKING, booking.id, location_id, "conflict settled")
+            result.queued += await push_booking(session, booking, there, why="conflict")
+        return bool(verdict.apply)
+
+    async def _create(
+        self, session: AsyncSession, batch: Batch, remote: RemoteBooking, values: Image, result: ApplyResult
+    ) -> Booking:
+        location_id = batch.location_id
+        booking = Booking(
+            id=remote.global_id or derived_id("bkg", location_id, remote.local_id),
+            originating_location_id=location_id,
+            service_location_id=location_id,
+            local_booking_id=remote.local_id,
+            version=max(remote.version, 1),
+            **{name: row_value(name, value) for name, value in values.items()},
+        )
+        session.add(booking)
+        await session.flush()
+        await log_change(
+            session,
+            entity_type=BOOKING,
+            entity_id=booking.id,
+            location_id=location_id,
+            operation="create",
+            before=None,
+            after=values,
+            version=booking.version,
+            sync_job_id=batch.job_id,
+        )
+        await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
+        await agree(session, BOOKING, booking.id, location_id, remote.version, values)
+        result.created += 1
+        result.events.append(booking_event(booking, "created"))
+        return booking
+
+    async def reconcile(
+        self, session: AsyncSession, location_id: str, seen: Set[str], job_id: str, result: ApplyResult
+    ) -> None:
+        bookings = (
+            await session.execute(
+                # A booking still on its way there has no local id yet: it is not missing, it is pending.
+                select(Booking).where(Booking.service_location_id == location_id, Booking.local_booking_id != "")
+            )
+        ).scalars()
+        for booking in bookings:
+            if booking.local_booking_id in seen:
+                continue
+            await log_change(
+                session,
+                entity_type=BOOKING,
+                entity_id=booking.id,
+                location_id=location_id,
+                operation="delete",
+                before=image_of(booking, BOOKING_ROW),
+                after=None,
+                version=booking.version,
+                sync_job_id=job_id,
+            )
+            result.events.append(booking_event(booking, "deleted"))
+            await session.execute(delete(RevenueEntry).where(RevenueEntry.booking_id == booking.id))
+            await session.execute(
+                delete(SyncState).where(SyncState.entity_type == BOOKING, SyncState.entity_id == booking.id)
+            )
+            await session.delete(booking)
+            result.deleted += 1
+
+    # -- conflicts and rollback --------------------------------------------------------------------
+    async def resolve(
+        self,
+        session: AsyncSession,
+        rules: ApplyRules,
+        conflict: Conflict,
+        choice: ConflictChoice | None,
+        merged: Image | None,
+    ) -> ApplyResult:
+        if conflict.conflict_type == "double_booking":
+            return await keep_one_booking(session, rules, conflict, choice, merged)
+        fields = chosen_fields(conflict, choice, merged)
+        result = ApplyResult()
+        booking = await session.get(Booking, conflict.entity_id)
+        if booking is None:
+            raise InvalidResolution(f"booking {conflict.entity_id} no longer exists")
+        check_fields(fields, BOOKING_RESOLVABLE if choice is None else BOOKING_FIELDS, "booking")
+        before = image_of(booking, BOOKING_FIELDS)
+        await change_booking(
+            session, booking, fields, location_id=None, job_id=None, share_bp=rules.originating_share_bp
+        )
+        owner = booking.service_location_id
+        await supersede(session, BOOKING, booking.id, owner, "conflict resolved")
+        if choice is ConflictChoice.LOCATION and conflict.source_location_id == owner:
+            await agree(session, BOOKING, booking.id, owner, int(conflict.source_data.get("version", 0)), fields)
+        else:
+            there = (conflict.source_data or {}).get("fields") or before
+            result.queued += await self.propagate(session, rules, booking.id, why="resolve", held={**before, **there})
+        result.events.append(booking_event(booking, "resolved"))
+        conflict.resolved_data = fields
+        return result
+
+    async def roll_back(self, undo: Undo, entry: ChangeLogEntry) -> bool:
+        session = undo.session
+        if entry.operation == "delete":
+            if await session.get(Booking, entry.entity_id) is not None:
+                return False
+            restored = Booking()
+            restore(restored, entry.before)
+            session.add(restored)
+            await session.flush()
+            await replace_revenue_entries(session, restored, undo.rules.originating_share_bp)
+            await undo.log(entry, restored.version)
+            undo.result.events.append(booking_event(restored, "restored"))
+            return True
+        booking = await session.get(Booking, entry.entity_id)
+        if booking is None or not still_as_written(booking, entry.after):
+            return False
+        there = {name: json_value(getattr(booking, name)) for name in BOOKING_FIELDS}
+        if entry.operation == "create":
+            # It came from the location: taking it back means cancelling it there too.
+            booking.status = "cancelled"
+        else:
+            restore(booking, {name: value for name, value in (entry.before or {}).items() if name in BOOKING_FIELDS})
+        booking.version += 1
+        await session.flush()
+        await replace_revenue_entries(session, booking, undo.rules.originating_share_bp)
+        await undo.log(entry, booking.version)
+        undo.result.queued += await self.propagate(session, undo.rules, booking.id, why="rollback", held=there)
+        undo.result.events.append(booking_event(booking, "rolled_back"))
+        return True
+
+    async def propagate(
+        self,
+        session: AsyncSession,
+        rules: ApplyRules,
+        entity_id: str,
+        *,
+        why: str,
+        held: Image | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[Queued]:
+        """To its owner: cancel or move the booking there (`held`: what the owner holds, else its last agreement)."""
+        booking = await session.get(Booking, entity_id)
+        if booking is None or booking.service_location_id in exclude:
+            return []
+        if held is None:
+            state = await session.get(SyncState, (BOOKING, booking.id, booking.service_location_id))
+            held = state.base if state is not None else image_of(booking, BOOKING_FIELDS)
+        return await push_booking(session, booking, held, why=why)

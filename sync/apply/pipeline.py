@@ -19,13 +19,12 @@ from sources.connectors.records import (
     EntityType,
     RemoteBooking,
     RemoteCustomer,
+    RemoteRecord,
     RemoteResource,
     RemoteStockLevel,
 )
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id
-from sync.apply.bookings import apply_bookings
-from sync.apply.customers import apply_customers
-from sync.apply.owned import apply_resources, apply_stock
+from sync.apply.registry import ENTITIES
 from sync.pull.cursors import save_cursor
 
 __all__ = ["ApplyResult", "ApplyRules", "CursorAdvance", "apply_location_changes", "derived_id"]
@@ -41,6 +40,7 @@ class CursorAdvance:
 async def apply_location_changes(
     writer: CacheWriter,
     location_id: str,
+    records: Sequence[RemoteRecord] = (),
     *,
     customers: Sequence[RemoteCustomer] = (),
     bookings: Sequence[RemoteBooking] = (),
@@ -53,6 +53,9 @@ async def apply_location_changes(
 ) -> ApplyResult:
     """Apply one location's records in one transaction: all of them land, or none.
 
+    `records` may hold any entity type's records (a pulled page does); the named sequences are
+    the same, spelled for callers that hold one kind. Each entity type applies its own, in the
+    order of the entity table (customers before the bookings that name them).
     With `advance`, the pull's cursor moves in the same transaction, so a page is either
     applied and passed, or neither (a crash in between re-pulls it; re-applying is harmless).
     """
@@ -62,10 +65,11 @@ async def apply_location_changes(
     batch = Batch(location_id, rules, job_id, writer.locks_rows)
     result = ApplyResult()
     async with writer.transaction() as session:
-        await apply_customers(session, batch, customers, result)
-        await apply_bookings(session, batch, bookings, result)
-        await apply_resources(session, batch, resources, result)
-        await apply_stock(session, batch, stock, result)
+        given = [*records, *customers, *bookings, *resources, *stock]
+        for entity in ENTITIES:
+            mine = [record for record in given if isinstance(record, entity.remote_type)]
+            if mine:
+                await entity.apply(session, batch, mine, result)
         if advance is not None:
             await save_cursor(session, location_id, advance.entity_type, advance.cursor, full=advance.full)
     return result

@@ -68,8 +68,8 @@ def same(left: Any, right: Any) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    node_changes: Image  # fields the location changed since the agreement, with its values
-    hub_changes: frozenset[str]  # fields the network changed since the agreement
+    location_changes: Image  # fields the location changed since the agreement, with its values
+    network_changes: frozenset[str]  # fields the network changed since the agreement
     clashes: frozenset[str]  # changed on both sides, to different values
 
     @property
@@ -77,13 +77,15 @@ class Comparison:
         return bool(self.clashes)
 
 
-def compare(base: Image, hub: Image, remote: Image) -> Comparison:
-    node_changes = {name: value for name, value in remote.items() if not same(value, base.get(name))}
-    hub_changes = frozenset(name for name, value in hub.items() if not same(value, base.get(name)))
+def compare(base: Image, network: Image, remote: Image) -> Comparison:
+    location_changes = {name: value for name, value in remote.items() if not same(value, base.get(name))}
+    network_changes = frozenset(name for name, value in network.items() if not same(value, base.get(name)))
     clashes = frozenset(
-        name for name, value in node_changes.items() if name in hub_changes and not same(value, hub.get(name))
+        name
+        for name, value in location_changes.items()
+        if name in network_changes and not same(value, network.get(name))
     )
-    return Comparison(node_changes, hub_changes, clashes)
+    return Comparison(location_changes, network_changes, clashes)
 
 
 async def load_states(

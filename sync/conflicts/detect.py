@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.models import ChangeLogEntry, Conflict
 from sources.cache.types import utc_now
 from sync.apply.state import Comparison, Image, image_from, same
+from sync.events import DomainEvent, conflict_event
 from sync.types import Strategy
 
-Events = list[tuple[str, dict[str, Any]]]
+Events = list[DomainEvent]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +58,6 @@ class Verdict:
     push_back: bool  # the location lacks some of the network's values: send them
     conflict_id: str | None = None
     pending: bool = False
-
-
-def conflict_event(row: Conflict, phase: str) -> tuple[str, dict[str, Any]]:
-    return (
-        "conflict",
-        {
-            "conflictId": row.id,
-            "phase": phase,
-            "conflictType": row.conflict_type,
-            "entityType": row.entity_type,
-            "entityId": row.entity_id,
-            "sourceLocationId": row.source_location_id,
-            "targetLocationId": row.target_location_id,
-            "strategy": row.resolution_strategy,
-            "status": row.status,
-        },
-    )
 
 
 async def last_changed_by(session: AsyncSession, entity_type: str, entity_id: str, other_than: str) -> str | None:
@@ -146,16 +130,16 @@ async def record_conflict(
     return row
 
 
-def winner(strategy: Strategy, node: Side, hub: Side) -> Strategy:
+def winner(strategy: Strategy, location: Side, network: Side) -> Strategy:
     """`newest` becomes hub_wins or node_wins by the sides' own change times (ties keep the network's)."""
     if strategy is not Strategy.NEWEST:
         return strategy
-    if node.changed_at is not None and hub.changed_at is not None and node.changed_at > hub.changed_at:
+    if location.changed_at is not None and network.changed_at is not None and location.changed_at > network.changed_at:
         return Strategy.NODE_WINS
     return Strategy.HUB_WINS
 
 
-async def settle(
+async def decide_conflict(
     session: AsyncSession,
     *,
     policy: ConflictPolicy,
@@ -164,29 +148,29 @@ async def settle(
     location_id: str,
     comparison: Comparison,
     base: Image,
-    node: Side,
-    hub: Side,
+    location: Side,
+    network: Side,
     job_id: str | None,
     events: Events,
 ) -> Verdict:
-    hub_only = any(
-        not same(hub.image.get(name), node.image.get(name))
-        for name in comparison.hub_changes
-        if name not in comparison.node_changes
+    network_only = any(
+        not same(network.image.get(name), location.image.get(name))
+        for name in comparison.network_changes
+        if name not in comparison.location_changes
     )
     if not comparison.is_conflict:
-        return Verdict(apply=dict(comparison.node_changes), push_back=hub_only)
+        return Verdict(apply=dict(comparison.location_changes), push_back=network_only)
     strategy = policy.for_entity(entity_type)
-    decided = winner(strategy, node, hub)
+    decided = winner(strategy, location, network)
     if decided is Strategy.MANUAL:
         apply: Image = {}
         resolved = None
     elif decided is Strategy.NODE_WINS:
-        apply = dict(comparison.node_changes)
-        resolved = {**hub.image, **apply}
+        apply = dict(comparison.location_changes)
+        resolved = {**network.image, **apply}
     else:
-        apply = {name: value for name, value in comparison.node_changes.items() if name not in comparison.clashes}
-        resolved = {**hub.image, **apply}
+        apply = {name: value for name, value in comparison.location_changes.items() if name not in comparison.clashes}
+        resolved = {**network.image, **apply}
     row = await record_conflict(
         session,
         conflict_type="concurrent_update",
@@ -194,8 +178,8 @@ async def settle(
         entity_id=entity_id,
         source_location_id=location_id,
         target_location_id=await last_changed_by(session, entity_type, entity_id, location_id),
-        source=node.data(),
-        target=hub.data(),
+        source=location.data(),
+        target=network.data(),
         base=image_from(base),
         strategy=strategy,
         resolved=resolved,
@@ -204,5 +188,5 @@ async def settle(
     )
     if decided is Strategy.MANUAL:
         return Verdict(apply={}, push_back=False, conflict_id=row.id, pending=True)
-    push_back = decided is Strategy.HUB_WINS or hub_only
+    push_back = decided is Strategy.HUB_WINS or network_only
     return Verdict(apply=apply, push_back=push_back, conflict_id=row.id)

@@ -16,6 +16,7 @@ from sources.connectors.base import Connector
 from sources.connectors.errors import ConnectorError
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
+from sync.events import location_status_event
 from sync.outbox.queue import PENDING
 
 logger = logging.getLogger("gateway.heartbeat")
@@ -80,9 +81,7 @@ class HeartbeatMonitor:
                     )
         for location_id, previous, status in changed:
             logger.info("location %s: %s -> %s", location_id, previous, status)
-            await self.bus.publish(
-                Event("location.status", {"locationId": location_id, "previous": previous, "status": status})
-            )
+            await self.bus.publish(Event(*location_status_event(location_id, previous, status)))
         back = [location_id for location_id, previous, status in changed if previous == "offline"]
         if back:
             self.on_back_online(back)

@@ -20,11 +20,10 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
-from sync.outbox.messages import OPERATIONS, Settlement
+from sync.outbox.messages import DeliveryEffects, decode
 from sync.outbox.queue import DEAD, DELIVERED, PENDING, REJECTED, Queued, RetryPolicy, lease_due
 
 logger = logging.getLogger("gateway.outbox")
-VERSIONED_OPERATIONS = frozenset({"customer.upsert", "booking.reschedule", "booking.cancel"})
 
 
 class DeliveryStatus(StrEnum):
@@ -77,19 +76,19 @@ class Deliverer:
             message = await session.get_one(OutboxMessage, message_id)
             if message.status != PENDING:
                 return _outcome_of(message)
-            operation = OPERATIONS[message.operation]
-            payload = await operation.prepare(session, message.payload) if operation.prepare else message.payload
-            if message.operation in VERSIONED_OPERATIONS:
+            stored = decode(message.operation, message.payload)
+            outgoing = await stored.prepare(session)
+            if outgoing.expects_version():
                 # The version the gateway last agreed with the location: a write never overwrites a newer edit.
                 state = await session.get(SyncState, (message.entity_type, message.entity_id, message.location_id))
-                if state is not None and (message.entity_type != "customer" or payload.get("local_customer_id")):
-                    payload = {**payload, "expected_version": state.remote_version}
+                if state is not None:
+                    outgoing = outgoing.expecting(state.remote_version)
             location_id, key = message.location_id, message.idempotency_key or message.id
         connector = self.connectors.get(location_id)
         try:
             if connector is None:
                 raise LocationUnavailable(location_id, "no connector is configured for this location")
-            ack = await operation.send(connector, payload, key)
+            ack = await outgoing.send(connector, key)
         except LocationUnavailable as error:
             return await self._retry_later(message_id, location_id, error)
         except (UpstreamRejected, OperationNotSupported) as error:
@@ -100,23 +99,21 @@ class Deliverer:
             )
             async with self.writer.transaction() as session:
                 message = await session.get_one(OutboxMessage, message_id)
-                settlement = await operation.rejected(session, location_id, message.payload, rejection)
+                effects = await stored.rejected(session, location_id, rejection)
                 message.status, message.last_error = REJECTED, f"{rejection.code}: {rejection.message}"
                 message.attempts += 1
-            await self._publish(settlement)
-            if settlement.resync_location_id is not None and self.on_stale is not None:
-                self.on_stale(settlement.resync_location_id)
+            await self._publish(effects)
+            if effects.resync_location_id is not None and self.on_stale is not None:
+                self.on_stale(effects.resync_location_id)
             return DeliveryOutcome(
                 location_id, message_id, DeliveryStatus.FAILED, rejection.code.value, rejection.message
             )
         async with self.writer.transaction() as session:
             message = await session.get_one(OutboxMessage, message_id)
-            settlement = await operation.delivered(
-                session, location_id, message.payload, ack, self.originating_share_bp
-            )
+            effects = await stored.delivered(session, location_id, ack, self.originating_share_bp)
             message.status, message.delivered_at, message.last_error = DELIVERED, utc_now(), None
             message.attempts += 1
-        await self._publish(settlement)
+        await self._publish(effects)
         return DeliveryOutcome(location_id, message_id, DeliveryStatus.DELIVERED)
 
     async def _retry_later(self, message_id: str, location_id: str, error: LocationUnavailable) -> DeliveryOutcome:
@@ -139,8 +136,8 @@ class Deliverer:
             return DeliveryOutcome(location_id, message_id, DeliveryStatus.FAILED, "DEAD_LETTERED", error.message)
         return DeliveryOutcome(location_id, message_id, DeliveryStatus.QUEUED, "LOCATION_UNAVAILABLE", error.message)
 
-    async def _publish(self, settlement: Settlement) -> None:
-        for topic, payload in settlement.events:
+    async def _publish(self, effects: DeliveryEffects) -> None:
+        for topic, payload in effects.events:
             await self.bus.publish(Event(topic, payload))
 
 

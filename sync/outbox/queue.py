@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import OutboxMessage
 from sources.cache.types import utc_now
+from sync.outbox.messages import Message
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -54,29 +55,26 @@ async def enqueue(
     session: AsyncSession,
     *,
     location_id: str,
-    entity_type: str,
-    entity_id: str,
-    operation: str,
-    payload: dict[str, Any],
+    message: Message[Any],
     idempotency_key: str,
     lease_inline: bool = True,
 ) -> OutboxMessage:
-    """A pending message; `lease_inline` keeps the worker off it while the caller delivers it itself."""
-    message = OutboxMessage(
+    """A pending row for the message; `lease_inline` keeps the worker off it while the caller delivers it itself."""
+    row = OutboxMessage(
         id=f"obx_{uuid.uuid4().hex[:16]}",
         location_id=location_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        operation=operation,
-        payload=payload,
+        entity_type=message.entity_type,
+        entity_id=message.entity_id(location_id),
+        operation=message.op,
+        payload=message.encode(),
         idempotency_key=idempotency_key,
         status=PENDING,
         attempts=0,
         next_attempt_at=utc_now() + INLINE_LEASE if lease_inline else utc_now(),
     )
-    session.add(message)
+    session.add(row)
     await session.flush()
-    return message
+    return row
 
 
 async def lease_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select
 from sources.cache.models import Booking, Customer, CustomerMapping, SyncState
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
-from sources.connectors.records import Cursor, EntityType
+from sources.connectors.records import Cursor, EntityType, RecordType
 from sync.apply.state import BOOKING_FIELDS, CUSTOMER_FIELDS, image_of
 from sync.pull.cursors import save_cursor
 
@@ -38,8 +38,8 @@ async def record_baseline(
     cursors: Mapping[EntityType, Cursor | None],
 ) -> int:
     """Store the agreement for every record the location holds; returns how many."""
-    versions = {("customer", record.local_id): record.version for record in customers}
-    versions |= {("booking", record.local_id): record.version for record in bookings}
+    versions = {(RecordType.CUSTOMER, record.local_id): record.version for record in customers}
+    versions |= {(RecordType.BOOKING, record.local_id): record.version for record in bookings}
     now = utc_now()
     rows: list[dict[str, object]] = []
     async with writer.transaction() as session:
@@ -49,16 +49,20 @@ async def record_baseline(
             .where(CustomerMapping.location_id == location_id)
         )
         for local_id, customer in mapped:
-            version = versions.get(("customer", local_id))
+            version = versions.get((RecordType.CUSTOMER, local_id))
             if version is not None:
                 rows.append(
-                    _row("customer", customer.id, location_id, version, image_of(customer, CUSTOMER_FIELDS), now)
+                    _row(
+                        RecordType.CUSTOMER, customer.id, location_id, version, image_of(customer, CUSTOMER_FIELDS), now
+                    )
                 )
         held = await session.execute(select(Booking).where(Booking.service_location_id == location_id))
         for booking in held.scalars():
-            version = versions.get(("booking", booking.local_booking_id))
+            version = versions.get((RecordType.BOOKING, booking.local_booking_id))
             if version is not None:
-                rows.append(_row("booking", booking.id, location_id, version, image_of(booking, BOOKING_FIELDS), now))
+                rows.append(
+                    _row(RecordType.BOOKING, booking.id, location_id, version, image_of(booking, BOOKING_FIELDS), now)
+                )
         await session.execute(delete(SyncState).where(SyncState.location_id == location_id))
         if rows:
             await session.execute(insert(SyncState), rows)

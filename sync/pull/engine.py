@@ -22,40 +22,22 @@ from sqlalchemy import select
 from sources.cache.models import Location
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
-from sources.connectors.base import Capability, Connector
+from sources.connectors.base import Connector
 from sources.connectors.errors import ConnectorError
-from sources.connectors.records import (
-    Cursor,
-    EntityType,
-    RemoteBooking,
-    RemoteCustomer,
-    RemoteRecord,
-    RemoteResource,
-    RemoteStockLevel,
-)
+from sources.connectors.records import Cursor, EntityType
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
 from sync.apply.pipeline import ApplyResult, ApplyRules, CursorAdvance, apply_location_changes
+from sync.apply.registry import pulled
 from sync.conflicts.resolve import resolve_conflict
 from sync.conflicts.rollback import rollback_job
 from sync.errors import NotPullable, SyncInProgress, UnknownLocation
 from sync.pull.cursors import load_cursor
-from sync.pull.jobs import Counts, JobBook, JobRun
+from sync.pull.jobs import Counts, JobRun, SyncJobStore
 from sync.pull.reconcile import remove_missing
 from sync.types import ConflictChoice, RollbackReport
 
 logger = logging.getLogger("gateway.sync")
-
-READS = {
-    EntityType.CUSTOMERS: Capability.READ_CUSTOMERS,
-    EntityType.BOOKINGS: Capability.READ_BOOKINGS,
-    EntityType.RESOURCES: Capability.READ_CATALOG,
-    EntityType.INVENTORY: Capability.READ_STOCK,
-}
-
-
-def record_key(record: RemoteRecord) -> str:
-    return record.sku if isinstance(record, RemoteStockLevel) else record.local_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +52,7 @@ class SyncEngine:
         writer: CacheWriter,
         connectors: ConnectorRegistry,
         bus: EventBus,
-        jobs: JobBook,
+        jobs: SyncJobStore,
         rules: ApplyRules,
         options: SyncOptions,
         *,
@@ -87,7 +69,7 @@ class SyncEngine:
 
     # -- what a location can be asked ------------------------------------------------------------
     def pullable(self, connector: Connector) -> list[EntityType]:
-        return [kind for kind in self.options.priority if READS[kind] in connector.capabilities]
+        return [kind for kind in self.options.priority if pulled(kind).reads in connector.capabilities]
 
     async def _connector(self, location_id: str) -> Connector:
         async with self.writer.engine.connect() as connection:
@@ -193,33 +175,35 @@ class SyncEngine:
         if not full:
             async with self.writer.engine.connect() as connection:
                 cursor = await load_cursor(connection, location_id, kind)
+        entity = pulled(kind)
         seen: set[str] = set()
         while True:
             page = await connector.pull_changes(kind, cursor, self.options.batch_size)
-            seen.update(record_key(record) for record in page.records)
+            mine = [record for record in page.records if isinstance(record, entity.remote_type)]
+            seen.update(entity.key_of(record) for record in mine)
             counts.pulled += len(page.records)
             next_cursor = page.next_cursor or cursor
             last_page = not page.has_more or page.next_cursor is None
             result = await apply_location_changes(
                 self.writer,
                 location_id,
+                mine,
                 rules=self.rules,
                 job_id=run.id,
                 advance=CursorAdvance(kind, next_cursor, full=full and last_page),
-                **_by_kind(kind, page.records),
             )
-            await self._settled(result, counts)
+            await self._publish_applied(result, counts)
             if last_page:
                 break
             cursor = next_cursor
         if full:
-            await self._settled(await remove_missing(self.writer, location_id, kind, seen, run.id), counts)
+            await self._publish_applied(await remove_missing(self.writer, location_id, kind, seen, run.id), counts)
 
-    async def settled(self, result: ApplyResult) -> None:
+    async def publish_applied(self, result: ApplyResult) -> None:
         """Publish what an applied batch changed and send on what it queued (live refresh uses this too)."""
-        await self._settled(result, Counts())
+        await self._publish_applied(result, Counts())
 
-    async def _settled(self, result: ApplyResult, counts: Counts) -> None:
+    async def _publish_applied(self, result: ApplyResult, counts: Counts) -> None:
         counts.applied += result.created + result.updated
         counts.deleted += result.deleted
         counts.conflicts += result.conflicts
@@ -235,21 +219,11 @@ class SyncEngine:
         result = await resolve_conflict(
             self.writer, self.rules, conflict_id, choice=choice, merged=merged, resolved_by=resolved_by
         )
-        await self._settled(result, Counts())
+        await self._publish_applied(result, Counts())
 
     async def rollback_job(self, job_id: str) -> RollbackReport:
         report, result, location_id = await rollback_job(self.writer, self.rules, job_id)
-        await self._settled(result, Counts())
+        await self._publish_applied(result, Counts())
         if not report.already_rolled_back:
             await self.jobs.rolled_back(job_id, location_id)
         return report
-
-
-def _by_kind(kind: EntityType, records: Sequence[RemoteRecord]) -> dict[str, Any]:
-    if kind is EntityType.CUSTOMERS:
-        return {"customers": [r for r in records if isinstance(r, RemoteCustomer)]}
-    if kind is EntityType.BOOKINGS:
-        return {"bookings": [r for r in records if isinstance(r, RemoteBooking)]}
-    if kind is EntityType.RESOURCES:
-        return {"resources": [r for r in records if isinstance(r, RemoteResource)]}
-    return {"stock": [r for r in records if isinstance(r, RemoteStockLevel)]}

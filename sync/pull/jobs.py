@@ -14,6 +14,7 @@ from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
 from subscriptions.bus import Event, EventBus
 from sync.errors import SyncInProgress
+from sync.events import sync_job_event
 
 RUNNING = "running"
 COMPLETED = "completed"
@@ -45,7 +46,7 @@ class JobRun:
     counts: Counts = field(default_factory=Counts)
 
 
-class JobBook:
+class SyncJobStore:
     def __init__(self, writer: CacheWriter, bus: EventBus, *, abandoned_after: timedelta) -> None:
         self.writer = writer
         self.bus = bus
@@ -53,22 +54,18 @@ class JobBook:
 
     async def _publish(self, run: JobRun, phase: str, entity_type: str | None, error: str | None = None) -> None:
         counts = run.counts
-        await self.bus.publish(
-            Event(
-                "sync.job",
-                {
-                    "jobId": run.id,
-                    "locationId": run.location_id,
-                    "phase": phase,
-                    "entityType": entity_type,
-                    "pulled": counts.pulled,
-                    "applied": counts.applied,
-                    "conflicts": counts.conflicts,
-                    "errors": counts.errors,
-                    "error": error,
-                },
-            )
+        topic, payload = sync_job_event(
+            run.id,
+            run.location_id,
+            phase,
+            entity_type,
+            pulled=counts.pulled,
+            applied=counts.applied,
+            conflicts=counts.conflicts,
+            errors=counts.errors,
+            error=error,
         )
+        await self.bus.publish(Event(topic, payload))
 
     async def open(self, location_id: str, entity_types: list[str], trigger: str, full: bool) -> JobRun:
         """A new running job; SyncInProgress when the location has one (a job older than the limit is dead)."""

@@ -7,13 +7,12 @@ from datetime import timedelta
 from settings import Settings
 from sources.cache.writer import CacheWriter
 from sources.connectors.base import Capability
-from sources.connectors.records import EntityType
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import EventBus
 from sync.apply.pipeline import ApplyRules
 from sync.conflicts.detect import ConflictPolicy
 from sync.pull.engine import SyncEngine, SyncOptions
-from sync.pull.jobs import JobBook
+from sync.pull.jobs import SyncJobStore
 from sync.pull.scheduler import SyncScheduler
 from sync.types import Strategy
 
@@ -37,10 +36,8 @@ def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules
 def build_sync_engine(
     settings: Settings, writer: CacheWriter, connectors: ConnectorRegistry, bus: EventBus, rules: ApplyRules
 ) -> SyncEngine:
-    jobs = JobBook(writer, bus, abandoned_after=timedelta(seconds=settings.sync_job_timeout_seconds))
-    options = SyncOptions(
-        batch_size=settings.sync_batch_size, priority=tuple(EntityType(kind) for kind in settings.sync_priority_order)
-    )
+    jobs = SyncJobStore(writer, bus, abandoned_after=timedelta(seconds=settings.sync_job_timeout_seconds))
+    options = SyncOptions(batch_size=settings.sync_batch_size, priority=tuple(settings.sync_priority_order))
     return SyncEngine(writer, connectors, bus, jobs, rules, options)
 
 
