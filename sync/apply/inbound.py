@@ -18,7 +18,7 @@ from sync.apply.batch import ApplyResult, ApplyRules
 from sync.apply.pipeline import apply_location_changes
 
 
-class Settling(Protocol):
+class PullPipeline(Protocol):
     """What pulls go through (the sync engine): the writer, the rules, and publishing what a batch changed."""
 
     @property
@@ -27,11 +27,11 @@ class Settling(Protocol):
     @property
     def rules(self) -> ApplyRules: ...
 
-    async def settled(self, result: ApplyResult) -> None: ...
+    async def publish_applied(self, result: ApplyResult) -> None: ...
 
 
 async def apply_inbound(
-    pipeline: Settling,
+    pipeline: PullPipeline,
     location_id: str,
     *,
     customers: Sequence[RemoteCustomer] = (),
@@ -41,5 +41,5 @@ async def apply_inbound(
     result = await apply_location_changes(
         pipeline.writer, location_id, customers=customers, bookings=bookings, rules=pipeline.rules
     )
-    await pipeline.settled(result)
+    await pipeline.publish_applied(result)
     return result
