@@ -1,4 +1,4 @@
-"""What every operation receives: the cache, settings, the caller, the loaders, the event bus and the live parts."""
+"""What every operation receives: the cache, settings, the caller, the loaders, the event bus and the services."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.loaders import Loaders
-from resolvers.services import Runtime
+from resolvers.services import Services
 from settings import Settings
 from subscriptions.bus import EventBus
 from sync.live.refresh import Freshness
@@ -31,7 +31,8 @@ class Context:
     settings: Settings
     bus: EventBus
     request_id: str
-    runtime: Runtime | None = None
+    # The app's services; None only for a context built outside a served app (unit tests).
+    opened_services: Services | None = None
     principal: Principal = EMBEDDED_ADMIN
     loaders: Loaders = field(init=False)
     # Where each location's data in this answer came from; the freshness extension reports it.
@@ -41,8 +42,8 @@ class Context:
         self.loaders = Loaders(self.engine, self.settings)
 
     @property
-    def live(self) -> Runtime:
-        """The live parts (connectors, outbox, refresh); every served app has them."""
-        if self.runtime is None:
-            raise RuntimeError("this context has no live runtime")
-        return self.runtime
+    def services(self) -> Services:
+        """The live parts (connectors, outbox, refresh, sync); every served app has them."""
+        if self.opened_services is None:
+            raise RuntimeError("this context has no services: it was built outside a served app")
+        return self.opened_services

@@ -16,7 +16,8 @@ async def refresh_for_query(
     bound = context.settings.default_max_age_seconds if max_age is None else max_age
     if bound < 0:
         raise InvalidInputError("`maxAge` cannot be negative", field="maxAge")
-    if context.runtime is None:
+    services = context.opened_services
+    if services is None:
         return
-    ids = list(location_ids) if location_ids else [connector.location_id for connector in context.live.connectors.all()]
-    context.freshness.extend(await context.live.refresher.ensure_fresh(sorted(ids), kinds, bound))
+    ids = list(location_ids) if location_ids else [connector.location_id for connector in services.connectors.all()]
+    context.freshness.extend(await services.refresher.ensure_fresh(sorted(ids), kinds, bound))

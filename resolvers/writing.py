@@ -45,14 +45,14 @@ async def get_or_not_found(session: AsyncSession, model: Any, key: str, what: st
     return row
 
 
-def can(context: Context, location_id: str, capability: Capability) -> bool:
+def location_supports(context: Context, location_id: str, capability: Capability) -> bool:
     """Whether the gateway can do this at the location through its connector."""
-    connector = context.live.connectors.get(location_id)
+    connector = context.services.connectors.get(location_id)
     return connector is not None and capability in connector.capabilities
 
 
 def require_capability(context: Context, location: Location, capability: Capability, doing: str) -> None:
-    if not can(context, location.id, capability):
+    if not location_supports(context, location.id, capability):
         raise InvalidInputError(
             f"{location.name} ({location.kind}) cannot {doing} through the gateway", locationId=location.id
         )
@@ -66,7 +66,7 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-async def record(
+async def audit_write(
     context: Context,
     session: AsyncSession,
     *,
@@ -76,6 +76,7 @@ async def record(
     location_id: str | None,
     details: dict[str, Any],
 ) -> None:
+    """Record who changed what (the audit log), inside the write's own transaction."""
     await audit(
         session,
         actor=context.principal.subject,
@@ -88,7 +89,7 @@ async def record(
     )
 
 
-async def send_to(
+async def enqueue_for_owner(
     session: AsyncSession,
     *,
     location_id: str,
@@ -98,7 +99,10 @@ async def send_to(
     payload: dict[str, Any],
     key: str,
 ) -> Queued:
-    """Queue a write for its owner inside the caller's transaction."""
+    """Queue a write for the location that owns the entity, inside the caller's transaction.
+
+    Only enqueues: `deliver` (after the transaction commits) tries it at once, the outbox worker later.
+    """
     message = await enqueue(
         session,
         location_id=location_id,
@@ -112,5 +116,5 @@ async def send_to(
 
 
 async def deliver(context: Context, entity_type: str, entity_id: str | None, messages: list[Queued]) -> WriteResult:
-    outcomes: list[DeliveryOutcome] = await context.live.deliverer.deliver_all(messages)
+    outcomes: list[DeliveryOutcome] = await context.services.deliverer.deliver_all(messages)
     return WriteResult(entity_type, entity_id, tuple(outcomes))

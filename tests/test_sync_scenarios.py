@@ -297,7 +297,7 @@ def test_a_second_trigger_while_a_job_runs_is_refused_and_the_job_is_logged(live
 
 @pytest.mark.parametrize("strategy", [Strategy.NODE_WINS, Strategy.NEWEST])
 def test_node_wins_and_newest_take_the_later_location_edit(live_gateway: RunningGateway, strategy: Strategy) -> None:
-    engine = live_gateway.app.state.runtime.sync
+    engine = live_gateway.app.state.services.sync
     rules = engine.rules
     engine.rules = dataclasses.replace(rules, policy=ConflictPolicy(strategy))
     try:

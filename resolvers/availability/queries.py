@@ -150,7 +150,7 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
             km = distance_km(query.near.latitude, query.near.longitude, location.latitude, location.longitude)
             if km > query.max_distance_km:
                 continue
-        connector = context.live.connectors.get(location.id)
+        connector = context.services.connectors.get(location.id)
         if connector is None or Capability.AVAILABILITY not in connector.capabilities:
             continue  # e.g. a OneBooking source website: it cannot say what is free
         asked.append((location, service, km, connector))

@@ -19,12 +19,12 @@ from resolvers.errors import ConflictError, InvalidInputError, SlotUnavailableEr
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
 from resolvers.writing import (
+    audit_write,
     deliver,
+    enqueue_for_owner,
     get_or_not_found,
-    record,
     require_capability,
     require_future,
-    send_to,
 )
 from sources.cache.models import Booking, Location, Service
 from sources.connectors.base import Capability
@@ -53,7 +53,7 @@ async def reschedule_booking(
     require_future("startAt", start_at)
 
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             booking = await _active_booking(session, booking_id)
             location = await session.get_one(Location, booking.service_location_id)
             require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
@@ -71,12 +71,12 @@ async def reschedule_booking(
                 preferred or candidates,
                 start_at,
                 end_at,
-                lock_rows=context.live.writer.locks_rows,
+                lock_rows=context.services.writer.locks_rows,
                 ignore_booking_id=booking.id,
             )
             before = _before(booking)
             booking.start_at, booking.end_at, booking.resource_id = start_at, end_at, resource.id
-            message_id = await send_to(
+            message_id = await enqueue_for_owner(
                 session,
                 location_id=location.id,
                 entity_type="booking",
@@ -93,7 +93,7 @@ async def reschedule_booking(
                     "change": "rescheduled",
                 },
             )
-            await record(
+            await audit_write(
                 context,
                 session,
                 action="booking.reschedule",
@@ -118,7 +118,7 @@ async def cancel_in_session(context: Context, session: AsyncSession, booking: Bo
     require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
     before = _before(booking)
     booking.status = "cancelled"
-    message_id = await send_to(
+    message_id = await enqueue_for_owner(
         session,
         location_id=location.id,
         entity_type="booking",
@@ -133,7 +133,7 @@ async def cancel_in_session(context: Context, session: AsyncSession, booking: Bo
             "change": "cancelled",
         },
     )
-    await record(
+    await audit_write(
         context,
         session,
         action="booking.cancel",
@@ -147,7 +147,7 @@ async def cancel_in_session(context: Context, session: AsyncSession, booking: Bo
 
 async def cancel_booking(context: Context, booking_id: str, reason: str, key: str) -> WriteResult:
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             booking = await _active_booking(session, booking_id)
             message_id = await cancel_in_session(context, session, booking, reason, key)
         return await deliver(context, "booking", booking_id, [message_id])

@@ -19,15 +19,15 @@ from resolvers.errors import InvalidInputError, NotFoundError, SlotUnavailableEr
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
 from resolvers.writing import (
-    can,
+    audit_write,
     deliver,
     distance_km,
+    enqueue_for_owner,
     get_or_not_found,
+    location_supports,
     new_id,
-    record,
     require_capability,
     require_future,
-    send_to,
 )
 from sources.cache.models import Booking, Customer, CustomerMapping, Location, Resource, Service
 from sources.connectors.base import Capability
@@ -125,7 +125,7 @@ async def _candidate_services(
     within = [(service, location) for km, _, service, location in ranked if km <= request.max_distance_km]
     if not within:
         raise SlotUnavailableError(f"no location offers {request.category} within {request.max_distance_km:g} km")
-    return [(s, loc) for s, loc in within if context.live.connectors.get(loc.id) is not None]
+    return [(s, loc) for s, loc in within if context.services.connectors.get(loc.id) is not None]
 
 
 async def _origin_point(session: AsyncSession, request: CreateBooking) -> tuple[float, float]:
@@ -151,7 +151,7 @@ async def _claim(
                 f"resource {request.resource_id} cannot deliver {service.name} at {location.name}", field="resourceId"
             )
     resource = await claim_resource(
-        session, candidates, request.start_at, end_at, lock_rows=context.live.writer.locks_rows
+        session, candidates, request.start_at, end_at, lock_rows=context.services.writer.locks_rows
     )
     return Booking(
         id=new_id("bkg"),
@@ -200,7 +200,7 @@ async def create_booking(context: Context, request: CreateBooking) -> WriteResul
                 )
         if request.service_id is None:
             # Choosing for the caller: only locations that take bookings through the gateway are candidates.
-            choices = [(s, loc) for s, loc in choices if can(context, loc.id, Capability.CREATE_BOOKING)]
+            choices = [(s, loc) for s, loc in choices if location_supports(context, loc.id, Capability.CREATE_BOOKING)]
             if not choices:
                 raise SlotUnavailableError(f"no location near enough takes {request.category} bookings online")
         for service, location in choices:
@@ -225,7 +225,7 @@ async def create_booking(context: Context, request: CreateBooking) -> WriteResul
 async def _claim_and_queue(
     context: Context, request: CreateBooking, customer: Customer, service: Service, location: Location
 ) -> tuple[str, Queued]:
-    async with context.live.writer.transaction() as session:
+    async with context.services.writer.transaction() as session:
         if await session.get(Customer, customer.id) is None:
             customer.primary_location_id = request.originating_location_id or location.id
             session.add(customer)
@@ -254,7 +254,7 @@ async def _claim_and_queue(
             "notes": booking.notes,
             "originating_location_id": booking.originating_location_id,
         }
-        message_id = await send_to(
+        message_id = await enqueue_for_owner(
             session,
             location_id=location.id,
             entity_type="booking",
@@ -263,7 +263,7 @@ async def _claim_and_queue(
             payload=payload,
             key=f"{request.idempotency_key}:create",
         )
-        await record(
+        await audit_write(
             context,
             session,
             action="booking.create",

@@ -81,7 +81,7 @@ async def transfer_booking(
         )
         if created.outcomes[0].status is DeliveryStatus.FAILED:
             return WriteResult("booking", None, created.outcomes, {"cancelledBookingId": ""})
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             old = await get_or_not_found(session, Booking, booking_id, "booking")
             message_id = await cancel_in_session(context, session, old, f"transferred to {to_location_id}", key)
         cancelled = await deliver(context, "booking", booking_id, [message_id])

@@ -12,7 +12,7 @@ from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
-from resolvers.writing import can, deliver, get_or_not_found, record, send_to
+from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_not_found, location_supports
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.connectors.base import Capability
@@ -45,12 +45,12 @@ def _validate(changes: CustomerChanges) -> dict[str, Any]:
 
 
 def _writable(context: Context, location_id: str) -> bool:
-    return can(context, location_id, Capability.WRITE_CUSTOMERS)
+    return location_supports(context, location_id, Capability.WRITE_CUSTOMERS)
 
 
 async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
     """Queue the customer's record for the location, under the id the location knows them by."""
-    return await send_to(
+    return await enqueue_for_owner(
         session,
         location_id=mapping.location_id,
         entity_type="customer",
@@ -88,7 +88,7 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
     values = _validate(changes)
 
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             customer: Customer = await get_or_not_found(session, Customer, customer_id, "customer")
             before = {name: getattr(customer, name) for name in FIELDS}
             for name, value in values.items():
@@ -104,7 +104,7 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
                 after={name: getattr(customer, name) for name in FIELDS},
                 version=customer.version,
             )
-            await record(
+            await audit_write(
                 context,
                 session,
                 action="customer.update",
@@ -124,7 +124,7 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
         raise InvalidInputError("a customer cannot be merged into itself", field="removeCustomerId")
 
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             keep: Customer = await get_or_not_found(session, Customer, keep_customer_id, "customer")
             remove: Customer = await get_or_not_found(session, Customer, remove_customer_id, "customer")
             keep_maps = {
@@ -150,7 +150,7 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                 kept.loyalty_points += mapping.loyalty_points
                 if _writable(context, mapping.location_id):
                     message_ids.append(
-                        await send_to(
+                        await enqueue_for_owner(
                             session,
                             location_id=mapping.location_id,
                             entity_type="customer",
@@ -179,7 +179,7 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                 after=None,
                 version=remove.version,
             )
-            await record(
+            await audit_write(
                 context,
                 session,
                 action="customer.merge",
