@@ -7,13 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.bookings.slots import (
-    ACTIVE_STATUSES,
-    claim_resource,
-    eligible_resources,
-    local_resource_ref,
-    within_opening_hours,
-)
+from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
+from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
 from resolvers.context import Context
 from resolvers.errors import ConflictError, InvalidInputError, SlotUnavailableError
 from resolvers.idempotency import run_idempotent
@@ -42,7 +37,7 @@ def _before(booking: Booking) -> dict[str, Any]:
 
 async def _active_booking(session: AsyncSession, booking_id: str) -> Booking:
     booking: Booking = await get_or_not_found(session, Booking, booking_id, "booking")
-    if booking.status not in ACTIVE_STATUSES:
+    if booking.status not in ACTIVE_BOOKING_STATUSES:
         raise ConflictError(f"the booking is {booking.status}", status=booking.status)
     return booking
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from resolvers.bookings.queries import SORT_ORDERS, BookingSort
+from resolvers.bookings.vocabulary import BOOKING_SORT_ORDERS, BookingSort
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.loading import BatchLoader
@@ -81,7 +81,7 @@ class BookingHistoryByCustomerLoader(BatchLoader[HistoryRequest, ListResult]):
             shapes[(key.sort, key.args)].append(key)
         results: dict[HistoryRequest, ListResult] = {}
         for (sort, args), requests in shapes.items():
-            order = SORT_ORDERS[sort]
+            order = BOOKING_SORT_ORDERS[sort]
             customer_ids = [request.customer_id for request in requests]
             base = select(bookings).where(bookings.c.customer_id.in_(customer_ids))
             windowed, ordering, size, backward = keyset_window(

@@ -16,10 +16,9 @@ from resolvers.writing import audit_write, deliver, enqueue_for_owner, require_c
 from sources.cache.models import Location, OutboxMessage, StockItem, StockLevel, StockMovement
 from sources.connectors.base import Capability
 from sync.outbox.delivery import DeliveryOutcome, DeliveryStatus
-from sync.outbox.queue import PENDING, Queued
+from sync.outbox.queue import CANCELLED, PENDING, Queued
 
 REASONS = frozenset({"sale", "restock", "adjustment", "damaged", "count"})
-CANCELLED = "cancelled"
 
 
 async def _level(

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from sources.cache.models import OutboxMessage
+from sync.outbox.queue import CANCELLED, DEAD, DELIVERED, PENDING, REJECTED
 
-STATUSES = frozenset({"pending", "delivered", "rejected", "dead", "cancelled"})
+STATUSES = frozenset({PENDING, DELIVERED, REJECTED, DEAD, CANCELLED})
 
 
 async def list_outbox_messages(

@@ -10,8 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from resolvers.bookings.queries import BookingSort as BookingSortValue
 from resolvers.bookings.queries import prefetch_booking_relations
+from resolvers.bookings.vocabulary import BookingSort as BookingSortValue
 from resolvers.customers.queries import BookingHistoryByCustomerLoader, HistoryRequest
 from resolvers.ids import to_global_id
 from resolvers.pagination import PageArgs
