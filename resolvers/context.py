@@ -1,4 +1,5 @@
-"""What every operation receives: the cache, settings, the caller, the loaders, the event bus and the services."""
+"""What every operation receives: the cache, settings, the caller and their row scope, the loaders,
+the event bus and the long-lived services."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.loaders import Loaders
+from resolvers.scope import RowScope
 from resolvers.services import Services
 from settings import Settings
 from subscriptions.bus import EventBus
@@ -34,12 +36,30 @@ class Context:
     # The app's services; None only for a context built outside a served app (unit tests).
     opened_services: Services | None = None
     principal: Principal = EMBEDDED_ADMIN
-    loaders: Loaders = field(init=False)
+    # Which rows this caller may see: every domain's reads apply it (resolvers/scope.py).
+    scope: RowScope = field(default_factory=RowScope.everything)
     # Where each location's data in this answer came from; the freshness extension reports it.
     freshness: list[Freshness] = field(default_factory=list)
+    _loaders: Loaders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.engine, self.settings)
+        self._loaders = Loaders(self.engine, self.settings, self.scope)
+
+    @property
+    def loaders(self) -> Loaders:
+        return self._loaders
+
+    @loaders.setter
+    def loaders(self, loaders: Loaders) -> None:
+        """Replace the request's loaders (after a write, or per subscription event); they keep this context's
+        scope, even when built as `Loaders(engine, settings)`."""
+        if loaders.scope != self.scope:
+            loaders = Loaders(loaders.engine, loaders.settings, self.scope)
+        self._loaders = loaders
+
+    def reset_loaders(self) -> None:
+        """Fresh loaders for this context: rows read from now on are read anew."""
+        self._loaders = Loaders(self.engine, self.settings, self.scope)
 
     @property
     def services(self) -> Services:

@@ -12,16 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
-from resolvers.loading import BatchLoader
 from resolvers.writing import distance_km
-from settings import Settings
-from sources.cache.models import Location, Resource, Service
+from sources.cache.models import Location, Service
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability, Connector
 from sources.connectors.errors import ConnectorError
@@ -32,7 +29,6 @@ MAX_LIMIT_PER_LOCATION = 500
 
 locations = Location.__table__
 services = Service.__table__
-resources = Resource.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,17 +87,20 @@ def validate(query: AvailabilityQuery, now: datetime) -> None:
             raise InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
 
 
-async def _candidates(engine: AsyncEngine, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:
-    """The services to ask about and their locations, in two statements."""
-    statement = select(services)
+async def _candidates(context: Context, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:
+    """The services to ask about and their locations (as the scope shows them), in two statements."""
+    scope = context.scope
+    statement = select(services).where(scope.services())
     if query.service_id is not None:
         statement = statement.where(services.c.id == query.service_id)
     else:
         statement = statement.where(services.c.category == query.category, services.c.is_active.is_(True))
-    async with engine.connect() as connection:
+    async with context.engine.connect() as connection:
         service_rows = list((await connection.execute(statement.order_by(services.c.id))).all())
         location_ids = sorted({row.location_id for row in service_rows})
-        location_rows = (await connection.execute(select(locations).where(locations.c.id.in_(location_ids)))).all()
+        location_rows = (
+            await connection.execute(select(locations).where(locations.c.id.in_(location_ids), scope.locations()))
+        ).all()
     if query.service_id is not None:
         if not service_rows:
             raise NotFoundError(f"no service has id 'Service:{query.service_id}'", id=f"Service:{query.service_id}")
@@ -136,7 +135,7 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
     """Free slots at every location offering the service or category (within reach of `near`), best first."""
     now = utc_now()
     validate(query, now)
-    service_rows, location_rows = await _candidates(context.engine, query)
+    service_rows, location_rows = await _candidates(context, query)
     context.loaders.location_by_id.prime_many(location_rows.items())
     context.loaders.service_by_id.prime_many((row.id, row) for row in service_rows)
 
@@ -172,28 +171,3 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
             )
         )
     return sorted(results, key=_sort_key)
-
-
-class ResourceAtLocationLoader(BatchLoader[tuple[str, str], Row[Any] | None]):
-    """(location id, the id that location uses for a resource) → the resource, in one statement per batch.
-
-    Locations know a resource lent in from elsewhere by its network id, so a key is matched
-    against the location's own resources first and then against network ids.
-    """
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        super().__init__(engine)
-
-    async def fetch(self, keys: list[tuple[str, str]]) -> list[Row[Any] | None]:
-        location_ids = sorted({location_id for location_id, _ in keys})
-        local_ids = sorted({local_id for _, local_id in keys})
-        statement = select(resources).where(
-            or_(
-                resources.c.location_id.in_(location_ids) & resources.c.local_resource_id.in_(local_ids),
-                resources.c.id.in_(local_ids),
-            )
-        )
-        rows = await self.rows(statement)
-        owned = {(row.location_id, row.local_resource_id): row for row in rows}
-        by_network_id = {row.id: row for row in rows}
-        return [owned.get(key) or by_network_id.get(key[1]) for key in keys]

@@ -15,6 +15,7 @@ from resolvers.bookings.vocabulary import BookingStatus as BookingStatus
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs
+from resolvers.scope import RowScope
 from resolvers.validation import require_aware, require_known_locations, require_ordered_range
 from sources.cache.models import Booking
 
@@ -46,8 +47,9 @@ async def validate_booking_filter(context: Context, where: BookingFilter) -> Non
     await require_known_locations(context.engine, mentioned)
 
 
-def filtered_bookings(where: BookingFilter) -> Select[Any]:
-    statement = select(bookings)
+def filtered_bookings(scope: RowScope, where: BookingFilter) -> Select[Any]:
+    """The bookings the scope shows that match the filter: the one statement the list and its count run."""
+    statement = select(bookings).where(scope.bookings())
     if where.location_ids:
         statement = statement.where(
             bookings.c.service_location_id.in_(where.location_ids)
@@ -80,7 +82,7 @@ async def list_bookings(
     include: Collection[str] = (),
 ) -> ListResult:
     await validate_booking_filter(context, where)
-    result = await list_page(context, filtered_bookings(where), BOOKING_SORT_ORDERS[sort], args)
+    result = await list_page(context, filtered_bookings(context.scope, where), BOOKING_SORT_ORDERS[sort], args)
     await prefetch_booking_relations(context, result.page.rows, include)
     return result
 

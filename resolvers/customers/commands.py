@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context
@@ -197,19 +197,3 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
     return await run_idempotent(
         context, "mergeCustomers", key, {"keep": keep_customer_id, "remove": remove_customer_id}, perform
     )
-
-
-async def duplicate_customer_groups(context: Context, limit: int = 100) -> list[list[str]]:
-    """Customers sharing an email (case-insensitive) or a phone number: merge candidates."""
-    groups: list[list[str]] = []
-    async with context.engine.connect() as connection:
-        for column in (func.lower(Customer.email), Customer.phone):
-            shared = select(column).where(column.is_not(None)).group_by(column).having(func.count() > 1).limit(limit)
-            rows = await connection.execute(
-                select(column, Customer.id).where(column.in_(shared)).order_by(column, Customer.created_at, Customer.id)
-            )
-            current: dict[str, list[str]] = {}
-            for value, customer_id in rows:
-                current.setdefault(value, []).append(customer_id)
-            groups.extend(ids for ids in current.values() if ids not in groups)
-    return groups[:limit]

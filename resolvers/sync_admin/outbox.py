@@ -24,7 +24,12 @@ async def list_outbox_messages(
     unknown = sorted(set(statuses or ()) - STATUSES)
     if unknown:
         raise InvalidInputError(f"unknown statuses: {', '.join(unknown)}", field="statuses")
-    statement = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    statement = (
+        select(OutboxMessage)
+        .where(context.scope.outbox())
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    )
     if statuses:
         statement = statement.where(OutboxMessage.status.in_(statuses))
     if location_ids:

@@ -97,7 +97,7 @@ class ConflictFilter:
 
 async def list_sync_jobs(context: Context, where: SyncJobFilter, args: PageArgs) -> ListResult:
     """Newest first."""
-    statement = select(sync_jobs)
+    statement = select(sync_jobs).where(context.scope.sync_jobs())
     if where.location_ids:
         statement = statement.where(sync_jobs.c.location_id.in_(where.location_ids))
     if where.statuses:
@@ -109,7 +109,7 @@ async def list_sync_jobs(context: Context, where: SyncJobFilter, args: PageArgs)
 
 async def list_conflicts(context: Context, where: ConflictFilter, args: PageArgs) -> ListResult:
     """Newest first; a location filter matches either side of a conflict."""
-    statement = select(conflicts)
+    statement = select(conflicts).where(context.scope.conflicts())
     if where.statuses:
         statement = statement.where(conflicts.c.status.in_(where.statuses))
     if where.entity_types:

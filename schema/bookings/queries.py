@@ -9,8 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.bookings import queries as booking_resolvers
-from resolvers.customers.commands import duplicate_customer_groups
-from resolvers.customers.queries import CustomerFilter, list_customers
+from resolvers.customers.queries import CustomerFilter, duplicate_customer_groups, list_customers
 from resolvers.freshness import refresh_for_query
 from resolvers.ids import key_of, keys_of
 from schema.arguments import After, Before, First, IdArgument, Last, MaxAge, page_args
