@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import datetime
 from typing import Any
@@ -18,8 +17,6 @@ from sources.cache.types import utc_now
 from sources.connectors.base import Capability
 from sync.outbox.delivery import DeliveryOutcome
 from sync.outbox.queue import Queued, enqueue
-
-EARTH_RADIUS_KM = 6371.0
 
 
 def new_id(prefix: str) -> str:
@@ -56,14 +53,6 @@ def require_capability(context: Context, location: Location, capability: Capabil
         raise InvalidInputError(
             f"{location.name} ({location.kind}) cannot {doing} through the gateway", locationId=location.id
         )
-
-
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
 async def audit_write(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Row
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
-from resolvers.writing import distance_km
+from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
 from sources.cache.models import Location, Service
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability, Connector
@@ -29,12 +29,6 @@ MAX_LIMIT_PER_LOCATION = 500
 
 locations = Location.__table__
 services = Service.__table__
-
-
-@dataclass(frozen=True, slots=True)
-class GeoPoint:
-    latitude: float
-    longitude: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +75,8 @@ def validate(query: AvailabilityQuery, now: datetime) -> None:
             f"`limitPerLocation` must be between 1 and {MAX_LIMIT_PER_LOCATION}", field="limitPerLocation"
         )
     if query.near is not None:
-        if not -90 <= query.near.latitude <= 90 or not -180 <= query.near.longitude <= 180:
-            raise InvalidInputError("`near` is not a point on the map", field="near")
-        if query.max_distance_km <= 0:
-            raise InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
+        require_point(query.near)
+        require_reach(query.max_distance_km)
 
 
 async def _candidates(context: Context, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:
@@ -142,17 +134,13 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
     start_at = max(query.start_at, now)  # a slot already begun cannot be booked
     deadline = context.settings.connector_timeout_seconds
     asked: list[tuple[Row[Any], Row[Any], float | None, Connector]] = []
-    for service in service_rows:
-        location = location_rows[service.location_id]
-        km: float | None = None
-        if query.near is not None:
-            km = distance_km(query.near.latitude, query.near.longitude, location.latitude, location.longitude)
-            if km > query.max_distance_km:
-                continue
+    candidates = ((service, location_rows[service.location_id]) for service in service_rows)
+    for nearby in serving_near(candidates, query.near, query.max_distance_km):
+        location, service = nearby.location, nearby.candidate
         connector = context.services.connectors.get(location.id)
         if connector is None or Capability.AVAILABILITY not in connector.capabilities:
             continue  # e.g. a OneBooking source website: it cannot say what is free
-        asked.append((location, service, km, connector))
+        asked.append((location, service, nearby.distance_km, connector))
 
     answers = await asyncio.gather(
         *(_ask(connector, service, start_at, query.end_at, deadline) for _, service, _, connector in asked)

@@ -17,11 +17,11 @@ from resolvers.bookings.slots import claim_resource, eligible_resources, local_r
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError, SlotUnavailableError
 from resolvers.idempotency import run_idempotent
+from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
 from resolvers.results import WriteResult
 from resolvers.writing import (
     audit_write,
     deliver,
-    distance_km,
     enqueue_for_owner,
     get_or_not_found,
     location_supports,
@@ -109,31 +109,32 @@ async def _candidate_services(
         await session.execute(
             select(Service, Location)
             .join(Location, Location.id == Service.location_id)
-            .where(Service.category == request.category, Service.is_active, Location.status != "offline")
+            .where(Service.category == request.category, Service.is_active)
+            .order_by(Service.id)
         )
     ).all()
     if not rows:
         raise NotFoundError(f"no location offers {request.category}", field="category")
     origin = await _origin_point(session, request)
-    ranked = sorted(
-        (
-            (distance_km(*origin, location.latitude, location.longitude), service.id, service, location)
-            for service, location in rows
-        ),
-        key=lambda item: (item[0], item[1]),
-    )
-    within = [(service, location) for km, _, service, location in ranked if km <= request.max_distance_km]
+    within = serving_near(((service, location) for service, location in rows), origin, request.max_distance_km)
     if not within:
         raise SlotUnavailableError(f"no location offers {request.category} within {request.max_distance_km:g} km")
-    return [(s, loc) for s, loc in within if context.services.connectors.get(loc.id) is not None]
+    return [(n.candidate, n.location) for n in within if context.services.connectors.get(n.location.id) is not None]
 
 
-async def _origin_point(session: AsyncSession, request: CreateBooking) -> tuple[float, float]:
-    if request.near_latitude is not None and request.near_longitude is not None:
-        return request.near_latitude, request.near_longitude
+def _near(request: CreateBooking) -> GeoPoint | None:
+    if request.near_latitude is None or request.near_longitude is None:
+        return None
+    return GeoPoint(request.near_latitude, request.near_longitude)
+
+
+async def _origin_point(session: AsyncSession, request: CreateBooking) -> GeoPoint:
+    near = _near(request)
+    if near is not None:
+        return near
     if request.originating_location_id is not None:
         origin = await get_or_not_found(session, Location, request.originating_location_id, "location")
-        return origin.latitude, origin.longitude
+        return GeoPoint(origin.latitude, origin.longitude)
     raise InvalidInputError("choosing a location needs `near` or `originatingLocationId`", field="near")
 
 
@@ -173,8 +174,8 @@ async def _claim(
 
 async def _validate_create(context: Context, request: CreateBooking) -> None:
     require_future("startAt", request.start_at)
-    if request.max_distance_km <= 0:
-        raise InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
+    require_reach(request.max_distance_km)
+    require_point(_near(request))
     async with context.engine.connect() as connection:
         if request.originating_location_id is not None:
             known = (

@@ -10,10 +10,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.availability.queries import AvailabilityQuery, GeoPoint, LocationSlots, pooled_availability
+from resolvers.availability.queries import AvailabilityQuery, LocationSlots, pooled_availability
 from resolvers.catalog.loaders import ResourceByLocalIdLoader
 from resolvers.ids import key_of
 from resolvers.loading import load_now
+from resolvers.locations.nearby import GeoPoint
 from schema.bookings.booking_create import GeoPointInput
 from schema.catalog.types import Resource, Service
 from schema.locations.types import Location, location_by_id
