@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, CustomerMapping, Resource, Service, SyncState
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sources.connectors.records import RemoteBooking
 from sync.apply.batch import ApplyResult, Batch, derived_id, weigh
 from sync.apply.state import BOOKING_FIELDS, Image, agree, image_of, load_states, row_value
@@ -26,7 +27,6 @@ from sync.events import booking_event
 from sync.outbox.queue import supersede
 from sync.types import Strategy
 
-ACTIVE = ("pending", "confirmed")
 MONEY_FIELDS = ("price_minor", "status", "start_at")
 
 
@@ -148,7 +148,7 @@ async def _create(
 async def _clashes(session: AsyncSession, batch: Batch, touched: Sequence[Booking], result: ApplyResult) -> None:
     """Active bookings of one resource at two locations overlapping: a double booking to settle."""
     for booking in touched:
-        if booking.status not in ACTIVE or booking.resource_id is None:
+        if booking.status not in ACTIVE_BOOKING_STATUSES or booking.resource_id is None:
             continue
         other = (
             await session.execute(
@@ -157,7 +157,7 @@ async def _clashes(session: AsyncSession, batch: Batch, touched: Sequence[Bookin
                     Booking.resource_id == booking.resource_id,
                     Booking.id != booking.id,
                     Booking.service_location_id != booking.service_location_id,
-                    Booking.status.in_(ACTIVE),
+                    Booking.status.in_(ACTIVE_BOOKING_STATUSES),
                     Booking.start_at < booking.end_at,
                     booking.start_at < Booking.end_at,
                 )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import Booking, Customer, CustomerMapping, Location, Resource
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sync.apply.state import Image, same
 from sync.outbox.queue import Queued, enqueue
 
@@ -97,12 +98,12 @@ async def _local_resource(session: AsyncSession, resource_id: str | None, locati
 async def push_booking(session: AsyncSession, booking: Booking, remote: Image, *, why: str) -> list[Queued]:
     """Make the owner's booking match the network's: cancel it, or move it (nothing else can be sent)."""
     location_id = booking.service_location_id
-    active_there = remote.get("status") in ("pending", "confirmed")
+    active_there = remote.get("status") in ACTIVE_BOOKING_STATUSES
     if booking.status == "cancelled" and active_there:
         operation = "booking.cancel"
         payload: dict[str, Any] = {"reason": f"network sync ({why})", "change": "cancelled"}
     elif (
-        booking.status in ("pending", "confirmed")
+        booking.status in ACTIVE_BOOKING_STATUSES
         and active_there
         and not all(same(getattr(booking, name).isoformat(), remote.get(name)) for name in ("start_at", "end_at"))
     ):

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Conflict, Customer, ResourceShare
 from sources.cache.types import utc_now
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sources.cache.writer import CacheWriter
 from sync.apply.batch import ApplyResult, ApplyRules, Batch
 from sync.apply.bookings import cancel_for_clash, change_booking
@@ -113,7 +114,7 @@ async def _double_booking(
     lose_side = conflict.target_data if choice is ConflictChoice.SOURCE else conflict.source_data
     loser = await session.get(Booking, lose_side.get("booking_id"))
     result = ApplyResult()
-    if loser is not None and loser.status in ("pending", "confirmed"):
+    if loser is not None and loser.status in ACTIVE_BOOKING_STATUSES:
         batch = Batch(loser.service_location_id, rules)
         result.queued += await cancel_for_clash(session, batch, loser, result)
     conflict.resolved_data = {"kept_booking_id": keep_side.get("booking_id")}
