@@ -20,4 +20,5 @@ async def refresh_for_query(
     if services is None:
         return
     ids = list(location_ids) if location_ids else [connector.location_id for connector in services.connectors.all()]
+    ids = context.scope.visible_locations(ids)  # neither refreshed nor reported: what the caller may not see
     context.freshness.extend(await services.refresher.ensure_fresh(sorted(ids), kinds, bound))

@@ -2,7 +2,8 @@
 
 Every list and its `totalCount`, every aggregate (revenue, network health) and every DataLoader batch
 (so `node(id)` and every relation) of a domain adds `scope.<domain>()` to its statement; nothing else
-decides which rows a caller sees. Today every caller is the embedded admin, whose scope is
+decides which rows a caller sees. The `maxAge` refresh, and the `extensions.freshness` report, cover only
+the locations the scope shows (`visible_locations`). Today every caller is the embedded admin, whose scope is
 `RowScope.everything()`; the identity issue builds a narrower one from the principal, in one place.
 
 Two restrictions, which combine (both must hold):
@@ -20,6 +21,7 @@ constant `WHERE 1 = 1` to an unfiltered one).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
@@ -82,6 +84,12 @@ class RowScope:
     @property
     def is_everything(self) -> bool:
         return self.location_ids is None and self.customer_id is None
+
+    def visible_locations(self, location_ids: Iterable[str]) -> list[str]:
+        """Those of the ids the scope shows, in their order: what a read may refresh live and report on."""
+        if self.location_ids is None:
+            return list(location_ids)
+        return [location_id for location_id in location_ids if location_id in self.location_ids]
 
     # -- the building blocks ------------------------------------------------------------------------
 

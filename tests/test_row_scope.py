@@ -23,6 +23,7 @@ from resolvers.catalog.loaders import ResourceByLocalIdLoader
 from resolvers.catalog.queries import ResourceFilter, ServiceFilter, list_resources, list_services
 from resolvers.context import Context
 from resolvers.customers.queries import CustomerFilter, duplicate_customer_groups, list_customers
+from resolvers.freshness import refresh_for_query
 from resolvers.inventory.queries import InventoryFilter, list_stock_items
 from resolvers.listing import ListResult
 from resolvers.loaders import Loaders
@@ -50,6 +51,7 @@ from sources.cache.models import (
     SyncJob,
     SyncLog,
 )
+from sync.live.refresh import DataKind
 
 T = TypeVar("T")
 
@@ -250,6 +252,17 @@ def test_network_health_reports_only_the_scope_s_locations(gateway: RunningGatew
     assert [row.location_id for row in scoped] == [MANCHESTER]
     assert scoped == [row for row in everything if row.location_id == MANCHESTER]
     assert run(gateway, RowScope.of_customer("cus_anyone"), network_health)[0].pending_conflicts == 0
+
+
+def test_the_max_age_refresh_and_its_report_cover_only_the_scope_s_locations(gateway: RunningGateway) -> None:
+    async def reported(context: Context) -> set[str]:
+        await refresh_for_query(context, None, [DataKind.BOOKINGS], 3600)
+        return {item.location_id for item in context.freshness}
+
+    assert run(gateway, ONLY_MANCHESTER, reported) == {MANCHESTER}
+    assert run(gateway, RowScope.everything(), reported) == {
+        connector.location_id for connector in gateway.app.state.services.connectors.all()
+    }
 
 
 # -- node(id) and relations: every loader ---------------------------------------------------------
@@ -496,7 +509,7 @@ def test_everything_restricts_nothing_and_adds_no_condition() -> None:
     domains = [
         name
         for name, member in inspect.getmembers(RowScope, inspect.isfunction)
-        if not name.startswith("_") and name not in {"everything", "of_locations", "of_customer"}
+        if not name.startswith("_") and name not in {"everything", "of_locations", "of_customer", "visible_locations"}
     ]
     assert len(domains) >= 12
     assert all(getattr(everything, name)() is TRUE for name in domains)
