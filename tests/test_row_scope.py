@@ -1,8 +1,7 @@
-"""The row scope: every list, count, aggregate, node lookup and loader of a domain applies it.
+"""The row scope: every list and its totalCount, every aggregate and the schema's root fields apply it.
 
-Authentication is not there yet, so a scope cannot arrive over HTTP: these tests build the request
-context a served request gets, with a narrower scope, and run the real resolver functions (and the
-real schema) with it, in the gateway's own event loop, over the demo network on both databases.
+The real resolvers and schema run with a narrower scope over the demo network, on both databases
+(tests/scope_helpers.py); loaders, so node(id) and relations, are in tests/test_row_scope_loaders.py.
 """
 
 from __future__ import annotations
@@ -10,23 +9,34 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import Executable, Select, func, or_, select
+from scope_helpers import (
+    ALL_ROWS,
+    HELD_AT_MANCHESTER,
+    KNOWN_AT_MANCHESTER,
+    LEEDS,
+    LEEDS_OWN_BOOKINGS,
+    LENT_TO_MANCHESTER,
+    MANCHESTER,
+    ONLY_MANCHESTER,
+    count,
+    first_id,
+    listed,
+    rows,
+    run,
+)
+from sqlalchemy import Select, func, or_, select
 
 from conftest import RunningGateway
-from resolvers.bookings.loaders import BookingHistoryByCustomerLoader, HistoryRequest
 from resolvers.bookings.queries import BookingFilter, list_bookings
 from resolvers.bookings.vocabulary import BookingSort
-from resolvers.catalog.loaders import ResourceByLocalIdLoader
 from resolvers.catalog.queries import ResourceFilter, ServiceFilter, list_resources, list_services
 from resolvers.context import Context
 from resolvers.customers.queries import CustomerFilter, duplicate_customer_groups, list_customers
 from resolvers.freshness import refresh_for_query
 from resolvers.inventory.queries import InventoryFilter, list_stock_items
 from resolvers.listing import ListResult
-from resolvers.loaders import Loaders
 from resolvers.locations.health import network_health
 from resolvers.locations.queries import LocationFilter, list_locations
 from resolvers.pagination import PageArgs
@@ -39,96 +49,15 @@ from sources.cache.models import (
     Booking,
     Conflict,
     Customer,
-    CustomerMapping,
     Location,
     OutboxMessage,
     Resource,
-    ResourceShare,
     RevenueEntry,
     Service,
     StockItem,
-    StockLevel,
     SyncJob,
-    SyncLog,
 )
 from sync.live.refresh import DataKind
-
-T = TypeVar("T")
-
-MANCHESTER = "manchester-central"
-LEEDS = "leeds-headingley"
-ONLY_MANCHESTER = RowScope.of_locations({MANCHESTER})
-ALL_ROWS = PageArgs(first=500)
-
-LENT_TO_MANCHESTER = select(ResourceShare.resource_id).where(
-    ResourceShare.location_id == MANCHESTER, ResourceShare.is_active
-)
-KNOWN_AT_MANCHESTER = select(Customer.id).where(
-    or_(
-        Customer.primary_location_id == MANCHESTER,
-        Customer.id.in_(select(CustomerMapping.customer_id).where(CustomerMapping.location_id == MANCHESTER)),
-    )
-)
-HELD_AT_MANCHESTER = select(StockLevel.item_id).where(StockLevel.location_id == MANCHESTER)
-LEEDS_OWN_BOOKINGS = select(Booking.id).where(
-    Booking.service_location_id == LEEDS, Booking.originating_location_id == LEEDS
-)
-
-
-def run(gateway: RunningGateway, scope: RowScope, work: Callable[[Context], Awaitable[T]]) -> T:
-    """`work` with a request context like a served request's, but with `scope`."""
-    state = gateway.app.state
-
-    async def in_context() -> T:
-        context = Context(
-            engine=state.engine,
-            settings=state.settings,
-            bus=state.bus,
-            request_id="row-scope-test",
-            opened_services=state.services,
-            scope=scope,
-        )
-        return await work(context)
-
-    return gateway.run(in_context())
-
-
-def rows(gateway: RunningGateway, statement: Executable) -> list[Any]:
-    async def fetch() -> list[Any]:
-        async with gateway.engine.connect() as connection:
-            return list((await connection.execute(statement)).all())
-
-    return gateway.run(fetch())
-
-
-def count(gateway: RunningGateway, statement: Select[Any]) -> int:
-    return int(rows(gateway, select(func.count()).select_from(statement.subquery()))[0][0])
-
-
-def listed(
-    gateway: RunningGateway, scope: RowScope, query: Callable[[Context], Awaitable[ListResult]]
-) -> tuple[list[Any], int]:
-    """(the rows of the first page, totalCount) of a list query."""
-
-    async def page_and_total(context: Context) -> tuple[list[Any], int]:
-        result = await query(context)
-        return result.page.rows, await result.total_count()
-
-    return run(gateway, scope, page_and_total)
-
-
-def load(gateway: RunningGateway, scope: RowScope, loader_of: Callable[[Loaders], Any], key: Any) -> Any:
-    async def loaded(context: Context) -> Any:
-        return await loader_of(context.loaders).load(key)
-
-    return run(gateway, scope, loaded)
-
-
-def first_id(gateway: RunningGateway, statement: Select[Any]) -> Any:
-    found = rows(gateway, statement.limit(1))
-    assert found, f"the demo network has no row for {statement}"
-    return found[0][0]
-
 
 # -- lists and their totalCount ------------------------------------------------------------------
 
@@ -251,7 +180,11 @@ def test_network_health_reports_only_the_scope_s_locations(gateway: RunningGatew
     everything = run(gateway, RowScope.everything(), network_health)
     assert [row.location_id for row in scoped] == [MANCHESTER]
     assert scoped == [row for row in everything if row.location_id == MANCHESTER]
-    assert run(gateway, RowScope.of_customer("cus_anyone"), network_health)[0].pending_conflicts == 0
+    # A customer sees the locations, and none of their operational rows.
+    as_customer = run(gateway, RowScope.of_customer("cus_anyone"), network_health)
+    assert [row.location_id for row in as_customer] == [row.location_id for row in everything]
+    assert all(row.pending_conflicts == row.queue_depth == row.dead_letters == 0 for row in as_customer)
+    assert all(row.last_sync_job_id is None for row in as_customer)
 
 
 def test_the_max_age_refresh_and_its_report_cover_only_the_scope_s_locations(gateway: RunningGateway) -> None:
@@ -263,191 +196,6 @@ def test_the_max_age_refresh_and_its_report_cover_only_the_scope_s_locations(gat
     assert run(gateway, RowScope.everything(), reported) == {
         connector.location_id for connector in gateway.app.state.services.connectors.all()
     }
-
-
-# -- node(id) and relations: every loader ---------------------------------------------------------
-
-# Every loader the request's Loaders builds; the test below must check each one.
-CHECKED_LOADERS = (
-    "booking_by_id",
-    "conflict_by_id",
-    "conflicts_by_sync_job_id",
-    "counts_by_location_id",
-    "customer_by_id",
-    "customer_mappings_by_customer_id",
-    "location_by_id",
-    "resource_by_id",
-    "resource_shares_by_resource_id",
-    "resources_by_location_id",
-    "revenue_entries_by_booking_id",
-    "service_by_id",
-    "services_by_location_id",
-    "stock_item_by_id",
-    "stock_levels_by_item_id",
-    "stock_levels_by_location_id",
-    "sync_job_by_id",
-    "sync_logs_by_sync_job_id",
-)
-
-
-def test_the_checked_loaders_are_every_loader_there_is() -> None:
-    built = {name for name, value in inspect.getmembers(Loaders) if isinstance(value, cached_property)}
-    assert built == set(CHECKED_LOADERS)
-
-
-def test_loaders_find_nothing_outside_the_scope_and_everything_inside_it(gateway: RunningGateway) -> None:
-    def by_key(name: str, key: Any, scope: RowScope = ONLY_MANCHESTER) -> Any:
-        return load(gateway, scope, lambda loaders: getattr(loaders, name), key)
-
-    leeds_booking = first_id(gateway, LEEDS_OWN_BOOKINGS)
-    manchester_booking = first_id(gateway, select(Booking.id).where(Booking.service_location_id == MANCHESTER))
-    assert by_key("booking_by_id", leeds_booking) is None
-    assert by_key("booking_by_id", manchester_booking).id == manchester_booking
-
-    assert by_key("location_by_id", LEEDS) is None
-    assert by_key("location_by_id", MANCHESTER).id == MANCHESTER
-
-    leeds_service = first_id(gateway, select(Service.id).where(Service.location_id == LEEDS))
-    assert by_key("service_by_id", leeds_service) is None
-    assert by_key("services_by_location_id", LEEDS) == []
-    assert by_key("services_by_location_id", MANCHESTER)
-
-    lent_in = {row[0] for row in rows(gateway, LENT_TO_MANCHESTER)}
-    leeds_resources = rows(
-        gateway, select(Resource.id, Resource.local_resource_id).where(Resource.location_id == LEEDS)
-    )
-    kept_at_leeds = next(key for key, _ in leeds_resources if key not in lent_in)
-    assert by_key("resource_by_id", kept_at_leeds) is None
-    assert {row.id for row in by_key("resources_by_location_id", LEEDS)} == {
-        key for key, _ in leeds_resources if key in lent_in
-    }
-    local_id = next(local for key, local in leeds_resources if key == kept_at_leeds)
-    resource_at_leeds = load(
-        gateway, RowScope.everything(), lambda loaders: loaders.get(ResourceByLocalIdLoader), (LEEDS, local_id)
-    )
-    assert resource_at_leeds.id == kept_at_leeds
-    assert (
-        load(gateway, ONLY_MANCHESTER, lambda loaders: loaders.get(ResourceByLocalIdLoader), (LEEDS, local_id)) is None
-    )
-
-    # A resource Manchester owns: every lending shows; one lent between two other locations: none.
-    manchester_resource = first_id(
-        gateway,
-        select(ResourceShare.resource_id)
-        .join(Resource, Resource.id == ResourceShare.resource_id)
-        .where(Resource.location_id == MANCHESTER, ResourceShare.is_active),
-    )
-    elsewhere_resource = first_id(
-        gateway,
-        select(ResourceShare.resource_id)
-        .join(Resource, Resource.id == ResourceShare.resource_id)
-        .where(Resource.location_id != MANCHESTER, ResourceShare.location_id != MANCHESTER, ResourceShare.is_active)
-        .where(
-            ResourceShare.resource_id.not_in(
-                select(ResourceShare.resource_id).where(ResourceShare.location_id == MANCHESTER)
-            )
-        ),
-    )
-    assert by_key("resource_shares_by_resource_id", manchester_resource) == by_key(
-        "resource_shares_by_resource_id", manchester_resource, RowScope.everything()
-    )
-    assert by_key("resource_shares_by_resource_id", elsewhere_resource) == []
-
-    stranger = first_id(gateway, select(Customer.id).where(Customer.id.not_in(KNOWN_AT_MANCHESTER)))
-    regular = first_id(
-        gateway,
-        select(CustomerMapping.customer_id)
-        .where(CustomerMapping.location_id == MANCHESTER)
-        .where(
-            CustomerMapping.customer_id.in_(
-                select(CustomerMapping.customer_id).where(CustomerMapping.location_id != MANCHESTER)
-            )
-        ),
-    )
-    assert by_key("customer_by_id", stranger) is None
-    assert by_key("customer_by_id", regular).id == regular
-    assert [row.location_id for row in by_key("customer_mappings_by_customer_id", regular)] == [MANCHESTER]
-
-    cross = first_id(
-        gateway,
-        select(Booking.id)
-        .where(Booking.originating_location_id == MANCHESTER, Booking.service_location_id == LEEDS)
-        .where(Booking.id.in_(select(RevenueEntry.booking_id))),
-    )
-    assert {row.location_id for row in by_key("revenue_entries_by_booking_id", cross)} == {MANCHESTER}
-    assert {row.location_id for row in by_key("revenue_entries_by_booking_id", cross, RowScope.everything())} == {
-        MANCHESTER,
-        LEEDS,
-    }
-
-    not_held = first_id(gateway, select(StockItem.id).where(StockItem.id.not_in(HELD_AT_MANCHESTER)))
-    held = first_id(gateway, HELD_AT_MANCHESTER)
-    assert by_key("stock_item_by_id", not_held) is None
-    assert by_key("stock_item_by_id", held).id == held
-    assert [row.location_id for row in by_key("stock_levels_by_item_id", held)] == [MANCHESTER]
-    assert by_key("stock_levels_by_location_id", LEEDS) == []
-    assert by_key("stock_levels_by_location_id", MANCHESTER)
-
-    leeds_job = first_id(gateway, select(SyncJob.id).where(SyncJob.location_id == LEEDS))
-    manchester_job = first_id(
-        gateway,
-        select(SyncJob.id).where(SyncJob.location_id == MANCHESTER, SyncJob.id.in_(select(SyncLog.sync_job_id))),
-    )
-    assert by_key("sync_job_by_id", leeds_job) is None
-    assert by_key("sync_logs_by_sync_job_id", leeds_job) == []
-    assert by_key("sync_logs_by_sync_job_id", manchester_job)
-    elsewhere_conflict = rows(
-        gateway,
-        select(Conflict.id, Conflict.sync_job_id).where(
-            Conflict.source_location_id != MANCHESTER,
-            or_(Conflict.target_location_id.is_(None), Conflict.target_location_id != MANCHESTER),
-        ),
-    )
-    assert elsewhere_conflict, "the demo network has a conflict between two other locations"
-    conflict_id, its_job = elsewhere_conflict[0]
-    assert by_key("conflict_by_id", conflict_id) is None
-    if its_job is not None:
-        assert by_key("conflicts_by_sync_job_id", its_job) == []
-
-    counts = by_key("counts_by_location_id", MANCHESTER)
-    assert counts == by_key("counts_by_location_id", MANCHESTER, RowScope.everything())
-    assert by_key("counts_by_location_id", LEEDS)["services"] == 0
-
-
-def test_a_customer_s_booking_history_holds_only_bookings_in_scope(gateway: RunningGateway) -> None:
-    # A customer who booked both at Manchester (or from it) and elsewhere.
-    customer_id = first_id(
-        gateway,
-        select(Booking.customer_id)
-        .where(Booking.service_location_id == MANCHESTER)
-        .where(
-            Booking.customer_id.in_(
-                select(Booking.customer_id).where(
-                    Booking.service_location_id == LEEDS, Booking.originating_location_id == LEEDS
-                )
-            )
-        ),
-    )
-    request = HistoryRequest(customer_id, BookingSort.START_AT_DESC, ALL_ROWS)
-
-    def history(scope: RowScope) -> tuple[set[str], int]:
-        async def page(context: Context) -> tuple[set[str], int]:
-            result = await context.loaders.get(BookingHistoryByCustomerLoader).load(request)
-            return {row.id for row in result.page.rows}, await result.total_count()
-
-        return run(gateway, scope, page)
-
-    scoped, scoped_total = history(ONLY_MANCHESTER)
-    everything, everything_total = history(RowScope.everything())
-    expected = {
-        row[0]
-        for row in rows(
-            gateway,
-            select(Booking.id).where(Booking.customer_id == customer_id, ONLY_MANCHESTER.bookings()),
-        )
-    }
-    assert scoped == expected and scoped_total == len(expected)
-    assert scoped < everything and everything_total == len(everything)
 
 
 # -- through the schema ---------------------------------------------------------------------------
@@ -508,7 +256,7 @@ def test_everything_restricts_nothing_and_adds_no_condition() -> None:
     everything = RowScope.everything()
     domains = [
         name
-        for name, member in inspect.getmembers(RowScope, inspect.isfunction)
+        for name, _ in inspect.getmembers(RowScope, inspect.isfunction)
         if not name.startswith("_") and name not in {"everything", "of_locations", "of_customer", "visible_locations"}
     ]
     assert len(domains) >= 12
@@ -516,15 +264,3 @@ def test_everything_restricts_nothing_and_adds_no_condition() -> None:
     statement = select(Booking.id).where(Booking.status == "confirmed")
     assert str(statement.where(everything.bookings())) == str(statement)
     assert everything.is_everything and not ONLY_MANCHESTER.is_everything
-
-
-def test_loaders_replaced_by_schema_code_keep_the_context_s_scope(gateway: RunningGateway) -> None:
-    leeds_booking = first_id(gateway, LEEDS_OWN_BOOKINGS)
-
-    async def after_a_reset(context: Context) -> Any:
-        context.loaders = Loaders(context.engine, context.settings)  # as schema/ resets them after a write
-        assert context.loaders.scope == context.scope
-        context.reset_loaders()
-        return await context.loaders.booking_by_id.load(leeds_booking)
-
-    assert run(gateway, ONLY_MANCHESTER, after_a_reset) is None
