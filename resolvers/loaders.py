@@ -29,6 +29,7 @@ from resolvers.scope import RowScope
 from resolvers.sync_admin.loaders import (
     ConflictByIdLoader,
     ConflictsBySyncJobIdLoader,
+    OutboxMessageByIdLoader,
     SyncJobByIdLoader,
     SyncLogsBySyncJobIdLoader,
 )
@@ -136,3 +137,7 @@ class Loaders:
     @cached_property
     def conflicts_by_sync_job_id(self) -> ConflictsBySyncJobIdLoader:
         return self.get(ConflictsBySyncJobIdLoader)
+
+    @cached_property
+    def outbox_message_by_id(self) -> OutboxMessageByIdLoader:
+        return self.get(OutboxMessageByIdLoader)

@@ -8,14 +8,12 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry.types import Info
 
 from resolvers.errors import GatewayError
 from resolvers.ids import to_global_id
 from schema.inventory.types import StockItem, StockLevel
 from schema.locations.types import Location, location_by_id
-from sources.cache.models import OutboxMessage as OutboxMessageRow
 
 
 @strawberry.enum(description="What became of a write at one location.")
@@ -206,20 +204,5 @@ class OutboxMessage:
 
 
 async def load_outbox_message(info: Info, key: str) -> OutboxMessage | None:
-    table = OutboxMessageRow.__table__
-    columns = [
-        table.c.id,
-        table.c.location_id,
-        table.c.entity_type,
-        table.c.entity_id,
-        table.c.operation,
-        table.c.status,
-        table.c.attempts,
-        table.c.last_error,
-        table.c.created_at,
-        table.c.next_attempt_at,
-        table.c.delivered_at,
-    ]  # not the payload: it can be large and is not part of the API
-    async with info.context.engine.connect() as connection:
-        row = (await connection.execute(select(*columns).where(table.c.id == key))).first()
+    row = await info.context.loaders.outbox_message_by_id.load(key)
     return None if row is None else OutboxMessage.from_row(row)

@@ -34,6 +34,7 @@ from sources.cache.models import (
     Booking,
     Conflict,
     CustomerMapping,
+    OutboxMessage,
     Resource,
     ResourceShare,
     RevenueEntry,
@@ -65,6 +66,7 @@ CHECKED_LOADERS = {
     "sync_logs_by_sync_job_id",
     "conflict_by_id",
     "conflicts_by_sync_job_id",
+    "outbox_message_by_id",
 }
 
 
@@ -191,6 +193,15 @@ def test_sync_jobs_their_logs_and_conflicts_load_only_in_scope(gateway: RunningG
     assert loaded(gateway, "conflict_by_id", conflict_id, EVERYTHING).id == conflict_id
     assert loaded(gateway, "conflicts_by_sync_job_id", its_job) == []
     assert loaded(gateway, "conflicts_by_sync_job_id", its_job, EVERYTHING)
+
+
+def test_outbox_messages_load_only_for_the_scope_s_locations(gateway: RunningGateway) -> None:
+    message_id, location_id = rows(gateway, select(OutboxMessage.id, OutboxMessage.location_id).limit(1))[0]
+    elsewhere = RowScope.of_locations({LEEDS if location_id != LEEDS else MANCHESTER})
+    assert loaded(gateway, "outbox_message_by_id", message_id, elsewhere) is None
+    found = loaded(gateway, "outbox_message_by_id", message_id, RowScope.of_locations({location_id}))
+    assert (found.id, found.location_id) == (message_id, location_id)
+    assert "payload" not in found._mapping  # not part of the API, and it can be large
 
 
 def test_a_customer_s_booking_history_holds_only_bookings_in_scope(gateway: RunningGateway) -> None:

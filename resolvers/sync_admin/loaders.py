@@ -1,4 +1,4 @@
-"""The sync administration domain's DataLoaders: jobs, their logs and the conflicts they found."""
+"""The sync administration domain's DataLoaders: jobs, their logs, the conflicts they found, the outbox."""
 
 from __future__ import annotations
 
@@ -7,11 +7,27 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from resolvers.loading import RowByKeyLoader, RowsByKeyLoader
-from sources.cache.models import Conflict, SyncJob, SyncLog
+from sources.cache.models import Conflict, OutboxMessage, SyncJob, SyncLog
 
 sync_jobs = SyncJob.__table__
 sync_logs = SyncLog.__table__
 conflicts = Conflict.__table__
+outbox = OutboxMessage.__table__
+
+# An outbox message as the API shows it: not the payload, which can be large and is not part of the API.
+OUTBOX_MESSAGE_COLUMNS = (
+    outbox.c.id,
+    outbox.c.location_id,
+    outbox.c.entity_type,
+    outbox.c.entity_id,
+    outbox.c.operation,
+    outbox.c.status,
+    outbox.c.attempts,
+    outbox.c.last_error,
+    outbox.c.created_at,
+    outbox.c.next_attempt_at,
+    outbox.c.delivered_at,
+)
 
 
 class SyncJobByIdLoader(RowByKeyLoader):
@@ -48,3 +64,10 @@ class ConflictsBySyncJobIdLoader(RowsByKeyLoader):
             .where(conflicts.c.sync_job_id.in_(keys), self.scope.conflicts())
             .order_by(conflicts.c.sync_job_id, conflicts.c.created_at, conflicts.c.id)
         )
+
+
+class OutboxMessageByIdLoader(RowByKeyLoader):
+    key_column = outbox.c.id
+
+    def query(self, keys: list[str]) -> Select[Any]:
+        return select(*OUTBOX_MESSAGE_COLUMNS).where(outbox.c.id.in_(keys), self.scope.outbox())
