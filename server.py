@@ -31,7 +31,7 @@ import graphiql
 from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
 from resolvers.context import Context
-from resolvers.services import Runtime
+from resolvers.services import Services
 from schema import build_schema
 from settings import Settings
 from shims.onebooking.push import onebooking_routes
@@ -41,6 +41,7 @@ from sources.cache.models import Location
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for, demo_credentials
 from subscriptions.factory import open_event_bus
+from sync.apply.batch import RuleBook
 from sync.live.heartbeat import HeartbeatMonitor
 from sync.live.refresh import Refresher
 from sync.outbox.delivery import Deliverer, OutboxWorker
@@ -61,7 +62,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             settings=state.settings,
             bus=state.bus,
             request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
-            runtime=state.runtime,
+            opened_services=state.services,
         )
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -88,7 +89,7 @@ def _tune_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: ConnectorRegistry) -> Runtime:
+async def _open_services(engine: AsyncEngine, settings: Settings, connectors: ConnectorRegistry) -> Services:
     """Connectors for every location, the outbox's deliverer and worker, and live refresh."""
     async with engine.connect() as connection:
         locations = (await connection.execute(select(Location))).all()
@@ -102,7 +103,7 @@ async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: Con
             )
         )
     writer = CacheWriter(engine)
-    bus = await open_event_bus(settings)  # closed by the lifespan through runtime.bus
+    bus = await open_event_bus(settings)  # closed by the lifespan through services.bus
     share_bp = settings.originating_share_percent * 100
     deliverer = Deliverer(
         writer,
@@ -111,25 +112,25 @@ async def _open_runtime(engine: AsyncEngine, settings: Settings, connectors: Con
         originating_share_bp=share_bp,
         policy=RetryPolicy(max_attempts=settings.outbox_max_attempts, base_seconds=settings.outbox_backoff_seconds),
     )
-    rules = apply_rules(settings, connectors)
-    sync = build_sync_engine(settings, writer, connectors, bus, rules)
+    rule_book = RuleBook(apply_rules(settings, connectors))  # the one owner of the rules
+    sync = build_sync_engine(settings, writer, connectors, bus, rule_book)
     refresher = Refresher(
-        writer, connectors, originating_share_bp=share_bp, rules=rules, on_applied=sync.publish_applied
+        writer, connectors, originating_share_bp=share_bp, rule_book=rule_book, on_applied=sync.publish_applied
     )
     await refresher.load_marks()
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake
     deliverer.on_stale = lambda location_id: sync.request(location_id, "stale")
-    return Runtime(engine, writer, bus, connectors, deliverer, refresher, worker, sync)
+    return Services(engine, writer, bus, connectors, deliverer, refresher, worker, sync)
 
 
-def _recover(runtime: Runtime) -> Callable[[list[str]], None]:
+def _recover(services: Services) -> Callable[[list[str]], None]:
     """A location back online catches up from its cursor; what waited for it in the outbox goes too."""
 
     def recover(location_ids: list[str]) -> None:
         for location_id in location_ids:
-            runtime.sync.request(location_id, "recovery")
-        runtime.worker.wake()
+            services.sync.request(location_id, "recovery")
+        services.worker.wake()
 
     return recover
 
@@ -144,7 +145,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
         simulators = SimulatedNetwork()
         connectors = ConnectorRegistry()
-        runtime: Runtime | None = None
+        services: Services | None = None
         heartbeat: HeartbeatMonitor | None = None
         scheduler: SyncScheduler | None = None
         try:
@@ -155,28 +156,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 logger.info("loaded the demo network: %s", summary)
             if settings.simulate_locations:
                 await simulators.start(engine)
-            runtime = await _open_runtime(engine, settings, connectors)
+            services = await _open_services(engine, settings, connectors)
             if settings.simulate_locations:
                 # The simulators were seeded from the cache a moment ago: the two agree now.
-                await runtime.refresher.mark_all_fresh(list(simulators.locations))
-                await simulators.record_baselines(runtime.writer)
+                await services.refresher.mark_all_fresh(list(simulators.locations))
+                await simulators.record_baselines(services.writer)
             heartbeat = HeartbeatMonitor(
-                runtime.writer,
+                services.writer,
                 connectors,
-                runtime.bus,
+                services.bus,
                 interval_seconds=settings.heartbeat_seconds,
-                on_back_online=_recover(runtime),
+                on_back_online=_recover(services),
             )
-            scheduler = build_scheduler(settings, runtime.sync)
-            runtime.worker.start()
+            scheduler = build_scheduler(settings, services.sync)
+            services.worker.start()
             heartbeat.start()
             if scheduler is not None:
                 scheduler.start()
             app.state.loop = asyncio.get_running_loop()
             app.state.engine = engine
             app.state.settings = settings
-            app.state.bus = runtime.bus
-            app.state.runtime = runtime
+            app.state.bus = services.bus
+            app.state.services = services
             app.state.simulators = simulators
             app.state.heartbeat = heartbeat
             _tune_garbage_collection()
@@ -186,10 +187,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await scheduler.stop()
             if heartbeat is not None:
                 await heartbeat.stop()
-            if runtime is not None:
-                await runtime.sync.stop()
-                await runtime.worker.stop()
-                await runtime.bus.aclose()
+            if services is not None:
+                await services.sync.stop()
+                await services.worker.stop()
+                await services.bus.aclose()
             await connectors.aclose()
             await simulators.stop()
             await engine.dispose()

@@ -19,11 +19,11 @@ from sqlalchemy import select
 from bench.servers import Server
 from sources.cache.database import create_engine
 from sources.cache.models import Booking
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 
 BOOKING_LOCATIONS = ("manchester-central", "stockport-merseyway", "dublin-ranelagh")
 BOOKING_DAYS_AHEAD = 50
 WARMUP_DAYS_AHEAD = 70
-ACTIVE_STATUSES = ("pending", "confirmed")
 TYPENAME_QUERY = "{ __typename }"
 LOCATION_QUERY = 'query { location(id: "Location:manchester-central") { id name } }'
 CREATE_BOOKING = """
@@ -217,7 +217,7 @@ async def check_cache(database_url: str, booked: Sequence[str]) -> CacheCheck:
             active = (
                 await connection.execute(
                     select(Booking.id, Booking.resource_id, Booking.start_at, Booking.end_at)
-                    .where(Booking.resource_id.in_(resources), Booking.status.in_(ACTIVE_STATUSES))
+                    .where(Booking.resource_id.in_(resources), Booking.status.in_(ACTIVE_BOOKING_STATUSES))
                     .order_by(Booking.resource_id, Booking.start_at)
                 )
             ).all()

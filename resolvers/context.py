@@ -1,4 +1,5 @@
-"""What every operation receives: the cache, settings, the caller, the loaders, the event bus and the live parts."""
+"""What every operation receives: the cache, settings, the caller and their row scope, the loaders,
+the event bus and the long-lived services."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.loaders import Loaders
-from resolvers.services import Runtime
+from resolvers.scope import RowScope
+from resolvers.services import Services
 from settings import Settings
 from subscriptions.bus import EventBus
 from sync.live.refresh import Freshness
@@ -26,29 +28,63 @@ NETWORK_ADMIN = "network_admin"
 EMBEDDED_ADMIN = Principal(subject="embedded", roles=frozenset({NETWORK_ADMIN}))
 
 
+# The default scope of a Context: replaced in __post_init__ by its principal's (compared by identity).
+PRINCIPALS_OWN = RowScope.everything()
+
+
+def scope_of(principal: Principal) -> RowScope:
+    """The rows a principal may see, until authentication brings real roles: a network admin every row,
+    anyone else their own locations' rows."""
+    if NETWORK_ADMIN in principal.roles:
+        return RowScope.everything()
+    return RowScope.of_locations(principal.location_ids)
+
+
 @dataclass
 class Context:
     engine: AsyncEngine
     settings: Settings
     bus: EventBus
     request_id: str
-    runtime: Runtime | None = None
+    # The app's services; None only for a context built outside a served app (unit tests).
+    opened_services: Services | None = None
     principal: Principal = EMBEDDED_ADMIN
-    loaders: Loaders = field(init=False)
+    # Which rows this caller may see: every domain's reads apply it (resolvers/scope.py). Left out, the
+    # principal's own (scope_of); a narrower one may be given.
+    scope: RowScope = field(default=PRINCIPALS_OWN)
     # Where each location's data in this answer came from; the freshness extension reports it.
     freshness: list[Freshness] = field(default_factory=list)
+    _loaders: Loaders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.engine, self.settings)
+        if self.scope is PRINCIPALS_OWN:
+            self.scope = scope_of(self.principal)
+        self._loaders = Loaders(self.engine, self.settings, self.scope)
 
     @property
     def visible_location_ids(self) -> frozenset[str] | None:
-        """The locations whose data and events the caller may see; None for every location."""
-        return None if NETWORK_ADMIN in self.principal.roles else self.principal.location_ids
+        """The locations whose events the caller may see; None for every location (a customer sees none yet)."""
+        return frozenset() if self.scope.customer_id is not None else self.scope.location_ids
 
     @property
-    def live(self) -> Runtime:
-        """The live parts (connectors, outbox, refresh); every served app has them."""
-        if self.runtime is None:
-            raise RuntimeError("this context has no live runtime")
-        return self.runtime
+    def loaders(self) -> Loaders:
+        return self._loaders
+
+    @loaders.setter
+    def loaders(self, loaders: Loaders) -> None:
+        """Replace the request's loaders (after a write, or per subscription event); they keep this context's
+        scope, even when built as `Loaders(engine, settings)`."""
+        if loaders.scope != self.scope:
+            loaders = Loaders(loaders.engine, loaders.settings, self.scope)
+        self._loaders = loaders
+
+    def reset_loaders(self) -> None:
+        """Fresh loaders for this context: rows read from now on are read anew."""
+        self._loaders = Loaders(self.engine, self.settings, self.scope)
+
+    @property
+    def services(self) -> Services:
+        """The live parts (connectors, outbox, refresh, sync); every served app has them."""
+        if self.opened_services is None:
+            raise RuntimeError("this context has no services: it was built outside a served app")
+        return self.opened_services

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
-from resolvers.loaders import Loaders
 from sync.live.refresh import DataKind, Source
 
 __all__ = ["DataKind", "fresh_loaders", "refresh_for_query"]
@@ -20,10 +19,12 @@ async def refresh_for_query(
     bound = context.settings.default_max_age_seconds if max_age is None else max_age
     if bound < 0:
         raise InvalidInputError("`maxAge` cannot be negative", field="maxAge")
-    if context.runtime is None:
+    services = context.opened_services
+    if services is None:
         return
-    ids = list(location_ids) if location_ids else [connector.location_id for connector in context.live.connectors.all()]
-    reports = await context.live.refresher.ensure_fresh(sorted(ids), kinds, bound)
+    ids = list(location_ids) if location_ids else [connector.location_id for connector in services.connectors.all()]
+    ids = context.scope.visible_locations(ids)  # neither refreshed nor reported: what the caller may not see
+    reports = await services.refresher.ensure_fresh(sorted(ids), kinds, bound)
     context.freshness.extend(reports)
     if any(report.source is Source.LIVE for report in reports):
         # The refresh wrote to the cache: rows loaded before it (by another root field) may be older.
@@ -33,4 +34,4 @@ async def refresh_for_query(
 def fresh_loaders(context: Context) -> None:
     """Start the request's loaders (its row caches) afresh: the cache changed behind them (a write, a live
     refresh, the next subscription event), or the request is over and their rows can be freed now."""
-    context.loaders = Loaders(context.engine, context.settings)
+    context.reset_loaders()

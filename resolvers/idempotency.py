@@ -40,7 +40,7 @@ async def run_idempotent(
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInputError(f"`idempotencyKey` must be 1 to {MAX_KEY_LENGTH} characters", field="idempotencyKey")
     digest = request_hash(operation, arguments)
-    writer = context.live.writer
+    writer = context.services.writer
     try:
         async with writer.transaction() as session:
             session.add(IdempotencyRecord(key=key, operation=operation, request_sha256=digest, status="in_progress"))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from resolvers.context import Context
 from resolvers.pagination import Page, PageArgs, SortOrder, build_page, paginate
+
+if TYPE_CHECKING:
+    # Only a type here: the loaders build ListResults, and the context builds the loaders.
+    from resolvers.context import Context
 
 
 @dataclass(slots=True)

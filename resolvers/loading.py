@@ -1,6 +1,8 @@
 """DataLoader base classes: batch every key asked for in one tick into one SQL statement.
 
-Loaders are built per request (they cache), so nothing leaks between requests or principals.
+Loaders are built per request (they cache), so nothing leaks between requests or principals, and
+each one is built with the request's row scope: its batch statement applies its domain's clause
+(`resolvers/scope.py`), so `node(id)` and every relation see exactly the rows a list would.
 `peek` lets resolvers answer synchronously when a root resolver has already primed the loader
 with what the selection needs, which avoids one asyncio task per list item.
 """
@@ -16,6 +18,9 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from resolvers.scope import RowScope
+from settings import Settings
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
@@ -29,9 +34,13 @@ MISSING = Missing()
 
 
 class BatchLoader(DataLoader[K, V], Generic[K, V]):
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Every loader is built the same way, by `Loaders.get`: (engine, settings, the request's scope)."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings, scope: RowScope) -> None:
         super().__init__()
         self.engine = engine
+        self.settings = settings
+        self.scope = scope
         self._values: dict[K, V] = {}
         # Converted objects are immutable views of a row: one per key serves every parent that points at it.
         self._converted: dict[tuple[K, Callable[[Any], Any]], Any] = {}
@@ -64,7 +73,6 @@ class RowByKeyLoader(BatchLoader[str, Row[Any] | None]):
     """One row per key, or None when no row has it."""
 
     key_column: ColumnElement[Any]
-    statement: Callable[[], Select[Any]]
 
     async def fetch(self, keys: list[str]) -> list[Row[Any] | None]:
         found = {row._mapping[str(self.key_column.key)]: row for row in await self.rows(self.query(keys))}

@@ -1,4 +1,5 @@
-"""The long-lived parts every request uses, opened once in the app's lifespan."""
+"""The long-lived parts every request uses, opened once in the app's lifespan: a request reaches them as
+`context.services` (the cache writer, connectors, outbox delivery, live refresh, the sync engine)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sync.pull.engine import SyncEngine
 
 
 @dataclass
-class Runtime:
+class Services:
     engine: AsyncEngine
     writer: CacheWriter
     bus: EventBus

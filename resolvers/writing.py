@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import datetime
 from typing import Any
@@ -19,8 +18,6 @@ from sources.connectors.base import Capability
 from sync.outbox.delivery import DeliveryOutcome
 from sync.outbox.messages import Message
 from sync.outbox.queue import Queued, enqueue
-
-EARTH_RADIUS_KM = 6371.0
 
 
 def new_id(prefix: str) -> str:
@@ -46,28 +43,20 @@ async def get_or_not_found(session: AsyncSession, model: Any, key: str, what: st
     return row
 
 
-def can(context: Context, location_id: str, capability: Capability) -> bool:
+def location_supports(context: Context, location_id: str, capability: Capability) -> bool:
     """Whether the gateway can do this at the location through its connector."""
-    connector = context.live.connectors.get(location_id)
+    connector = context.services.connectors.get(location_id)
     return connector is not None and capability in connector.capabilities
 
 
 def require_capability(context: Context, location: Location, capability: Capability, doing: str) -> None:
-    if not can(context, location.id, capability):
+    if not location_supports(context, location.id, capability):
         raise InvalidInputError(
             f"{location.name} ({location.kind}) cannot {doing} through the gateway", locationId=location.id
         )
 
 
-def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
-
-
-async def record(
+async def audit_write(
     context: Context,
     session: AsyncSession,
     *,
@@ -77,6 +66,7 @@ async def record(
     location_id: str | None,
     details: dict[str, Any],
 ) -> None:
+    """Record who changed what (the audit log), inside the write's own transaction."""
     await audit(
         session,
         actor=context.principal.subject,
@@ -89,12 +79,15 @@ async def record(
     )
 
 
-async def send_to(session: AsyncSession, *, location_id: str, message: Message[Any], key: str) -> Queued:
-    """Queue a write for its owner inside the caller's transaction."""
+async def enqueue_for_owner(session: AsyncSession, *, location_id: str, message: Message[Any], key: str) -> Queued:
+    """Queue a write for the location that owns the entity, inside the caller's transaction.
+
+    Only enqueues: `deliver` (after the transaction commits) tries it at once, the outbox worker later.
+    """
     row = await enqueue(session, location_id=location_id, message=message, idempotency_key=key)
     return Queued(row.id, row.location_id)
 
 
 async def deliver(context: Context, entity_type: str, entity_id: str | None, messages: list[Queued]) -> WriteResult:
-    outcomes: list[DeliveryOutcome] = await context.live.deliverer.deliver_all(messages)
+    outcomes: list[DeliveryOutcome] = await context.services.deliverer.deliver_all(messages)
     return WriteResult(entity_type, entity_id, tuple(outcomes))

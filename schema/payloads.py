@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from resolvers.errors import GatewayError
 from resolvers.ids import to_global_id
-from resolvers.sync_admin.answers import outbox_message
 from schema.inventory.types import StockItem, StockLevel
 from schema.locations.types import Location, location_by_id
 
@@ -205,5 +204,5 @@ class OutboxMessage:
 
 
 async def load_outbox_message(info: Info, key: str) -> OutboxMessage | None:
-    row = await outbox_message(info.context, key)
+    row = await info.context.loaders.outbox_message_by_id.load(key)
     return None if row is None else OutboxMessage.from_row(row)

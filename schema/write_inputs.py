@@ -62,8 +62,9 @@ def json_object(value: object, field: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Written:
-    """A write as the payload reports it: nothing on an expected failure, else the result and its outcomes."""
+class PayloadParts:
+    """What a mutation payload is built from: the command's WriteResult (None when it was refused), its
+    outcomes as GraphQL types, and the payload errors. (WriteResult is the one name for what a write did.)"""
 
     result: WriteResult | None
     outcomes: list[LocationOutcome]
@@ -79,7 +80,7 @@ class Written:
 
 async def run_write(
     info: Info, perform: Callable[[], Awaitable[WriteResult]], *, failed_outcome_is_error: bool = True
-) -> Written:
+) -> PayloadParts:
     """Run perform (which converts the input too, so bad ids become payload errors).
 
     failed_outcome_is_error: the write counts only if its location takes it (a booking, a stock change);
@@ -88,14 +89,14 @@ async def run_write(
     try:
         result = await perform()
     except GatewayError as error:
-        return Written(None, [], [MutationError.from_gateway_error(error)])
+        return PayloadParts(None, [], [MutationError.from_gateway_error(error)])
     # The write changed the cache behind this request's loaders: entities read after it must be fresh.
     fresh_loaders(info.context)
     outcomes = [LocationOutcome.from_outcome(outcome) for outcome in result.outcomes]
     errors: list[MutationError] = []
     if failed_outcome_is_error:
         errors = [error for error in (outcome.as_error() for outcome in outcomes) if error is not None]
-    return Written(result, outcomes, errors)
+    return PayloadParts(result, outcomes, errors)
 
 
 class StockInput(Protocol):
@@ -103,7 +104,7 @@ class StockInput(Protocol):
     location_id: strawberry.ID
 
 
-def stock_keys(written: Written, data: StockInput) -> tuple[str | None, str | None]:
+def stock_keys(written: PayloadParts, data: StockInput) -> tuple[str | None, str | None]:
     """The item and location keys for a stock payload: none when the write was refused (the ids were valid
     if it ran at all)."""
     if written.result is None:
@@ -119,7 +120,7 @@ class StockQuantityInput(StockInput, Protocol):
 
 async def write_stock_quantity(
     info: Info, data: StockQuantityInput, operation: str
-) -> tuple[Written, str | None, str | None]:
+) -> tuple[PayloadParts, str | None, str | None]:
     """reserveStock and releaseStock: the same write on the reserved count, in opposite directions."""
 
     async def perform() -> WriteResult:

@@ -589,7 +589,7 @@ BOOKING_EVENTS = """subscription Bookings($location: ID) {
 
 def _subscribers(central: Central, topic: str) -> int:
     async def count() -> int:
-        return int(central.app.state.runtime.bus.subscriber_count(topic))
+        return int(central.app.state.services.bus.subscriber_count(topic))
 
     return central.run(count())
 
@@ -626,7 +626,7 @@ async def test_a_push_reaches_a_booking_events_subscriber(central: Central) -> N
 async def test_a_customer_new_in_a_push_is_shared_with_every_location_that_takes_customers(central: Central) -> None:
     # The network's rules (share_new_customers, on by default): a customer first seen at one
     # location goes to every other location the gateway can write customers at, through the outbox.
-    rules = central.app.state.runtime.sync.rules
+    rules = central.app.state.services.sync.rules
     assert rules.share_new_customers
     store, local_id = await _salford_website(central, seed=8)
     email = store.customers[store.bookings[local_id].local_customer_id].email
@@ -652,9 +652,9 @@ async def test_a_customer_new_in_a_push_is_shared_with_every_location_that_takes
 async def test_a_push_writes_through_the_apps_one_cache_writer_under_its_rules(
     central: Central, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runtime = central.app.state.runtime
-    holders = [runtime.sync, runtime.refresher, runtime.deliverer]
-    assert all(holder.writer is runtime.writer for holder in holders)
+    services = central.app.state.services
+    holders = [services.sync, services.refresher, services.deliverer]
+    assert all(holder.writer is services.writer for holder in holders)
     made: list[CacheWriter] = []
     applied: list[tuple[CacheWriter, ApplyRules | None]] = []
     make_writer = CacheWriter.__init__
@@ -675,5 +675,5 @@ async def test_a_push_writes_through_the_apps_one_cache_writer_under_its_rules(
     assert made == []
     assert len(applied) == 1
     writer, rules = applied[0]
-    assert writer is runtime.writer
-    assert rules is runtime.sync.rules
+    assert writer is services.writer
+    assert rules is services.sync.rules

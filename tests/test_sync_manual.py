@@ -186,7 +186,7 @@ def test_two_locations_booking_one_shared_staff_member_at_once_is_a_double_booki
 
 def test_scheduler_pulls_each_location_at_its_frequency(manual_gateway: RunningGateway) -> None:
     gateway = manual_gateway
-    engine = gateway.app.state.runtime.sync
+    engine = gateway.app.state.services.sync
 
     async def set_hourly(location_id: str) -> None:
         async with gateway.engine.begin() as connection:

@@ -303,9 +303,12 @@ def test_a_second_trigger_while_a_job_runs_is_refused_and_the_job_is_logged(live
 
 @pytest.mark.parametrize("strategy", [Strategy.NODE_WINS, Strategy.NEWEST])
 def test_node_wins_and_newest_take_the_later_location_edit(live_gateway: RunningGateway, strategy: Strategy) -> None:
-    engine = live_gateway.app.state.runtime.sync
-    rules = engine.rules
-    engine.rules = dataclasses.replace(rules, policy=ConflictPolicy(strategy))
+    services = live_gateway.app.state.services
+    # The rules have one owner: a change of strategy there reaches pulls and live reads alike.
+    rule_book = services.sync.rule_book
+    assert services.refresher.rule_book is rule_book
+    rules = rule_book.current
+    rule_book.current = dataclasses.replace(rules, policy=ConflictPolicy(strategy))
     try:
         offset = 6 if strategy is Strategy.NODE_WINS else 7
         customer_id = customer_known_at(live_gateway, A, B, offset=offset)
@@ -316,8 +319,31 @@ def test_node_wins_and_newest_take_the_later_location_edit(live_gateway: Running
         trigger(live_gateway, B, ["CUSTOMER"])
         settle(live_gateway)
     finally:
-        engine.rules = rules
+        rule_book.current = rules
     [conflict] = conflicts_of(live_gateway, customer_id)
     assert (conflict.status, conflict.resolution_strategy) == ("resolved", strategy.value)
     assert customer_row(live_gateway, customer_id).last_name == "Later"
     eventually(lambda: live_gateway.store(A).customers[at_a].last_name == "Later", what="A to get B's edit")
+
+
+CUSTOMER_NOW = "query($id: ID!) { customer(id: $id, maxAge: 0) { id } }"
+
+
+def test_a_live_read_settles_what_it_brings_in_by_the_rules_the_network_has_now(live_gateway: RunningGateway) -> None:
+    rule_book = live_gateway.app.state.services.sync.rule_book
+    rules = rule_book.current
+    rule_book.current = dataclasses.replace(rules, policy=ConflictPolicy(Strategy.NEWEST))
+    try:
+        customer_id = customer_known_at(live_gateway, A, B, offset=8)
+        at_a, at_b = local_customer_id(live_gateway, customer_id, A), local_customer_id(live_gateway, customer_id, B)
+        live_gateway.store(A).edit_customer(at_a, last_name="Earlier")
+        live_gateway.store(B).edit_customer(at_b, last_name="Later")
+        # Both edits arrive through a read's live refresh, no pull: the rule book's strategy decides them.
+        body = live_gateway.graphql(CUSTOMER_NOW, {"id": f"Customer:{customer_id}"})
+        assert (body["data"] or {}).get("customer") == {"id": f"Customer:{customer_id}"}, body
+        settle(live_gateway)
+    finally:
+        rule_book.current = rules
+    [conflict] = conflicts_of(live_gateway, customer_id)
+    assert (conflict.status, conflict.resolution_strategy) == ("resolved", "newest")
+    assert customer_row(live_gateway, customer_id).last_name == "Later"

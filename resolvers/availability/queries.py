@@ -12,16 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
-from resolvers.loading import BatchLoader
-from resolvers.writing import distance_km
-from settings import Settings
-from sources.cache.models import Location, Resource, Service
+from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
+from sources.cache.models import Location, Service
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability, Connector
 from sources.connectors.errors import ConnectorError
@@ -32,13 +29,6 @@ MAX_LIMIT_PER_LOCATION = 500
 
 locations = Location.__table__
 services = Service.__table__
-resources = Resource.__table__
-
-
-@dataclass(frozen=True, slots=True)
-class GeoPoint:
-    latitude: float
-    longitude: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +75,24 @@ def validate(query: AvailabilityQuery, now: datetime) -> None:
             f"`limitPerLocation` must be between 1 and {MAX_LIMIT_PER_LOCATION}", field="limitPerLocation"
         )
     if query.near is not None:
-        if not -90 <= query.near.latitude <= 90 or not -180 <= query.near.longitude <= 180:
-            raise InvalidInputError("`near` is not a point on the map", field="near")
-        if query.max_distance_km <= 0:
-            raise InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
+        require_point(query.near)
+        require_reach(query.max_distance_km)
 
 
-async def _candidates(engine: AsyncEngine, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:
-    """The services to ask about and their locations, in two statements."""
-    statement = select(services)
+async def _candidates(context: Context, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:
+    """The services to ask about and their locations (as the scope shows them), in two statements."""
+    scope = context.scope
+    statement = select(services).where(scope.services())
     if query.service_id is not None:
         statement = statement.where(services.c.id == query.service_id)
     else:
         statement = statement.where(services.c.category == query.category, services.c.is_active.is_(True))
-    async with engine.connect() as connection:
+    async with context.engine.connect() as connection:
         service_rows = list((await connection.execute(statement.order_by(services.c.id))).all())
         location_ids = sorted({row.location_id for row in service_rows})
-        location_rows = (await connection.execute(select(locations).where(locations.c.id.in_(location_ids)))).all()
+        location_rows = (
+            await connection.execute(select(locations).where(locations.c.id.in_(location_ids), scope.locations()))
+        ).all()
     if query.service_id is not None:
         if not service_rows:
             raise NotFoundError(f"no service has id 'Service:{query.service_id}'", id=f"Service:{query.service_id}")
@@ -136,24 +127,20 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
     """Free slots at every location offering the service or category (within reach of `near`), best first."""
     now = utc_now()
     validate(query, now)
-    service_rows, location_rows = await _candidates(context.engine, query)
+    service_rows, location_rows = await _candidates(context, query)
     context.loaders.location_by_id.prime_many(location_rows.items())
     context.loaders.service_by_id.prime_many((row.id, row) for row in service_rows)
 
     start_at = max(query.start_at, now)  # a slot already begun cannot be booked
     deadline = context.settings.connector_timeout_seconds
     asked: list[tuple[Row[Any], Row[Any], float | None, Connector]] = []
-    for service in service_rows:
-        location = location_rows[service.location_id]
-        km: float | None = None
-        if query.near is not None:
-            km = distance_km(query.near.latitude, query.near.longitude, location.latitude, location.longitude)
-            if km > query.max_distance_km:
-                continue
-        connector = context.live.connectors.get(location.id)
+    candidates = ((service, location_rows[service.location_id]) for service in service_rows)
+    for nearby in serving_near(candidates, query.near, query.max_distance_km):
+        location, service = nearby.location, nearby.candidate
+        connector = context.services.connectors.get(location.id)
         if connector is None or Capability.AVAILABILITY not in connector.capabilities:
             continue  # e.g. a OneBooking source website: it cannot say what is free
-        asked.append((location, service, km, connector))
+        asked.append((location, service, nearby.distance_km, connector))
 
     answers = await asyncio.gather(
         *(_ask(connector, service, start_at, query.end_at, deadline) for _, service, _, connector in asked)
@@ -172,28 +159,3 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
             )
         )
     return sorted(results, key=_sort_key)
-
-
-class ResourceAtLocationLoader(BatchLoader[tuple[str, str], Row[Any] | None]):
-    """(location id, the id that location uses for a resource) → the resource, in one statement per batch.
-
-    Locations know a resource lent in from elsewhere by its network id, so a key is matched
-    against the location's own resources first and then against network ids.
-    """
-
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        super().__init__(engine)
-
-    async def fetch(self, keys: list[tuple[str, str]]) -> list[Row[Any] | None]:
-        location_ids = sorted({location_id for location_id, _ in keys})
-        local_ids = sorted({local_id for _, local_id in keys})
-        statement = select(resources).where(
-            or_(
-                resources.c.location_id.in_(location_ids) & resources.c.local_resource_id.in_(local_ids),
-                resources.c.id.in_(local_ids),
-            )
-        )
-        rows = await self.rows(statement)
-        owned = {(row.location_id, row.local_resource_id): row for row in rows}
-        by_network_id = {row.id: row for row in rows}
-        return [owned.get(key) or by_network_id.get(key[1]) for key in keys]

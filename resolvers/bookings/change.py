@@ -7,24 +7,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.bookings.slots import (
-    ACTIVE_STATUSES,
-    claim_resource,
-    eligible_resources,
-    local_resource_ref,
-    within_opening_hours,
-)
+from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
+from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
 from resolvers.context import Context
 from resolvers.errors import ConflictError, InvalidInputError, SlotUnavailableError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
 from resolvers.writing import (
+    audit_write,
     deliver,
+    enqueue_for_owner,
     get_or_not_found,
-    record,
     require_capability,
     require_future,
-    send_to,
 )
 from sources.cache.models import Booking, Location, Service
 from sources.connectors.base import Capability
@@ -43,7 +38,7 @@ def _before(booking: Booking) -> dict[str, Any]:
 
 async def _active_booking(session: AsyncSession, booking_id: str) -> Booking:
     booking: Booking = await get_or_not_found(session, Booking, booking_id, "booking")
-    if booking.status not in ACTIVE_STATUSES:
+    if booking.status not in ACTIVE_BOOKING_STATUSES:
         raise ConflictError(f"the booking is {booking.status}", status=booking.status)
     return booking
 
@@ -54,7 +49,7 @@ async def reschedule_booking(
     require_future("startAt", start_at)
 
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             booking = await _active_booking(session, booking_id)
             location = await session.get_one(Location, booking.service_location_id)
             require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
@@ -72,12 +67,12 @@ async def reschedule_booking(
                 preferred or candidates,
                 start_at,
                 end_at,
-                lock_rows=context.live.writer.locks_rows,
+                lock_rows=context.services.writer.locks_rows,
                 ignore_booking_id=booking.id,
             )
             before, prior = _before(booking), BookingBefore.of(booking)
             booking.start_at, booking.end_at, booking.resource_id = start_at, end_at, resource.id
-            message_id = await send_to(
+            message_id = await enqueue_for_owner(
                 session,
                 location_id=location.id,
                 key=f"{key}:reschedule",
@@ -90,7 +85,7 @@ async def reschedule_booking(
                     local_resource_id=local_resource_ref(resource, location.id),
                 ),
             )
-            await record(
+            await audit_write(
                 context,
                 session,
                 action="booking.reschedule",
@@ -115,13 +110,13 @@ async def cancel_in_session(context: Context, session: AsyncSession, booking: Bo
     require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
     prior = BookingBefore.of(booking)
     booking.status = "cancelled"
-    message_id = await send_to(
+    message_id = await enqueue_for_owner(
         session,
         location_id=location.id,
         key=f"{key}:cancel",
         message=BookingCancelMessage(booking.id, booking.local_booking_id, prior, reason=reason),
     )
-    await record(
+    await audit_write(
         context,
         session,
         action="booking.cancel",
@@ -135,7 +130,7 @@ async def cancel_in_session(context: Context, session: AsyncSession, booking: Bo
 
 async def cancel_booking(context: Context, booking_id: str, reason: str, key: str) -> WriteResult:
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             booking = await _active_booking(session, booking_id)
             message_id = await cancel_in_session(context, session, booking, reason, key)
         return await deliver(context, "booking", booking_id, [message_id])

@@ -16,17 +16,17 @@ from resolvers.bookings.slots import claim_resource, eligible_resources, local_r
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError, SlotUnavailableError
 from resolvers.idempotency import run_idempotent
+from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
 from resolvers.results import WriteResult
 from resolvers.writing import (
-    can,
+    audit_write,
     deliver,
-    distance_km,
+    enqueue_for_owner,
     get_or_not_found,
+    location_supports,
     new_id,
-    record,
     require_capability,
     require_future,
-    send_to,
 )
 from sources.cache.models import Booking, Customer, CustomerMapping, Location, Resource, Service
 from sources.connectors.base import Capability
@@ -108,31 +108,32 @@ async def _candidate_services(
         await session.execute(
             select(Service, Location)
             .join(Location, Location.id == Service.location_id)
-            .where(Service.category == request.category, Service.is_active, Location.status != "offline")
+            .where(Service.category == request.category, Service.is_active)
+            .order_by(Service.id)
         )
     ).all()
     if not rows:
         raise NotFoundError(f"no location offers {request.category}", field="category")
     origin = await _origin_point(session, request)
-    ranked = sorted(
-        (
-            (distance_km(*origin, location.latitude, location.longitude), service.id, service, location)
-            for service, location in rows
-        ),
-        key=lambda item: (item[0], item[1]),
-    )
-    within = [(service, location) for km, _, service, location in ranked if km <= request.max_distance_km]
+    within = serving_near(((service, location) for service, location in rows), origin, request.max_distance_km)
     if not within:
         raise SlotUnavailableError(f"no location offers {request.category} within {request.max_distance_km:g} km")
-    return [(s, loc) for s, loc in within if context.live.connectors.get(loc.id) is not None]
+    return [(n.candidate, n.location) for n in within if context.services.connectors.get(n.location.id) is not None]
 
 
-async def _origin_point(session: AsyncSession, request: CreateBooking) -> tuple[float, float]:
-    if request.near_latitude is not None and request.near_longitude is not None:
-        return request.near_latitude, request.near_longitude
+def _near(request: CreateBooking) -> GeoPoint | None:
+    if request.near_latitude is None or request.near_longitude is None:
+        return None
+    return GeoPoint(request.near_latitude, request.near_longitude)
+
+
+async def _origin_point(session: AsyncSession, request: CreateBooking) -> GeoPoint:
+    near = _near(request)
+    if near is not None:
+        return near
     if request.originating_location_id is not None:
         origin = await get_or_not_found(session, Location, request.originating_location_id, "location")
-        return origin.latitude, origin.longitude
+        return GeoPoint(origin.latitude, origin.longitude)
     raise InvalidInputError("choosing a location needs `near` or `originatingLocationId`", field="near")
 
 
@@ -150,7 +151,7 @@ async def _claim(
                 f"resource {request.resource_id} cannot deliver {service.name} at {location.name}", field="resourceId"
             )
     resource = await claim_resource(
-        session, candidates, request.start_at, end_at, lock_rows=context.live.writer.locks_rows
+        session, candidates, request.start_at, end_at, lock_rows=context.services.writer.locks_rows
     )
     return Booking(
         id=new_id("bkg"),
@@ -172,8 +173,8 @@ async def _claim(
 
 async def _validate_create(context: Context, request: CreateBooking) -> None:
     require_future("startAt", request.start_at)
-    if request.max_distance_km <= 0:
-        raise InvalidInputError("`maxDistanceKm` must be greater than zero", field="maxDistanceKm")
+    require_reach(request.max_distance_km)
+    require_point(_near(request))
     async with context.engine.connect() as connection:
         if request.originating_location_id is not None:
             known = (
@@ -199,7 +200,7 @@ async def create_booking(context: Context, request: CreateBooking) -> WriteResul
                 )
         if request.service_id is None:
             # Choosing for the caller: only locations that take bookings through the gateway are candidates.
-            choices = [(s, loc) for s, loc in choices if can(context, loc.id, Capability.CREATE_BOOKING)]
+            choices = [(s, loc) for s, loc in choices if location_supports(context, loc.id, Capability.CREATE_BOOKING)]
             if not choices:
                 raise SlotUnavailableError(f"no location near enough takes {request.category} bookings online")
         for service, location in choices:
@@ -224,7 +225,7 @@ async def create_booking(context: Context, request: CreateBooking) -> WriteResul
 async def _claim_and_queue(
     context: Context, request: CreateBooking, customer: Customer, service: Service, location: Location
 ) -> tuple[str, Queued]:
-    async with context.live.writer.transaction() as session:
+    async with context.services.writer.transaction() as session:
         if await session.get(Customer, customer.id) is None:
             customer.primary_location_id = request.originating_location_id or location.id
             session.add(customer)
@@ -253,10 +254,10 @@ async def _claim_and_queue(
             notes=booking.notes,
             originating_location_id=booking.originating_location_id,
         )
-        message_id = await send_to(
+        message_id = await enqueue_for_owner(
             session, location_id=location.id, message=message, key=f"{request.idempotency_key}:create"
         )
-        await record(
+        await audit_write(
             context,
             session,
             action="booking.create",

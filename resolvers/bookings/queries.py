@@ -5,39 +5,21 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, select
 
+from resolvers.bookings.vocabulary import BOOKING_SORT_ORDERS, BookingRelation
+from resolvers.bookings.vocabulary import BookingSort as BookingSort  # schema/ still names both through here
+from resolvers.bookings.vocabulary import BookingStatus as BookingStatus
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
-from resolvers.pagination import PageArgs, SortOrder
+from resolvers.pagination import PageArgs
+from resolvers.scope import RowScope
 from resolvers.validation import require_aware, require_known_locations, require_ordered_range
 from sources.cache.models import Booking
 
 bookings = Booking.__table__
-
-
-class BookingStatus(StrEnum):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    NO_SHOW = "no_show"
-
-
-class BookingSort(StrEnum):
-    START_AT_ASC = "START_AT_ASC"
-    START_AT_DESC = "START_AT_DESC"
-    CREATED_AT_DESC = "CREATED_AT_DESC"
-
-
-SORT_ORDERS = {
-    BookingSort.START_AT_ASC: SortOrder("start_at", (bookings.c.start_at, bookings.c.id)),
-    BookingSort.START_AT_DESC: SortOrder("start_at_desc", (bookings.c.start_at, bookings.c.id), descending=True),
-    BookingSort.CREATED_AT_DESC: SortOrder("created_at_desc", (bookings.c.created_at, bookings.c.id), descending=True),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +35,6 @@ class BookingFilter:
     cross_location_only: bool = False
 
 
-# Relations a caller may select on a booking, and the loader each one primes.
-BOOKING_RELATIONS = ("customer", "service", "resource", "service_location", "originating_location", "revenue_split")
-
-
 async def validate_booking_filter(context: Context, where: BookingFilter) -> None:
     require_aware("startsAtOrAfter", where.starts_at_or_after)
     require_aware("startsBefore", where.starts_before)
@@ -69,8 +47,9 @@ async def validate_booking_filter(context: Context, where: BookingFilter) -> Non
     await require_known_locations(context.engine, mentioned)
 
 
-def filtered_bookings(where: BookingFilter) -> Select[Any]:
-    statement = select(bookings)
+def filtered_bookings(scope: RowScope, where: BookingFilter) -> Select[Any]:
+    """The bookings the scope shows that match the filter: the one statement the list and its count run."""
+    statement = select(bookings).where(scope.bookings())
     if where.location_ids:
         statement = statement.where(
             bookings.c.service_location_id.in_(where.location_ids)
@@ -103,28 +82,28 @@ async def list_bookings(
     include: Collection[str] = (),
 ) -> ListResult:
     await validate_booking_filter(context, where)
-    result = await list_page(context, filtered_bookings(where), SORT_ORDERS[sort], args)
+    result = await list_page(context, filtered_bookings(context.scope, where), BOOKING_SORT_ORDERS[sort], args)
     await prefetch_booking_relations(context, result.page.rows, include)
     return result
 
 
 async def prefetch_booking_relations(context: Context, rows: list[Any], include: Collection[str]) -> None:
-    """Load every selected relation of a page of bookings: one statement per relation."""
+    """Load every selected relation (a BookingRelation) of a page of bookings: one statement per relation."""
     loaders = context.loaders
     if not rows:
         return
-    if "customer" in include:
+    if BookingRelation.CUSTOMER in include:
         await loaders.customer_by_id.load_many({row.customer_id for row in rows})
-    if "service" in include:
+    if BookingRelation.SERVICE in include:
         await loaders.service_by_id.load_many({row.service_id for row in rows})
-    if "resource" in include:
+    if BookingRelation.RESOURCE in include:
         await loaders.resource_by_id.load_many({row.resource_id for row in rows if row.resource_id})
     location_ids: set[str] = set()
-    if "service_location" in include:
+    if BookingRelation.SERVICE_LOCATION in include:
         location_ids.update(row.service_location_id for row in rows)
-    if "originating_location" in include:
+    if BookingRelation.ORIGINATING_LOCATION in include:
         location_ids.update(row.originating_location_id for row in rows)
     if location_ids:
         await loaders.location_by_id.load_many(location_ids)
-    if "revenue_split" in include:
+    if BookingRelation.REVENUE_SPLIT in include:
         await loaders.revenue_entries_by_booking_id.load_many([row.id for row in rows])

@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
 from resolvers.errors import SlotUnavailableError
 from sources.cache.models import Booking, Location, Resource, ResourceShare, Service
-
-ACTIVE_STATUSES = ("pending", "confirmed")
 
 
 def local_resource_ref(resource: Resource, location_id: str) -> str:
@@ -68,7 +67,7 @@ async def claim_resource(
         await session.execute(select(Resource.id).where(Resource.id.in_(ids)).order_by(Resource.id).with_for_update())
     overlapping = select(Booking.resource_id).where(
         Booking.resource_id.in_(ids),
-        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.status.in_(ACTIVE_BOOKING_STATUSES),
         Booking.start_at < end,
         Booking.end_at > start,
     )

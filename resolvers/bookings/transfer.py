@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from resolvers.bookings.change import cancel_in_session
 from resolvers.bookings.create import CreateBooking, create_booking
-from resolvers.bookings.slots import ACTIVE_STATUSES
+from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
 from resolvers.context import Context
 from resolvers.errors import ApprovalRequiredError, InvalidInputError, NotFoundError
 from resolvers.idempotency import run_idempotent
@@ -36,7 +36,7 @@ async def transfer_booking(
             booking = (await connection.execute(select(Booking).where(Booking.id == booking_id))).first()
             if booking is None:
                 raise NotFoundError(f"no booking {booking_id}", field="bookingId")
-            if booking.status not in ACTIVE_STATUSES:
+            if booking.status not in ACTIVE_BOOKING_STATUSES:
                 raise InvalidInputError(f"a {booking.status} booking cannot be transferred", field="bookingId")
             if booking.service_location_id == to_location_id:
                 raise InvalidInputError("the booking is already served there", field="toLocationId")
@@ -81,7 +81,7 @@ async def transfer_booking(
         )
         if created.outcomes[0].status is DeliveryStatus.FAILED:
             return WriteResult("booking", None, created.outcomes, {"cancelledBookingId": ""})
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             old = await get_or_not_found(session, Booking, booking_id, "booking")
             message_id = await cancel_in_session(context, session, old, f"transferred to {to_location_id}", key)
         cancelled = await deliver(context, "booking", booking_id, [message_id])

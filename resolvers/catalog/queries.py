@@ -44,7 +44,7 @@ def _active_share_of(location_ids: list[str] | None = None) -> Select[Any]:
 
 async def list_services(context: Context, where: ServiceFilter, args: PageArgs) -> ListResult:
     await require_known_locations(context.engine, where.location_ids)
-    statement = select(services)
+    statement = select(services).where(context.scope.services())
     if where.location_ids:
         statement = statement.where(services.c.location_id.in_(where.location_ids))
     if where.categories:
@@ -56,7 +56,7 @@ async def list_services(context: Context, where: ServiceFilter, args: PageArgs) 
 
 async def list_resources(context: Context, where: ResourceFilter, args: PageArgs) -> ListResult:
     await require_known_locations(context.engine, where.location_ids)
-    statement = select(resources)
+    statement = select(resources).where(context.scope.resources())
     if where.kinds:
         statement = statement.where(resources.c.kind.in_(where.kinds))
     if where.location_ids:

@@ -10,7 +10,7 @@ from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
-from resolvers.writing import deliver, get_or_not_found, record, require_capability, send_to
+from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_not_found, require_capability
 from sources.cache.models import Location, Resource, ResourceShare
 from sources.connectors.base import Capability
 from sync.outbox.messages import ResourceShareMessage, ResourceUnshareMessage, ShareBefore
@@ -32,7 +32,7 @@ def _validate_rules(rules: dict[str, Any]) -> None:
 async def _set_share(
     context: Context, resource_id: str, with_location_id: str, rules: dict[str, Any] | None, key: str
 ) -> WriteResult:
-    async with context.live.writer.transaction() as session:
+    async with context.services.writer.transaction() as session:
         resource: Resource = await get_or_not_found(session, Resource, resource_id, "resource")
         borrower: Location = await get_or_not_found(session, Location, with_location_id, "location")
         if borrower.id == resource.location_id:
@@ -61,8 +61,8 @@ async def _set_share(
             operation = "resource.share"
         message_type = ResourceShareMessage if rules is not None else ResourceUnshareMessage
         message = message_type(resource.id, resource.local_resource_id, borrower.id, rules or {}, before)
-        message_id = await send_to(session, location_id=owner.id, message=message, key=f"{key}:{operation}")
-        await record(
+        message_id = await enqueue_for_owner(session, location_id=owner.id, message=message, key=f"{key}:{operation}")
+        await audit_write(
             context,
             session,
             action=operation,

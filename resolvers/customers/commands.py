@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
-from resolvers.writing import can, deliver, get_or_not_found, record, send_to
+from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_not_found, location_supports
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.connectors.base import Capability
@@ -45,12 +45,12 @@ def _validate(changes: CustomerChanges) -> dict[str, Any]:
 
 
 def _writable(context: Context, location_id: str) -> bool:
-    return can(context, location_id, Capability.WRITE_CUSTOMERS)
+    return location_supports(context, location_id, Capability.WRITE_CUSTOMERS)
 
 
 async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
     """Queue the customer's record for the location, under the id the location knows them by."""
-    return await send_to(
+    return await enqueue_for_owner(
         session,
         location_id=mapping.location_id,
         key=f"{key}:{mapping.location_id}",
@@ -81,7 +81,7 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
     values = _validate(changes)
 
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             customer: Customer = await get_or_not_found(session, Customer, customer_id, "customer")
             before = {name: getattr(customer, name) for name in FIELDS}
             for name, value in values.items():
@@ -97,7 +97,7 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
                 after={name: getattr(customer, name) for name in FIELDS},
                 version=customer.version,
             )
-            await record(
+            await audit_write(
                 context,
                 session,
                 action="customer.update",
@@ -117,7 +117,7 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
         raise InvalidInputError("a customer cannot be merged into itself", field="removeCustomerId")
 
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             keep: Customer = await get_or_not_found(session, Customer, keep_customer_id, "customer")
             remove: Customer = await get_or_not_found(session, Customer, remove_customer_id, "customer")
             keep_maps = {
@@ -143,7 +143,7 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                 kept.loyalty_points += mapping.loyalty_points
                 if _writable(context, mapping.location_id):
                     message_ids.append(
-                        await send_to(
+                        await enqueue_for_owner(
                             session,
                             location_id=mapping.location_id,
                             key=f"{key}:{mapping.location_id}",
@@ -165,7 +165,7 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                 after=None,
                 version=remove.version,
             )
-            await record(
+            await audit_write(
                 context,
                 session,
                 action="customer.merge",
@@ -183,19 +183,3 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
     return await run_idempotent(
         context, "mergeCustomers", key, {"keep": keep_customer_id, "remove": remove_customer_id}, perform
     )
-
-
-async def duplicate_customer_groups(context: Context, limit: int = 100) -> list[list[str]]:
-    """Customers sharing an email (case-insensitive) or a phone number: merge candidates."""
-    groups: list[list[str]] = []
-    async with context.engine.connect() as connection:
-        for column in (func.lower(Customer.email), Customer.phone):
-            shared = select(column).where(column.is_not(None)).group_by(column).having(func.count() > 1).limit(limit)
-            rows = await connection.execute(
-                select(column, Customer.id).where(column.in_(shared)).order_by(column, Customer.created_at, Customer.id)
-            )
-            current: dict[str, list[str]] = {}
-            for value, customer_id in rows:
-                current.setdefault(value, []).append(customer_id)
-            groups.extend(ids for ids in current.values() if ids not in groups)
-    return groups[:limit]

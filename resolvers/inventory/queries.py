@@ -32,9 +32,10 @@ class InventoryFilter:
 
 async def list_stock_items(context: Context, where: InventoryFilter, args: PageArgs) -> ListResult:
     await require_known_locations(context.engine, where.location_ids)
-    statement = select(stock_items)
+    statement = select(stock_items).where(context.scope.stock_items())
     if where.location_ids or where.low_stock_only:
-        held = select(stock_levels.c.item_id)
+        # Held (and low) at the locations asked about, among the levels the scope shows.
+        held = select(stock_levels.c.item_id).where(context.scope.stock())
         if where.location_ids:
             held = held.where(stock_levels.c.location_id.in_(where.location_ids))
         if where.low_stock_only:

@@ -11,15 +11,14 @@ from resolvers.context import Context
 from resolvers.errors import InsufficientStockError, InvalidInputError, NotFoundError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
-from resolvers.writing import deliver, record, require_capability, require_positive, send_to
+from resolvers.writing import audit_write, deliver, enqueue_for_owner, require_capability, require_positive
 from sources.cache.models import Location, OutboxMessage, StockItem, StockLevel, StockMovement
 from sources.connectors.base import Capability
 from sync.outbox.delivery import DeliveryOutcome, DeliveryStatus
 from sync.outbox.messages import StockChangeMessage
-from sync.outbox.queue import PENDING, Queued
+from sync.outbox.queue import CANCELLED, PENDING, Queued
 
 REASONS = frozenset({"sale", "restock", "adjustment", "damaged", "count"})
-CANCELLED = "cancelled"
 
 
 async def _level(
@@ -33,7 +32,7 @@ async def _level(
         raise NotFoundError(f"no location {location_id}", field="locationId")
     require_capability(context, location, Capability.WRITE_STOCK, "keep stock")
     statement = select(StockLevel).where(StockLevel.item_id == item_id, StockLevel.location_id == location_id)
-    if context.live.writer.locks_rows:
+    if context.services.writer.locks_rows:
         statement = statement.with_for_update()
     level = (await session.execute(statement)).scalar()
     if level is None:
@@ -71,8 +70,8 @@ async def _change(
                 item_id=item.id, location_id=level.location_id, delta=quantity, reason=reason, reference=reference
             )
         )
-    message_id = await send_to(session, location_id=level.location_id, message=message, key=key)
-    await record(
+    message_id = await enqueue_for_owner(session, location_id=level.location_id, message=message, key=key)
+    await audit_write(
         context,
         session,
         action=f"stock.{kind}",
@@ -106,7 +105,7 @@ async def change_stock(
         require_positive("quantity", quantity)
 
     async def perform() -> WriteResult:
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             level, item = await _level(context, session, item_id, location_id)
             message_id = await _change(
                 context,
@@ -133,7 +132,7 @@ async def change_stock(
 
 async def _withdraw(context: Context, message: Queued, item_id: str, delta: int) -> None:
     """Take back a transfer leg that was not delivered: the message is cancelled, the cache restored."""
-    async with context.live.writer.transaction() as session:
+    async with context.services.writer.transaction() as session:
         withdrawn = await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message.id, OutboxMessage.status == PENDING)
@@ -168,7 +167,7 @@ async def transfer_stock(
 
     async def perform() -> WriteResult:
         reference = f"transfer {from_location_id}->{to_location_id}"
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             source, item = await _level(context, session, item_id, from_location_id)
             target, _ = await _level(context, session, item_id, to_location_id)
             out_id = await _change(
@@ -193,7 +192,7 @@ async def transfer_stock(
                 reference=reference,
                 key=f"{key}:in",
             )
-        deliverer = context.live.deliverer
+        deliverer = context.services.deliverer
         taken = await deliverer.deliver(out_id)
         if taken.status is not DeliveryStatus.DELIVERED:
             # Neither side: the source did not give the stock up, so the target must not receive it.
@@ -217,7 +216,7 @@ async def transfer_stock(
             given = replace(given, status=DeliveryStatus.FAILED)
         # The source already gave the stock up: give it back (through the outbox, so it lands even if
         # the source has gone down since).
-        async with context.live.writer.transaction() as session:
+        async with context.services.writer.transaction() as session:
             source, item = await _level(context, session, item_id, from_location_id)
             back_id = await _change(
                 context,

@@ -30,11 +30,13 @@ class LocationHealth:
 
 
 async def network_health(context: Context) -> list[LocationHealth]:
+    """One row per location the scope shows; what is counted at it is what its domain's scope shows."""
+    scope = context.scope
     # A conflict with no target location (the network's side was a gateway write) counts at its source.
     conflict_location = func.coalesce(conflicts.c.target_location_id, conflicts.c.source_location_id)
     pending = (
         select(conflict_location.label("location_id"), func.count().label("n"))
-        .where(conflicts.c.status == "pending")
+        .where(conflicts.c.status == "pending", scope.conflicts())
         .group_by(conflict_location)
         .subquery()
     )
@@ -44,18 +46,23 @@ async def network_health(context: Context) -> list[LocationHealth]:
             func.count().filter(outbox.c.status == "pending").label("pending"),
             func.count().filter(outbox.c.status == "dead").label("dead"),
         )
+        .where(scope.outbox())
         .group_by(outbox.c.location_id)
         .subquery()
     )
     # Each location's most recently started job (the running one while it syncs).
-    ranked = select(
-        sync_jobs.c.location_id,
-        sync_jobs.c.id,
-        sync_jobs.c.status,
-        func.row_number()
-        .over(partition_by=sync_jobs.c.location_id, order_by=(sync_jobs.c.started_at.desc(), sync_jobs.c.id.desc()))
-        .label("rank"),
-    ).subquery()
+    ranked = (
+        select(
+            sync_jobs.c.location_id,
+            sync_jobs.c.id,
+            sync_jobs.c.status,
+            func.row_number()
+            .over(partition_by=sync_jobs.c.location_id, order_by=(sync_jobs.c.started_at.desc(), sync_jobs.c.id.desc()))
+            .label("rank"),
+        )
+        .where(scope.sync_jobs())
+        .subquery()
+    )
     latest = select(ranked.c.location_id, ranked.c.id, ranked.c.status).where(ranked.c.rank == 1).subquery()
     statement = (
         select(
@@ -72,6 +79,7 @@ async def network_health(context: Context) -> list[LocationHealth]:
         .outerjoin(pending, pending.c.location_id == locations.c.id)
         .outerjoin(queued, queued.c.location_id == locations.c.id)
         .outerjoin(latest, latest.c.location_id == locations.c.id)
+        .where(scope.locations())
         .order_by(locations.c.id)
     )
     async with context.engine.connect() as connection:

@@ -23,7 +23,7 @@ class LocationFilter:
 
 
 async def list_locations(context: Context, where: LocationFilter, args: PageArgs) -> ListResult:
-    statement = select(locations)
+    statement = select(locations).where(context.scope.locations())
     if where.kinds:
         statement = statement.where(locations.c.kind.in_(where.kinds))
     if where.statuses:

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
+from resolvers.scope import RowScope
 from resolvers.validation import require_known_locations, require_ordered_range
 from sources.cache.models import RevenueEntry
 
@@ -61,8 +62,8 @@ async def revenue_report(
     entries = revenue_entries.c
     key = entries.location_id if group_by is RevenueGrouping.LOCATION else entries.business_date
     async with context.engine.connect() as connection:
-        rows = (await connection.execute(_aggregate(start, end, location_ids, key))).all()
-        totals = (await connection.execute(_aggregate(start, end, location_ids, None))).all()
+        rows = (await connection.execute(_aggregate(context.scope, start, end, location_ids, key))).all()
+        totals = (await connection.execute(_aggregate(context.scope, start, end, location_ids, None))).all()
     by_location = group_by is RevenueGrouping.LOCATION
     return RevenueReportData(
         rows=[_revenue_row(row[1:], row[0] if by_location else None, None if by_location else row[0]) for row in rows],
@@ -70,7 +71,8 @@ async def revenue_report(
     )
 
 
-def _aggregate(start: date, end: date, location_ids: list[str] | None, key: Any) -> Any:
+def _aggregate(scope: RowScope, start: date, end: date, location_ids: list[str] | None, key: Any) -> Any:
+    """Sums over the revenue entries the scope shows, grouped by `key` (None: one row per currency)."""
     entries = revenue_entries.c
     grouping = [entries.currency] if key is None else [key, entries.currency]
     statement = (
@@ -82,7 +84,7 @@ def _aggregate(start: date, end: date, location_ids: list[str] | None, key: Any)
             func.count(func.distinct(entries.booking_id)),
             func.count(func.distinct(case((entries.is_cross_location.is_(True), entries.booking_id)))),
         )
-        .where(entries.business_date >= start, entries.business_date <= end)
+        .where(entries.business_date >= start, entries.business_date <= end, scope.revenue())
         .group_by(*grouping)
         .order_by(*grouping)
     )

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from sources.cache.models import OutboxMessage
+from sync.outbox.queue import CANCELLED, DEAD, DELIVERED, PENDING, REJECTED
 
-STATUSES = frozenset({"pending", "delivered", "rejected", "dead", "cancelled"})
+STATUSES = frozenset({PENDING, DELIVERED, REJECTED, DEAD, CANCELLED})
 
 
 async def list_outbox_messages(
@@ -23,7 +24,12 @@ async def list_outbox_messages(
     unknown = sorted(set(statuses or ()) - STATUSES)
     if unknown:
         raise InvalidInputError(f"unknown statuses: {', '.join(unknown)}", field="statuses")
-    statement = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    statement = (
+        select(OutboxMessage)
+        .where(context.scope.outbox())
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    )
     if statuses:
         statement = statement.where(OutboxMessage.status.in_(statuses))
     if location_ids:

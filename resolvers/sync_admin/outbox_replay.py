@@ -11,7 +11,7 @@ from sync.outbox.queue import DEAD, PENDING, Queued
 
 
 async def replay_outbox_message(context: Context, message_id: str) -> WriteResult:
-    async with context.live.writer.transaction() as session:
+    async with context.services.writer.transaction() as session:
         message = await session.get(OutboxMessage, message_id)
         if message is None:
             raise NotFoundError(f"no outbox message {message_id}", field="id")
@@ -20,6 +20,6 @@ async def replay_outbox_message(context: Context, message_id: str) -> WriteResul
                 f"only dead-lettered messages can be replayed; this one is {message.status}", status=message.status
             )
         message.status, message.attempts, message.next_attempt_at = PENDING, 0, utc_now()
-    outcome = await context.live.deliverer.deliver(Queued(message.id, message.location_id))
-    context.live.worker.wake()
+    outcome = await context.services.deliverer.deliver(Queued(message.id, message.location_id))
+    context.services.worker.wake()
     return WriteResult("outbox_message", message_id, (outcome,))

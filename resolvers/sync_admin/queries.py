@@ -97,7 +97,7 @@ class ConflictFilter:
 
 async def list_sync_jobs(context: Context, where: SyncJobFilter, args: PageArgs) -> ListResult:
     """Newest first."""
-    statement = select(sync_jobs)
+    statement = select(sync_jobs).where(context.scope.sync_jobs())
     if where.location_ids:
         statement = statement.where(sync_jobs.c.location_id.in_(where.location_ids))
     if where.statuses:
@@ -109,7 +109,7 @@ async def list_sync_jobs(context: Context, where: SyncJobFilter, args: PageArgs)
 
 async def list_conflicts(context: Context, where: ConflictFilter, args: PageArgs) -> ListResult:
     """Newest first; a location filter matches either side of a conflict."""
-    statement = select(conflicts)
+    statement = select(conflicts).where(context.scope.conflicts())
     if where.statuses:
         statement = statement.where(conflicts.c.status.in_(where.statuses))
     if where.entity_types:
@@ -152,7 +152,7 @@ async def trigger_sync(
     if await context.loaders.location_by_id.load(location_id) is None:
         raise NotFoundError(f"no location has id {location_id!r}", id=location_id, field="locationId")
     pulled = pulled_types(entity_types)
-    sync = context.live.sync
+    sync = context.services.sync
     with engine_errors():
         job_id = await sync.start_job(location_id, pulled, trigger="manual", full=full)
         if wait:
@@ -174,7 +174,7 @@ async def resolve_conflict(
     if row.status != "pending":
         raise ConflictError(f"conflict {conflict_id} was resolved already", id=conflict_id)
     with engine_errors():
-        await context.live.sync.resolve_conflict(
+        await context.services.sync.resolve_conflict(
             conflict_id,
             choice=None if choice is None else ConflictChoice(choice),
             merged=merged,
@@ -187,4 +187,4 @@ async def rollback_sync_job(context: Context, job_id: str) -> RollbackReport:
     if await context.loaders.sync_job_by_id.load(job_id) is None:
         raise NotFoundError(f"no sync job has id {job_id!r}", id=job_id, field="id")
     with engine_errors():
-        return await context.live.sync.rollback_job(job_id)
+        return await context.services.sync.rollback_job(job_id)

@@ -10,15 +10,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.availability.queries import (
-    AvailabilityQuery,
-    GeoPoint,
-    LocationSlots,
-    ResourceAtLocationLoader,
-    pooled_availability,
-)
+from resolvers.availability.queries import AvailabilityQuery, LocationSlots, pooled_availability
+from resolvers.catalog.loaders import ResourceByLocalIdLoader
 from resolvers.ids import key_of
 from resolvers.loading import load_now
+from resolvers.locations.nearby import GeoPoint
 from schema.bookings.booking_create import GeoPointInput
 from schema.catalog.types import Resource, Service
 from schema.locations.types import Location, location_by_id
@@ -68,7 +64,7 @@ class AvailableSlot:
         "null when the cache does not know it yet.",
     )
     def resource(self, info: Info) -> Resource | Awaitable[Resource | None] | None:
-        loader = info.context.loaders.get(ResourceAtLocationLoader)
+        loader = info.context.loaders.get(ResourceByLocalIdLoader)
         return load_now(loader, (self.location_id, self.local_resource_id), _resource_or_none)
 
 

@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
+from resolvers.bookings.vocabulary import BookingRelation
+from resolvers.bookings.vocabulary import BookingSort as BookingSort  # the GraphQL enums are the domain's own
+from resolvers.bookings.vocabulary import BookingStatus as BookingStatus
 from resolvers.ids import to_global_id
 from resolvers.loading import load_now
 from schema.catalog.types import Resource, Service
+from schema.enums import graphql_enum
 from schema.locations.types import Location, location_by_id
 from schema.money import Money, percent_from_basis_points
 from schema.relay import Node
@@ -22,20 +26,27 @@ if TYPE_CHECKING:
     from schema.customers.types import Customer
 
 
-@strawberry.enum(description="Where a booking is in its life.")
-class BookingStatus(Enum):
-    PENDING = strawberry.enum_value("pending", description="Requested, not yet confirmed by the location.")
-    CONFIRMED = strawberry.enum_value("confirmed", description="Confirmed; the slot is held.")
-    COMPLETED = strawberry.enum_value("completed", description="The service was delivered.")
-    CANCELLED = strawberry.enum_value("cancelled", description="Called off; earns no revenue.")
-    NO_SHOW = strawberry.enum_value("no_show", description="The customer did not come.")
+graphql_enum(
+    BookingStatus,
+    "Where a booking is in its life.",
+    {
+        BookingStatus.PENDING: "Requested, not yet confirmed by the location.",
+        BookingStatus.CONFIRMED: "Confirmed; the slot is held.",
+        BookingStatus.COMPLETED: "The service was delivered.",
+        BookingStatus.CANCELLED: "Called off; earns no revenue.",
+        BookingStatus.NO_SHOW: "The customer did not come.",
+    },
+)
 
-
-@strawberry.enum(description="Orders for booking lists.")
-class BookingSort(Enum):
-    START_AT_ASC = strawberry.enum_value("START_AT_ASC", description="Earliest start first.")
-    START_AT_DESC = strawberry.enum_value("START_AT_DESC", description="Latest start first.")
-    CREATED_AT_DESC = strawberry.enum_value("CREATED_AT_DESC", description="Most recently booked first.")
+graphql_enum(
+    BookingSort,
+    "Orders for booking lists.",
+    {
+        BookingSort.START_AT_ASC: "Earliest start first.",
+        BookingSort.START_AT_DESC: "Latest start first.",
+        BookingSort.CREATED_AT_DESC: "Most recently booked first.",
+    },
+)
 
 
 @strawberry.enum(description="Why a location earns part of a booking.")
@@ -166,14 +177,14 @@ class Booking(Node):
 
 # GraphQL field names on Booking that map to relations the root resolver can prefetch.
 BOOKING_RELATION_FIELDS = {
-    "customer": "customer",
-    "service": "service",
-    "resource": "resource",
-    "serviceLocation": "service_location",
-    "originatingLocation": "originating_location",
-    "revenueSplit": "revenue_split",
+    "customer": BookingRelation.CUSTOMER,
+    "service": BookingRelation.SERVICE,
+    "resource": BookingRelation.RESOURCE,
+    "serviceLocation": BookingRelation.SERVICE_LOCATION,
+    "originatingLocation": BookingRelation.ORIGINATING_LOCATION,
+    "revenueSplit": BookingRelation.REVENUE_SPLIT,
 }
 
 
-def relations_to_prefetch(selected: set[str]) -> set[str]:
+def relations_to_prefetch(selected: set[str]) -> set[BookingRelation]:
     return {relation for name, relation in BOOKING_RELATION_FIELDS.items() if name in selected}

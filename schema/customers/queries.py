@@ -7,8 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.customers.commands import duplicate_customer_groups
-from resolvers.customers.queries import CustomerFilter, list_customers
+from resolvers.customers.queries import CustomerFilter, duplicate_customer_groups, list_customers
 from resolvers.freshness import DataKind
 from resolvers.ids import keys_of
 from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args

@@ -10,9 +10,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from resolvers.bookings.queries import BookingSort as BookingSortValue
+from resolvers.bookings.loaders import BookingHistoryByCustomerLoader, HistoryRequest
 from resolvers.bookings.queries import prefetch_booking_relations
-from resolvers.customers.queries import BookingHistoryByCustomerLoader, HistoryRequest
+from resolvers.bookings.vocabulary import BookingSort as BookingSortValue
 from resolvers.ids import to_global_id
 from resolvers.pagination import PageArgs
 from schema.arguments import After, Before, First, Last

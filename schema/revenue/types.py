@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import date
-from enum import Enum
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers.revenue import queries as revenue_resolvers
+from resolvers.revenue.queries import RevenueGrouping as RevenueGrouping  # the GraphQL enum is the domain's own
+from schema.enums import graphql_enum
 from schema.locations.types import Location, location_by_id
 from schema.money import Money
 
-
-@strawberry.enum(description="How to group the revenue report.")
-class RevenueGrouping(Enum):
-    LOCATION = strawberry.enum_value("LOCATION", description="One row per earning location (and currency).")
-    DAY = strawberry.enum_value("DAY", description="One row per service day in the service location's timezone.")
+graphql_enum(
+    RevenueGrouping,
+    "How to group the revenue report.",
+    {
+        RevenueGrouping.LOCATION: "One row per earning location (and currency).",
+        RevenueGrouping.DAY: "One row per service day in the service location's timezone.",
+    },
+)
 
 
 @strawberry.type(description="Revenue of one group (a location or a day) in one currency.")

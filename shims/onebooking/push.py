@@ -24,7 +24,7 @@ Choices the spec leaves open:
 
 A push is taken in as a pull of the website would be (`sync.apply.inbound`): the same apply
 pipeline, the network's rules, the app's one cache writer, the same events to subscribers and
-the outbox woken for what it queued. Everything it uses comes from the app's runtime.
+the outbox woken for what it queued. Everything it uses comes from the app's services.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resolvers.services import Runtime
+from resolvers.services import Services
 from sources.cache.models import Booking, CustomerMapping, Location, Service
 from sources.cache.money import InexactAmount, to_minor_units
 from sources.cache.types import utc_now
@@ -188,15 +188,15 @@ def _customer_local_id(customer: SyncCustomer) -> str:
     return customer.phone
 
 
-def _runtime(request: Request) -> Runtime:
+def _services(request: Request) -> Services:
     """The app's services, opened once by its lifespan (one cache writer, one bus, the sync engine and its rules)."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+    services: Services = request.app.state.services
+    return services
 
 
 async def _sync(request: Request) -> JSONResponse:
-    runtime = _runtime(request)
-    engine = runtime.engine
+    services = _services(request)
+    engine = services.engine
     website = await _website(engine, request.headers.get("x-api-key"))
     push = _parse(await request.body())
     currency = push.currency or website.currency
@@ -257,7 +257,7 @@ async def _sync(request: Request) -> JSONResponse:
         version=0,  # the website keeps no version: the cache counts its own
         updated_at=now,
     )
-    result = await apply_inbound(runtime.sync, website.id, customers=[customer], bookings=[booking])
+    result = await apply_inbound(services.sync, website.id, customers=[customer], bookings=[booking])
     return JSONResponse(
         {
             "success": True,

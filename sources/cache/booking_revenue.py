@@ -9,14 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import Booking, Location, RevenueEntry
 from sources.cache.revenue import LocationRates, split_revenue
-
-EARNING_STATUSES = frozenset({"pending", "confirmed", "completed", "no_show"})
+from sources.cache.vocabulary import EARNING_BOOKING_STATUSES
 
 
 async def replace_revenue_entries(session: AsyncSession, booking: Booking, originating_share_bp: int) -> None:
     """Drop the booking's entries and write them anew; a cancelled booking earns nothing."""
     await session.execute(delete(RevenueEntry).where(RevenueEntry.booking_id == booking.id))
-    if booking.status not in EARNING_STATUSES:
+    if booking.status not in EARNING_BOOKING_STATUSES:
         return
     ids = {booking.originating_location_id, booking.service_location_id}
     locations = {row.id: row for row in (await session.execute(select(Location).where(Location.id.in_(ids)))).scalars()}

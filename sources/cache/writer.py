@@ -10,12 +10,28 @@ are locked where a rule needs it (`locks_rows`: SELECT ... FOR UPDATE).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from sources.cache.database import is_sqlite
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+# PostgreSQL's answers to transactions that ran into each other: deadlock_detected, serialization_failure.
+# The transaction was rolled back whole, so running it again is safe.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+TRANSACTION_ATTEMPTS = 4
+
+
+def ran_into_another(error: DBAPIError) -> bool:
+    """The database rolled this transaction back because of a concurrent one (retry it), not because of it."""
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 class CacheWriter:
@@ -40,3 +56,18 @@ class CacheWriter:
         finally:
             if self.serialised:
                 self._lock.release()
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]], *, what: str) -> T:
+        """`work` in a write transaction, run again (up to TRANSACTION_ATTEMPTS times) when PostgreSQL rolled it
+        back for a deadlock or a serialization failure with another writer; `work` must start from nothing
+        each time (everything it did was rolled back)."""
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                async with self.transaction() as session:
+                    return await work(session)
+            except DBAPIError as error:
+                if attempt == TRANSACTION_ATTEMPTS or not ran_into_another(error):
+                    raise
+                logger.info("%s ran into a concurrent writer (attempt %d); running it again", what, attempt)
+                await asyncio.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")

@@ -31,6 +31,15 @@ class ApplyRules:
     originating_share_bp: int = 2_000
 
 
+class RuleBook:
+    """The network's one set of apply rules. The pull engine, the live refresh and inbound pushes all read the
+    rules here when they apply a batch, so a change of rules (today only by tests) reaches every path at once
+    instead of the copy one of them happened to hold."""
+
+    def __init__(self, rules: ApplyRules) -> None:
+        self.current = rules
+
+
 @dataclass
 class ApplyResult:
     created: int = 0

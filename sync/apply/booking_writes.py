@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Resource
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sources.connectors.records import RecordType
 from sync.apply.batch import ApplyResult, Batch
 from sync.apply.state import BOOKING_FIELDS, Image, image_of, row_value, same
@@ -20,7 +21,6 @@ from sync.events import booking_event
 from sync.outbox.messages import BookingBefore, BookingCancelMessage, BookingRescheduleMessage
 from sync.outbox.queue import Queued
 
-ACTIVE = ("pending", "confirmed")
 MONEY_FIELDS = ("price_minor", "status", "start_at")
 
 
@@ -82,10 +82,10 @@ async def _local_resource(session: AsyncSession, resource_id: str | None, locati
 async def push_booking(session: AsyncSession, booking: Booking, remote: Image, *, why: str) -> list[Queued]:
     """Make the owner's booking (`remote`: what it holds) match the network's: cancel it, or move it."""
     location_id = booking.service_location_id
-    active_there = remote.get("status") in ACTIVE
+    active_there = remote.get("status") in ACTIVE_BOOKING_STATUSES
     cancel = booking.status == "cancelled" and active_there
     move = (
-        booking.status in ACTIVE
+        booking.status in ACTIVE_BOOKING_STATUSES
         and active_there
         and not all(same(getattr(booking, name).isoformat(), remote.get(name)) for name in ("start_at", "end_at"))
     )

@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import Booking, Conflict
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sources.connectors.records import RecordType
 from sync.apply.batch import ApplyResult, ApplyRules, Batch
-from sync.apply.booking_writes import ACTIVE, push_booking, set_pulled_fields
+from sync.apply.booking_writes import push_booking, set_pulled_fields
 from sync.apply.state import BOOKING_FIELDS, Image, image_of
 from sync.conflicts.detect import Side, record_conflict, winner
 from sync.errors import InvalidResolution
@@ -37,7 +38,7 @@ async def settle_double_bookings(
 ) -> None:
     """Active bookings of one resource at two locations overlapping: a double booking to settle."""
     for booking in touched:
-        if booking.status not in ACTIVE or booking.resource_id is None:
+        if booking.status not in ACTIVE_BOOKING_STATUSES or booking.resource_id is None:
             continue
         other = (
             await session.execute(
@@ -46,7 +47,7 @@ async def settle_double_bookings(
                     Booking.resource_id == booking.resource_id,
                     Booking.id != booking.id,
                     Booking.service_location_id != booking.service_location_id,
-                    Booking.status.in_(ACTIVE),
+                    Booking.status.in_(ACTIVE_BOOKING_STATUSES),
                     Booking.start_at < booking.end_at,
                     booking.start_at < Booking.end_at,
                 )
@@ -94,7 +95,7 @@ async def keep_one_booking(
     lose_side = conflict.target_data if choice is ConflictChoice.LOCATION else conflict.source_data
     loser = await session.get(Booking, lose_side.get("booking_id"))
     result = ApplyResult()
-    if loser is not None and loser.status in ACTIVE:
+    if loser is not None and loser.status in ACTIVE_BOOKING_STATUSES:
         batch = Batch(loser.service_location_id, rules)
         result.queued += await cancel_for_clash(session, batch, loser, result)
     conflict.resolved_data = {"kept_booking_id": keep_side.get("booking_id")}

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from sources.cache.writer import CacheWriter
 from sources.connectors.records import (
     Cursor,
@@ -62,14 +64,19 @@ async def apply_location_changes(
     rules = rules or ApplyRules()
     if originating_share_bp is not None and originating_share_bp != rules.originating_share_bp:
         rules = ApplyRules(rules.policy, rules.writable, rules.share_new_customers, originating_share_bp)
-    batch = Batch(location_id, rules, job_id, writer.locks_rows)
-    result = ApplyResult()
-    async with writer.transaction() as session:
-        given = [*records, *customers, *bookings, *resources, *stock]
+    given = [*records, *customers, *bookings, *resources, *stock]
+
+    async def apply(session: AsyncSession) -> ApplyResult:
+        # Built anew on every attempt: a transaction that ran into another writer left nothing behind.
+        batch = Batch(location_id, rules, job_id, writer.locks_rows)
+        result = ApplyResult()
         for entity in ENTITIES:
             mine = [record for record in given if isinstance(record, entity.remote_type)]
             if mine:
                 await entity.apply(session, batch, mine, result)
         if advance is not None:
             await save_cursor(session, location_id, advance.entity_type, advance.cursor, full=advance.full)
-    return result
+        return result
+
+    # Two locations' changes to one customer, applied at once, can deadlock on PostgreSQL: run it again.
+    return await writer.run(apply, what=f"applying changes from {location_id}")

@@ -26,7 +26,8 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.base import Capability, Connector
 from sources.connectors.errors import ConnectorError
 from sources.connectors.registry import ConnectorRegistry
-from sync.apply.pipeline import ApplyResult, ApplyRules, apply_location_changes
+from sync.apply.batch import RuleBook
+from sync.apply.pipeline import ApplyResult, apply_location_changes
 
 logger = logging.getLogger("gateway.refresh")
 # A change stamped just before our last pull may have been committed after it: look back a little.
@@ -65,14 +66,14 @@ class Refresher:
         connectors: ConnectorRegistry,
         *,
         originating_share_bp: int,
-        rules: ApplyRules | None = None,
+        rule_book: RuleBook | None = None,
         on_applied: Callable[[ApplyResult], Awaitable[None]] | None = None,
     ) -> None:
         self.writer = writer
         self.connectors = connectors
         self.originating_share_bp = originating_share_bp
-        # The sync engine's rules: a change a read brings in is checked for conflicts and passed on alike.
-        self.rules = rules
+        # The sync engine's rule book: a change a read brings in is checked for conflicts and passed on alike.
+        self.rule_book = rule_book
         self.on_applied = on_applied
         self._marks: dict[tuple[str, DataKind], datetime] = {}
         self._in_flight: dict[tuple[str, DataKind], asyncio.Task[Freshness]] = {}
@@ -143,7 +144,7 @@ class Refresher:
                     customers=customers,
                     bookings=bookings,
                     originating_share_bp=self.originating_share_bp,
-                    rules=self.rules,
+                    rules=None if self.rule_book is None else self.rule_book.current,
                 )
             else:
                 stock = await connector.list_stock()
@@ -152,7 +153,7 @@ class Refresher:
                     location_id,
                     stock=stock,
                     originating_share_bp=self.originating_share_bp,
-                    rules=self.rules,
+                    rules=None if self.rule_book is None else self.rule_book.current,
                 )
         except ConnectorError as error:
             await self._store_marks([(location_id, kind, previous, error.message)], attempted_at=started)

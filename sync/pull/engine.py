@@ -27,6 +27,7 @@ from sources.connectors.errors import ConnectorError
 from sources.connectors.records import Cursor, EntityType
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
+from sync.apply.batch import RuleBook
 from sync.apply.pipeline import ApplyResult, ApplyRules, CursorAdvance, apply_location_changes
 from sync.apply.registry import pulled
 from sync.conflicts.resolve import resolve_conflict
@@ -53,7 +54,7 @@ class SyncEngine:
         connectors: ConnectorRegistry,
         bus: EventBus,
         jobs: SyncJobStore,
-        rules: ApplyRules,
+        rule_book: RuleBook,
         options: SyncOptions,
         *,
         wake_outbox: Callable[[], None] = lambda: None,
@@ -62,10 +63,15 @@ class SyncEngine:
         self.connectors = connectors
         self.bus = bus
         self.jobs = jobs
-        self.rules = rules
+        self.rule_book = rule_book
         self.options = options
         self.wake_outbox = wake_outbox
         self._running: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def rules(self) -> ApplyRules:
+        """The rules now (the rule book's): each batch reads them once and applies them throughout."""
+        return self.rule_book.current
 
     # -- what a location can be asked ------------------------------------------------------------
     def pullable(self, connector: Connector) -> list[EntityType]:

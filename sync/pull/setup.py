@@ -9,6 +9,7 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.base import Capability
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import EventBus
+from sync.apply.batch import RuleBook
 from sync.apply.pipeline import ApplyRules
 from sync.conflicts.detect import ConflictPolicy
 from sync.pull.engine import SyncEngine, SyncOptions
@@ -34,11 +35,11 @@ def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules
 
 
 def build_sync_engine(
-    settings: Settings, writer: CacheWriter, connectors: ConnectorRegistry, bus: EventBus, rules: ApplyRules
+    settings: Settings, writer: CacheWriter, connectors: ConnectorRegistry, bus: EventBus, rule_book: RuleBook
 ) -> SyncEngine:
     jobs = SyncJobStore(writer, bus, abandoned_after=timedelta(seconds=settings.sync_job_timeout_seconds))
     options = SyncOptions(batch_size=settings.sync_batch_size, priority=tuple(settings.sync_priority_order))
-    return SyncEngine(writer, connectors, bus, jobs, rules, options)
+    return SyncEngine(writer, connectors, bus, jobs, rule_book, options)
 
 
 def build_scheduler(settings: Settings, engine: SyncEngine) -> SyncScheduler | None:

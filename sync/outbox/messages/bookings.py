@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, CustomerMapping, Resource
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sources.connectors.base import Connector
 from sources.connectors.errors import RejectionCode, UpstreamRejected
 from sources.connectors.records import BookingAck, BookingRequest, CustomerDetails, RecordType
@@ -78,7 +79,7 @@ class BookingCreateMessage(Message[BookingAck]):
     ) -> DeliveryEffects:
         booking = await session.get_one(Booking, self.booking_id)
         booking.local_booking_id = ack.local_id
-        booking.status = ack.status if ack.status in ("pending", "confirmed") else "confirmed"
+        booking.status = ack.status if ack.status in ACTIVE_BOOKING_STATUSES else "confirmed"
         booking.version = max(booking.version, ack.version)
         if booking.resource_id is None and ack.local_resource_id:
             resource = (
