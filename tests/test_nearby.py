@@ -1,7 +1,7 @@
 """Which locations can serve near a point: one rule for pooled availability and for createBooking by category.
 
-Both leave offline locations out and refuse a point that is not on the map (INVALID_INPUT on `near`),
-before anything is asked or written.
+Both refuse a point that is not on the map (INVALID_INPUT on `near`) before anything is asked or written;
+availability names an offline location UNAVAILABLE without asking it, createBooking leaves it out.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ OFF_THE_MAP = [{"latitude": 91.0, "longitude": 0.0}, {"latitude": 53.4, "longitu
 
 AVAILABILITY = """
 query($input: AvailabilityInput!) {
-  availability(input: $input) { locations { location { id } distanceKm } }
+  availability(input: $input) { locations { location { id } distanceKm source error } }
 }
 """
 
@@ -87,19 +87,32 @@ def _outbox_for(gateway: RunningGateway, location_id: str) -> int:
 # -- availability near a point -----------------------------------------------------------------------
 
 
-def test_availability_near_a_point_leaves_offline_locations_out(steady_gateway: RunningGateway) -> None:
+def _sources(gateway: RunningGateway, **fields: Any) -> dict[str, str]:
+    body = gateway.graphql(AVAILABILITY, {"input": {**_window(), **fields}})
+    assert "errors" not in body, body["errors"]
+    return {
+        entry["location"]["id"].removeprefix("Location:"): entry["source"]
+        for entry in body["data"]["availability"]["locations"]
+    }
+
+
+def test_availability_near_a_point_names_an_offline_location_unavailable_without_asking_it(
+    steady_gateway: RunningGateway,
+) -> None:
     near = {"category": "skin", "near": MANCHESTER_POINT, "maxDistanceKm": 100}
-    assert STOCKPORT in _asked(steady_gateway, **near)
+    assert _sources(steady_gateway, **near)[STOCKPORT] == "LIVE"
 
     set_status(steady_gateway, STOCKPORT, "offline")
     try:
-        asked = _asked(steady_gateway, **near)
+        body = steady_gateway.graphql(AVAILABILITY, {"input": {**_window(), **near}})
     finally:
         set_status(steady_gateway, STOCKPORT, "online")
 
-    assert STOCKPORT not in asked
-    assert MANCHESTER in asked
-    assert STOCKPORT in _asked(steady_gateway, **near)
+    entries = {e["location"]["id"].removeprefix("Location:"): e for e in body["data"]["availability"]["locations"]}
+    assert entries[STOCKPORT]["source"] == "UNAVAILABLE"
+    assert entries[STOCKPORT]["error"] == "the location is offline (its last heartbeat failed); not asked"
+    assert entries[MANCHESTER]["source"] == "LIVE"
+    assert _sources(steady_gateway, **near)[STOCKPORT] == "LIVE"
 
 
 def test_availability_near_a_point_off_the_map_is_invalid_input(gateway: RunningGateway) -> None:
@@ -145,6 +158,34 @@ def test_create_booking_by_category_near_a_point_leaves_offline_locations_out(st
     assert _outbox_for(steady_gateway, MANCHESTER) == queued_for_manchester + 1
 
 
+def test_create_booking_by_category_when_every_location_near_is_offline_is_location_unavailable(
+    steady_gateway: RunningGateway,
+) -> None:
+    slot = free_slot(steady_gateway, MANCHESTER, days_ahead=61)
+    category = cache_row(steady_gateway, Service, slot.service_id).category
+    booking = {
+        "idempotencyKey": "nearby-all-offline",
+        "category": category,
+        "near": MANCHESTER_POINT,
+        "maxDistanceKm": 30,  # Manchester, Salford and Stockport
+        "startAt": slot.start_at.isoformat(),
+        "customerId": f"Customer:{customer_known_at(steady_gateway, MANCHESTER)}",
+    }
+    nearby = [MANCHESTER, STOCKPORT, "salford-quays"]
+    queued = {location: _outbox_for(steady_gateway, location) for location in nearby}
+    for location in nearby:
+        set_status(steady_gateway, location, "offline")
+    try:
+        payload = steady_gateway.graphql(CREATE_BOOKING, {"input": booking})["data"]["createBooking"]
+    finally:
+        for location in nearby:
+            set_status(steady_gateway, location, "online")
+
+    assert payload["booking"] is None
+    assert [error["code"] for error in payload["errors"]] == ["LOCATION_UNAVAILABLE"], payload
+    assert {location: _outbox_for(steady_gateway, location) for location in nearby} == queued
+
+
 def test_create_booking_near_a_point_off_the_map_is_invalid_input_and_writes_nothing(
     gateway: RunningGateway,
 ) -> None:
@@ -178,7 +219,7 @@ class Site:
         self.id, self.latitude, self.longitude, self.status = id, latitude, longitude, status
 
 
-def test_nearest_first_within_reach_offline_left_out_and_order_kept_without_a_point() -> None:
+def test_nearest_first_within_reach_offline_marked_and_order_kept_without_a_point() -> None:
     here = Site("here", 53.48, -2.24)
     near = Site("near", 53.41, -2.16)  # about 9 km
     far = Site("far", 53.82, -1.58)  # about 57 km
@@ -188,8 +229,17 @@ def test_nearest_first_within_reach_offline_left_out_and_order_kept_without_a_po
     within = serving_near(candidates, GeoPoint(53.48, -2.24), 30)
     anywhere = serving_near(candidates, None, 30)
 
-    assert [(n.candidate, round(n.distance_km or 0)) for n in within] == [("d", 0), ("c", 9)]
-    assert [(n.candidate, n.distance_km) for n in anywhere] == [("a", None), ("c", None), ("d", None)]
+    assert [(n.candidate, round(n.distance_km or 0), n.offline) for n in within] == [
+        ("b", 0, True),
+        ("d", 0, False),
+        ("c", 9, False),
+    ]
+    assert [(n.candidate, n.distance_km, n.offline) for n in anywhere] == [
+        ("a", None, False),
+        ("b", None, True),
+        ("c", None, False),
+        ("d", None, False),
+    ]
     with pytest.raises(InvalidInputError) as off_the_map:
         serving_near(candidates, GeoPoint(-90.5, 0), 30)
     assert off_the_map.value.details["field"] == "near"

@@ -26,6 +26,7 @@ from sources.connectors.records import Slot
 
 MAX_WINDOW = timedelta(days=14)
 MAX_LIMIT_PER_LOCATION = 500
+OFFLINE_ERROR = "the location is offline (its last heartbeat failed); not asked"
 
 locations = Location.__table__
 services = Service.__table__
@@ -134,25 +135,30 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
     start_at = max(query.start_at, now)  # a slot already begun cannot be booked
     deadline = context.settings.connector_timeout_seconds
     asked: list[tuple[Row[Any], Row[Any], float | None, Connector]] = []
+    results: list[LocationSlots] = []
     candidates = ((service, location_rows[service.location_id]) for service in service_rows)
     for nearby in serving_near(candidates, query.near, query.max_distance_km):
         location, service = nearby.location, nearby.candidate
         connector = context.services.connectors.get(location.id)
         if connector is None or Capability.AVAILABILITY not in connector.capabilities:
             continue  # e.g. a OneBooking source website: it cannot say what is free
-        asked.append((location, service, nearby.distance_km, connector))
+        km = None if nearby.distance_km is None else round(nearby.distance_km, 3)
+        if nearby.offline:
+            # Not asked: it would only use up the deadline. Named, so the caller knows what is missing.
+            results.append(LocationSlots(location, service, km, error=OFFLINE_ERROR))
+            continue
+        asked.append((location, service, km, connector))
 
     answers = await asyncio.gather(
         *(_ask(connector, service, start_at, query.end_at, deadline) for _, service, _, connector in asked)
     )
-    results = []
     for (location, service, km, _), (slots, error) in zip(asked, answers, strict=True):
         ordered = sorted(slots, key=lambda slot: (slot.start_at, slot.local_resource_id))
         results.append(
             LocationSlots(
                 location=location,
                 service=service,
-                distance_km=None if km is None else round(km, 3),
+                distance_km=km,
                 slots=ordered[: query.limit_per_location],
                 found=len(ordered),
                 error=error,

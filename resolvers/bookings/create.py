@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
 from resolvers.context import Context
-from resolvers.errors import InvalidInputError, NotFoundError, SlotUnavailableError
+from resolvers.errors import InvalidInputError, LocationUnavailableError, NotFoundError, SlotUnavailableError
 from resolvers.idempotency import run_idempotent
 from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
 from resolvers.results import WriteResult
@@ -115,9 +115,14 @@ async def _candidate_services(
     if not rows:
         raise NotFoundError(f"no location offers {request.category}", field="category")
     origin = await _origin_point(session, request)
-    within = serving_near(((service, location) for service, location in rows), origin, request.max_distance_km)
-    if not within:
+    nearby = serving_near(((service, location) for service, location in rows), origin, request.max_distance_km)
+    if not nearby:
         raise SlotUnavailableError(f"no location offers {request.category} within {request.max_distance_km:g} km")
+    within = [n for n in nearby if not n.offline]  # an offline location cannot take a booking now
+    if not within:
+        raise LocationUnavailableError(
+            f"every location offering {request.category} within {request.max_distance_km:g} km is offline"
+        )
     return [(n.candidate, n.location) for n in within if context.services.connectors.get(n.location.id) is not None]
 
 

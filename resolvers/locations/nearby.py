@@ -2,7 +2,8 @@
 
 - The point must be on the map (latitude -90..90, longitude -180..180): INVALID_INPUT on `near`.
 - The reach must be more than zero km: INVALID_INPUT on `maxDistanceKm`.
-- An offline location is left out: it can neither say what is free nor take a booking now.
+- An offline location (its last heartbeat failed) stays in, marked `offline`: pooled availability names it
+  UNAVAILABLE without asking it, createBooking leaves it out (it cannot take a booking now).
 - With a point, a location farther than the reach is left out, and the nearest come first
   (candidates equally far keep the order they were given in).
 """
@@ -48,11 +49,12 @@ L = TypeVar("L", bound=Sited)
 
 @dataclass(frozen=True, slots=True)
 class Nearby(Generic[T, L]):
-    """A candidate (a service, say) whose location can serve; its distance when there is a point."""
+    """A candidate (a service, say) whose location is within reach; its distance when there is a point."""
 
     candidate: T
     location: L
     distance_km: float | None
+    offline: bool = False
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -79,20 +81,18 @@ def require_reach(max_distance_km: float) -> None:
 def serving_near(
     candidates: Iterable[tuple[T, L]], point: GeoPoint | None, max_distance_km: float
 ) -> list[Nearby[T, L]]:
-    """The candidates whose location is not offline and (with a point) within reach, nearest first."""
+    """The candidates whose location is (with a point) within reach, nearest first, offline ones marked."""
     require_point(point)
     if point is not None:
         require_reach(max_distance_km)
     serving: list[Nearby[T, L]] = []
     for candidate, location in candidates:
-        if location.status == LocationStatus.OFFLINE:
-            continue
         km: float | None = None
         if point is not None:
             km = distance_km(point.latitude, point.longitude, location.latitude, location.longitude)
             if km > max_distance_km:
                 continue
-        serving.append(Nearby(candidate, location, km))
+        serving.append(Nearby(candidate, location, km, offline=location.status == LocationStatus.OFFLINE))
     if point is not None:
         serving.sort(key=lambda nearby: nearby.distance_km or 0.0)
     return serving
