@@ -17,7 +17,7 @@ from sources.cache.models import ChangeLogEntry, Conflict, Customer, CustomerMap
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteCustomer, RemoteRecord
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
-from sync.apply.entity import Undo, check_fields, chosen_fields, restore, still_as_written
+from sync.apply.entity import Undo, check_fields, chosen_fields, restore, undoable_update
 from sync.apply.state import CUSTOMER_FIELDS, Image, agree, image_of, load_states
 from sync.conflicts.detect import Side
 from sync.conflicts.propagate import Writable, propagation
@@ -291,7 +291,7 @@ class Customers:
         if entry.entity_type == RecordType.CUSTOMER_MAPPING:
             return await self._restore_mapping(undo, entry)
         customer = await undo.session.get(Customer, entry.entity_id)
-        if customer is None or entry.operation != "update" or not still_as_written(customer, entry.after):
+        if customer is None or not undoable_update(customer, entry):
             return False  # created customers stay: bookings and other locations may know them by now
         restore(customer, entry.before)
         customer.version += 1

@@ -117,6 +117,27 @@ class Undo:
         )
 
 
+class HeldByTheOwnerOnly:
+    """For entity types the network never sends back as records (resources, stock): nothing to propagate."""
+
+    async def propagate(
+        self,
+        session: AsyncSession,
+        rules: ApplyRules,
+        entity_id: str,
+        *,
+        why: str,
+        held: Image | None = None,
+        exclude: Collection[str] = (),
+    ) -> list[Queued]:
+        return []
+
+
+def undoable_update(row: Any, entry: ChangeLogEntry) -> bool:
+    """A rollback may put the entry's before-image back: it was an update and nobody changed the row since."""
+    return row is not None and entry.operation == "update" and still_as_written(row, entry.after)
+
+
 def still_as_written(row: Any, image: Image | None) -> bool:
     """The record still holds what the entry wrote (nobody changed it since)."""
     return all(

@@ -7,7 +7,7 @@ about its sharing rules, recorded elsewhere and resolved here.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence, Set
+from collections.abc import Sequence, Set
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,18 +17,17 @@ from sources.cache.models import ChangeLogEntry, Conflict, Resource, ResourceSha
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteRecord, RemoteResource
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id
-from sync.apply.entity import Undo, chosen_fields, restore, still_as_written
+from sync.apply.entity import HeldByTheOwnerOnly, Undo, chosen_fields, restore, undoable_update
 from sync.apply.state import Image, image_of
 from sync.errors import InvalidResolution
 from sync.events import resource_event
-from sync.outbox.queue import Queued
 from sync.types import ConflictChoice
 
 RESOURCE = RecordType.RESOURCE
 RESOURCE_FIELDS = ("kind", "name", "title", "skill", "capacity", "is_active")
 
 
-class Resources:
+class Resources(HeldByTheOwnerOnly):
     pulled_as = EntityType.RESOURCES
     record_types = (RESOURCE,)
     reads = Capability.READ_CATALOG
@@ -142,21 +141,8 @@ class Resources:
 
     async def roll_back(self, undo: Undo, entry: ChangeLogEntry) -> bool:
         resource = await undo.session.get(Resource, entry.entity_id)
-        if resource is None or entry.operation != "update" or not still_as_written(resource, entry.after):
+        if not undoable_update(resource, entry):
             return False
         restore(resource, entry.before)
         await undo.log(entry)
         return True
-
-    async def propagate(
-        self,
-        session: AsyncSession,
-        rules: ApplyRules,
-        entity_id: str,
-        *,
-        why: str,
-        held: Image | None = None,
-        exclude: Collection[str] = (),
-    ) -> list[Queued]:
-        """Nothing: the network never holds a resource its owner does not (shares are commands of their own)."""
-        return []

@@ -8,7 +8,7 @@ Rolling a pull back counts the difference back at the location.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence, Set
+from collections.abc import Sequence, Set
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from sources.cache.models import ChangeLogEntry, Conflict, StockItem, StockLevel
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteRecord, RemoteStockLevel
 from sync.apply.batch import ApplyResult, ApplyRules, Batch
-from sync.apply.entity import Undo, restore, still_as_written
+from sync.apply.entity import HeldByTheOwnerOnly, Undo, restore, undoable_update
 from sync.apply.state import Image, image_of
 from sync.errors import InvalidResolution
 from sync.events import stock_event
@@ -30,7 +30,7 @@ STOCK_LEVEL = RecordType.STOCK_LEVEL
 STOCK_FIELDS = ("quantity", "reserved", "reorder_point", "expires_on")
 
 
-class Stock:
+class Stock(HeldByTheOwnerOnly):
     pulled_as = EntityType.INVENTORY
     record_types = (STOCK_LEVEL,)
     reads = Capability.READ_STOCK
@@ -118,7 +118,7 @@ class Stock:
                 select(StockLevel).where(StockLevel.item_id == item_id, StockLevel.location_id == location_id)
             )
         ).scalar()
-        if level is None or entry.operation != "update" or not still_as_written(level, entry.after):
+        if level is None or not undoable_update(level, entry):
             return False
         delta = int((entry.before or {}).get("quantity", level.quantity)) - level.quantity
         restore(level, entry.before)
@@ -140,16 +140,3 @@ class Stock:
             undo.result.queued.append(Queued(row.id, location_id))
         undo.result.events.append(stock_event(level))
         return True
-
-    async def propagate(
-        self,
-        session: AsyncSession,
-        rules: ApplyRules,
-        entity_id: str,
-        *,
-        why: str,
-        held: Image | None = None,
-        exclude: Collection[str] = (),
-    ) -> list[Queued]:
-        """Nothing: stock changes reach their owner as deltas (`stock.change`), never as a level to copy."""
-        return []
