@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
-from sync.live.refresh import DataKind, Source
+from sync.live.refresh import RefreshScope, Source
 
-__all__ = ["DataKind", "fresh_loaders", "refresh_for_query"]
+__all__ = ["RefreshScope", "fresh_loaders", "refresh_for_query"]
 
 
 async def refresh_for_query(
-    context: Context, location_ids: Sequence[str] | None, kinds: Sequence[DataKind], max_age: int | None
+    context: Context, location_ids: Sequence[str] | None, kinds: Sequence[RefreshScope], max_age: int | None
 ) -> None:
     """Before a root field reads the cache: make the locations it reads no older than `max_age` seconds."""
     bound = context.settings.default_max_age_seconds if max_age is None else max_age

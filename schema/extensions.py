@@ -14,7 +14,7 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.clock import utc_now
 from resolvers.context import Context
-from resolvers.freshness import DataKind, refresh_for_query
+from resolvers.freshness import RefreshScope, refresh_for_query
 from schema.arguments import MaxAge
 
 MAX_AGE = "max_age"
@@ -28,7 +28,7 @@ class Fresh(FieldExtension):
     start afresh (resolvers.freshness). The resolver itself never sees `max_age`.
     """
 
-    def __init__(self, kind: DataKind, *, locations: Callable[..., Sequence[str] | None] | None = None) -> None:
+    def __init__(self, kind: RefreshScope, *, locations: Callable[..., Sequence[str] | None] | None = None) -> None:
         self.kind = kind
         self.locations = locations
 

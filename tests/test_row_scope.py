@@ -57,7 +57,7 @@ from sources.cache.models import (
     StockItem,
     SyncJob,
 )
-from sync.live.refresh import DataKind
+from sync.live.refresh import RefreshScope
 
 # -- lists and their totalCount ------------------------------------------------------------------
 
@@ -189,7 +189,7 @@ def test_network_health_reports_only_the_scope_s_locations(gateway: RunningGatew
 
 def test_the_max_age_refresh_and_its_report_cover_only_the_scope_s_locations(gateway: RunningGateway) -> None:
     async def reported(context: Context) -> set[str]:
-        await refresh_for_query(context, None, [DataKind.BOOKINGS], 3600)
+        await refresh_for_query(context, None, [RefreshScope.BOOKINGS_AND_CUSTOMERS], 3600)
         return {item.location_id for item in context.freshness}
 
     assert run(gateway, ONLY_MANCHESTER, reported) == {MANCHESTER}

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.bookings import queries as booking_resolvers
-from resolvers.freshness import DataKind
+from resolvers.freshness import RefreshScope
 from resolvers.ids import key_of, keys_of
 from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.bookings.types import Booking, BookingSort, BookingStatus, relations_to_prefetch
@@ -65,7 +65,7 @@ def _locations_read(filter: BookingFilterInput | None = None, **_: object) -> li
 class BookingQueries:
     @strawberry.field(
         description="Bookings across the network, filtered and sorted.",
-        extensions=[Fresh(DataKind.BOOKINGS, locations=_locations_read)],
+        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS, locations=_locations_read)],
     )
     async def bookings(
         self,
@@ -90,7 +90,7 @@ class BookingQueries:
 
     @strawberry.field(
         description="One booking by id; null with a NOT_FOUND error if there is none.",
-        extensions=[Fresh(DataKind.BOOKINGS)],
+        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
     )
     async def booking(self, info: Info, id: IdArgument) -> Booking | None:
         return await resolve_typed_node(info, Booking, str(id))

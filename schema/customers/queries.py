@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.customers.queries import CustomerFilter, duplicate_customer_groups, list_customers
-from resolvers.freshness import DataKind
+from resolvers.freshness import RefreshScope
 from resolvers.ids import keys_of
 from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.customers.types import Customer
@@ -32,7 +32,10 @@ class DuplicateCustomerGroup:
 
 @strawberry.type
 class CustomerQueries:
-    @strawberry.field(description="Customers across the network, by last name.", extensions=[Fresh(DataKind.BOOKINGS)])
+    @strawberry.field(
+        description="Customers across the network, by last name.",
+        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
+    )
     async def customers(
         self,
         info: Info,
@@ -63,7 +66,7 @@ class CustomerQueries:
 
     @strawberry.field(
         description="One customer by id; null with a NOT_FOUND error if there is none.",
-        extensions=[Fresh(DataKind.BOOKINGS)],
+        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
     )
     async def customer(self, info: Info, id: IdArgument) -> Customer | None:
         return await resolve_typed_node(info, Customer, str(id))

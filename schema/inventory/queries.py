@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.freshness import DataKind
+from resolvers.freshness import RefreshScope
 from resolvers.inventory.queries import InventoryFilter, list_stock_items
 from schema.arguments import After, Before, First, Last, location_keys, page_args
 from schema.extensions import Fresh
@@ -33,7 +33,7 @@ def _locations_read(filter: InventoryFilterInput | None = None, **_: object) -> 
 class InventoryQueries:
     @strawberry.field(
         description="Stock items with their level at each location.",
-        extensions=[Fresh(DataKind.STOCK, locations=_locations_read)],
+        extensions=[Fresh(RefreshScope.STOCK, locations=_locations_read)],
     )
     async def inventory(
         self,

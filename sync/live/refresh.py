@@ -34,12 +34,12 @@ logger = logging.getLogger("gateway.refresh")
 CLOCK_SKEW = timedelta(seconds=5)
 
 
-class DataKind(StrEnum):
-    BOOKINGS = "bookings"  # with the customers they name
+class RefreshScope(StrEnum):
+    BOOKINGS_AND_CUSTOMERS = "bookings"  # bookings with the customers they name (reported as "bookings")
     STOCK = "stock"
 
 
-NEEDS = {DataKind.BOOKINGS: Capability.READ_BOOKINGS, DataKind.STOCK: Capability.READ_STOCK}
+NEEDS = {RefreshScope.BOOKINGS_AND_CUSTOMERS: Capability.READ_BOOKINGS, RefreshScope.STOCK: Capability.READ_STOCK}
 
 
 class Source(StrEnum):
@@ -50,7 +50,7 @@ class Source(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Freshness:
     location_id: str
-    kind: DataKind
+    kind: RefreshScope
     source: Source
     refreshed_at: datetime | None
     error: str | None = None
@@ -75,8 +75,8 @@ class Refresher:
         # The sync engine's rule book: a change a read brings in is checked for conflicts and passed on alike.
         self.rule_book = rule_book
         self.on_applied = on_applied
-        self._marks: dict[tuple[str, DataKind], datetime] = {}
-        self._in_flight: dict[tuple[str, DataKind], asyncio.Task[Freshness]] = {}
+        self._marks: dict[tuple[str, RefreshScope], datetime] = {}
+        self._in_flight: dict[tuple[str, RefreshScope], asyncio.Task[Freshness]] = {}
 
     async def load_marks(self) -> None:
         async with self.writer.engine.connect() as connection:
@@ -84,22 +84,24 @@ class Refresher:
                 select(RefreshMark.location_id, RefreshMark.entity_type, RefreshMark.refreshed_at)
             )
             for location_id, kind, refreshed_at in rows:
-                if refreshed_at is not None and kind in DataKind.__members__.values():
-                    self._marks[(location_id, DataKind(kind))] = refreshed_at
+                if refreshed_at is not None and kind in RefreshScope.__members__.values():
+                    self._marks[(location_id, RefreshScope(kind))] = refreshed_at
 
     async def mark_all_fresh(self, location_ids: Sequence[str]) -> None:
         """The cache and the locations were just made to agree (simulators seeded from it)."""
         now = utc_now()
         for location_id in location_ids:
-            for kind in DataKind:
+            for kind in RefreshScope:
                 self._marks[(location_id, kind)] = now
-        await self._store_marks([(location_id, kind, now, None) for location_id in location_ids for kind in DataKind])
+        await self._store_marks(
+            [(location_id, kind, now, None) for location_id in location_ids for kind in RefreshScope]
+        )
 
-    def mark(self, location_id: str, kind: DataKind) -> datetime | None:
+    def mark(self, location_id: str, kind: RefreshScope) -> datetime | None:
         return self._marks.get((location_id, kind))
 
     async def ensure_fresh(
-        self, location_ids: Sequence[str], kinds: Sequence[DataKind], max_age_seconds: float
+        self, location_ids: Sequence[str], kinds: Sequence[RefreshScope], max_age_seconds: float
     ) -> list[Freshness]:
         now = utc_now()
         bound = now - timedelta(seconds=max_age_seconds)
@@ -119,7 +121,7 @@ class Refresher:
         reports.extend(await asyncio.gather(*tasks))
         return reports
 
-    def _refresh_once(self, connector: Connector, kind: DataKind) -> asyncio.Task[Freshness]:
+    def _refresh_once(self, connector: Connector, kind: RefreshScope) -> asyncio.Task[Freshness]:
         key = (connector.location_id, kind)
         task = self._in_flight.get(key)
         if task is None:
@@ -128,13 +130,13 @@ class Refresher:
             task.add_done_callback(lambda _: self._in_flight.pop(key, None))
         return task
 
-    async def _refresh(self, connector: Connector, kind: DataKind) -> Freshness:
+    async def _refresh(self, connector: Connector, kind: RefreshScope) -> Freshness:
         location_id = connector.location_id
         previous = self._marks.get((location_id, kind))
         started = utc_now()
         since = previous - CLOCK_SKEW if previous is not None else None
         try:
-            if kind is DataKind.BOOKINGS:
+            if kind is RefreshScope.BOOKINGS_AND_CUSTOMERS:
                 customers, bookings = await asyncio.gather(
                     connector.list_customers(since), connector.list_bookings(since)
                 )
@@ -165,7 +167,9 @@ class Refresher:
         return Freshness(location_id, kind, Source.LIVE, started)
 
     async def _store_marks(
-        self, marks: Sequence[tuple[str, DataKind, datetime | None, str | None]], attempted_at: datetime | None = None
+        self,
+        marks: Sequence[tuple[str, RefreshScope, datetime | None, str | None]],
+        attempted_at: datetime | None = None,
     ) -> None:
         if not marks:
             return
