@@ -20,7 +20,7 @@ from sources.cache.writer import CacheWriter
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import Event, EventBus
-from sync.outbox.messages import DeliveryEffects, decode
+from sync.outbox.messages import DeliveryEffects, UndecodableMessage, decode
 from sync.outbox.queue import DEAD, DELIVERED, PENDING, REJECTED, Queued, RetryPolicy, lease_due
 
 logger = logging.getLogger("gateway.outbox")
@@ -76,7 +76,16 @@ class Deliverer:
             message = await session.get_one(OutboxMessage, message_id)
             if message.status != PENDING:
                 return _outcome_of(message)
-            stored = decode(message.operation, message.payload)
+            try:
+                stored = decode(message.operation, message.payload)
+            except UndecodableMessage as error:
+                # No message type reads it (written by a newer gateway, or damaged): dead-lettered at once, so it
+                # is visible and replayable once a gateway that reads it runs, instead of failing every pass.
+                message.status, message.last_error = DEAD, str(error)
+                logger.error("outbox %s to %s dead-lettered: %s", message_id, message.location_id, error)
+                return DeliveryOutcome(
+                    message.location_id, message_id, DeliveryStatus.FAILED, "UNDECODABLE", str(error)
+                )
             outgoing = await stored.prepare(session)
             if outgoing.expects_version():
                 # The version the gateway last agreed with the location: a write never overwrites a newer edit.
