@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from sources.cache.models import (
     Booking,
@@ -44,6 +45,14 @@ from sources.cache.models import (
 )
 
 TRUE = true()  # a singleton: `clause is TRUE` tells an unrestricted clause
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def scoped(statement: SelectT, clause: ColumnElement[bool]) -> SelectT:
+    """A list's base statement limited to the scope's rows; left as it is when the scope restricts nothing,
+    because a lone `WHERE 1 = 1` costs SQLite its fast path for `count(*)` (every totalCount)."""
+    return statement if clause is TRUE else statement.where(clause)
+
 
 bookings = Booking.__table__
 conflicts = Conflict.__table__

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Row
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
+from resolvers.scope import scoped
 from sources.cache.models import Location, Service
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability, Connector
@@ -83,7 +84,7 @@ def validate(query: AvailabilityQuery, now: datetime) -> None:
 async def _candidates(context: Context, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:
     """The services to ask about and their locations (as the scope shows them), in two statements."""
     scope = context.scope
-    statement = select(services).where(scope.services())
+    statement = scoped(select(services), scope.services())
     if query.service_id is not None:
         statement = statement.where(services.c.id == query.service_id)
     else:

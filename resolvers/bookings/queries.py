@@ -15,7 +15,7 @@ from resolvers.bookings.vocabulary import BookingStatus as BookingStatus
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs
-from resolvers.scope import RowScope
+from resolvers.scope import RowScope, scoped
 from resolvers.validation import require_aware, require_known_locations, require_ordered_range
 from sources.cache.models import Booking
 
@@ -49,7 +49,7 @@ async def validate_booking_filter(context: Context, where: BookingFilter) -> Non
 
 def filtered_bookings(scope: RowScope, where: BookingFilter) -> Select[Any]:
     """The bookings the scope shows that match the filter: the one statement the list and its count run."""
-    statement = select(bookings).where(scope.bookings())
+    statement = scoped(select(bookings), scope.bookings())
     if where.location_ids:
         statement = statement.where(
             bookings.c.service_location_id.in_(where.location_ids)

@@ -10,6 +10,7 @@ from sqlalchemy import Select, select
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
+from resolvers.scope import scoped
 from resolvers.validation import require_known_locations
 from sources.cache.models import Resource, ResourceShare, Service
 
@@ -44,7 +45,7 @@ def _active_share_of(location_ids: list[str] | None = None) -> Select[Any]:
 
 async def list_services(context: Context, where: ServiceFilter, args: PageArgs) -> ListResult:
     await require_known_locations(context.engine, where.location_ids)
-    statement = select(services).where(context.scope.services())
+    statement = scoped(select(services), context.scope.services())
     if where.location_ids:
         statement = statement.where(services.c.location_id.in_(where.location_ids))
     if where.categories:
@@ -56,7 +57,7 @@ async def list_services(context: Context, where: ServiceFilter, args: PageArgs) 
 
 async def list_resources(context: Context, where: ResourceFilter, args: PageArgs) -> ListResult:
     await require_known_locations(context.engine, where.location_ids)
-    statement = select(resources).where(context.scope.resources())
+    statement = scoped(select(resources), context.scope.resources())
     if where.kinds:
         statement = statement.where(resources.c.kind.in_(where.kinds))
     if where.location_ids:

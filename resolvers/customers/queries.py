@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
-from resolvers.scope import RowScope
+from resolvers.scope import RowScope, scoped
 from resolvers.validation import require_known_locations
 from sources.cache.models import Customer, CustomerMapping
 
@@ -32,7 +32,7 @@ def _escaped_like(text: str) -> str:
 
 def filtered_customers(scope: RowScope, where: CustomerFilter) -> Select[Any]:
     """The customers the scope shows that match the filter: the one statement the list and its count run."""
-    statement = select(customers).where(scope.customers())
+    statement = scoped(select(customers), scope.customers())
     if where.search and where.search.strip():
         pattern = _escaped_like(where.search.strip())
         full_name = func.lower(customers.c.first_name + " " + customers.c.last_name)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
+from resolvers.scope import scoped
 from resolvers.validation import require_known_locations
 from sources.cache.models import StockItem, StockLevel
 
@@ -32,10 +33,10 @@ class InventoryFilter:
 
 async def list_stock_items(context: Context, where: InventoryFilter, args: PageArgs) -> ListResult:
     await require_known_locations(context.engine, where.location_ids)
-    statement = select(stock_items).where(context.scope.stock_items())
+    statement = scoped(select(stock_items), context.scope.stock_items())
     if where.location_ids or where.low_stock_only:
         # Held (and low) at the locations asked about, among the levels the scope shows.
-        held = select(stock_levels.c.item_id).where(context.scope.stock())
+        held = scoped(select(stock_levels.c.item_id), context.scope.stock())
         if where.location_ids:
             held = held.where(stock_levels.c.location_id.in_(where.location_ids))
         if where.low_stock_only:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
+from resolvers.scope import scoped
 from sources.cache.models import Location
 
 locations = Location.__table__
@@ -23,7 +24,7 @@ class LocationFilter:
 
 
 async def list_locations(context: Context, where: LocationFilter, args: PageArgs) -> ListResult:
-    statement = select(locations).where(context.scope.locations())
+    statement = scoped(select(locations), context.scope.locations())
     if where.kinds:
         statement = statement.where(locations.c.kind.in_(where.kinds))
     if where.statuses:

@@ -17,6 +17,7 @@ from resolvers.context import Context
 from resolvers.errors import ConflictError, GatewayError, InvalidInputError, NotFoundError, SyncInProgressError
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
+from resolvers.scope import scoped
 from sources.cache.models import Conflict, SyncJob
 from sources.connectors.records import EntityType as PulledType
 from sync.errors import (
@@ -97,7 +98,7 @@ class ConflictFilter:
 
 async def list_sync_jobs(context: Context, where: SyncJobFilter, args: PageArgs) -> ListResult:
     """Newest first."""
-    statement = select(sync_jobs).where(context.scope.sync_jobs())
+    statement = scoped(select(sync_jobs), context.scope.sync_jobs())
     if where.location_ids:
         statement = statement.where(sync_jobs.c.location_id.in_(where.location_ids))
     if where.statuses:
@@ -109,7 +110,7 @@ async def list_sync_jobs(context: Context, where: SyncJobFilter, args: PageArgs)
 
 async def list_conflicts(context: Context, where: ConflictFilter, args: PageArgs) -> ListResult:
     """Newest first; a location filter matches either side of a conflict."""
-    statement = select(conflicts).where(context.scope.conflicts())
+    statement = scoped(select(conflicts), context.scope.conflicts())
     if where.statuses:
         statement = statement.where(conflicts.c.status.in_(where.statuses))
     if where.entity_types:
