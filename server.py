@@ -114,9 +114,7 @@ async def _open_services(engine: AsyncEngine, settings: Settings, connectors: Co
     )
     rule_book = RuleBook(apply_rules(settings, connectors))  # the one owner of the rules
     sync = build_sync_engine(settings, writer, connectors, bus, rule_book)
-    refresher = Refresher(
-        writer, connectors, originating_share_bp=share_bp, rule_book=rule_book, on_applied=sync.publish_applied
-    )
+    refresher = Refresher(writer, connectors, rule_book=rule_book, on_applied=sync.publish_applied)
     await refresher.load_marks()
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake

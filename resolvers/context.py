@@ -70,16 +70,9 @@ class Context:
     def loaders(self) -> Loaders:
         return self._loaders
 
-    @loaders.setter
-    def loaders(self, loaders: Loaders) -> None:
-        """Replace the request's loaders (after a write, or per subscription event); they keep this context's
-        scope, even when built as `Loaders(engine, settings)`."""
-        if loaders.scope != self.scope:
-            loaders = Loaders(loaders.engine, loaders.settings, self.scope)
-        self._loaders = loaders
-
     def reset_loaders(self) -> None:
-        """Fresh loaders for this context: rows read from now on are read anew."""
+        """Start the request's loaders (its row caches) afresh, with its scope: the cache changed behind them (a
+        write, a live refresh, the next subscription event), or the request is over and their rows can go now."""
         self._loaders = Loaders(self.engine, self.settings, self.scope)
 
     @property

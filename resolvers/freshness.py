@@ -9,7 +9,7 @@ from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from sync.live.refresh import RefreshScope, Source
 
-__all__ = ["RefreshScope", "fresh_loaders", "refresh_for_query"]
+__all__ = ["RefreshScope", "refresh_for_query"]
 
 
 async def refresh_for_query(
@@ -28,10 +28,4 @@ async def refresh_for_query(
     context.freshness.extend(reports)
     if any(report.source is Source.LIVE for report in reports):
         # The refresh wrote to the cache: rows loaded before it (by another root field) may be older.
-        fresh_loaders(context)
-
-
-def fresh_loaders(context: Context) -> None:
-    """Start the request's loaders (its row caches) afresh: the cache changed behind them (a write, a live
-    refresh, the next subscription event), or the request is over and their rows can be freed now."""
-    context.reset_loaders()
+        context.reset_loaders()

@@ -41,10 +41,10 @@ LoaderT = TypeVar("LoaderT", bound=BatchLoader[Any, Any])
 class Loaders:
     """Built per request; `scope` is the request's row scope (the context keeps them in step)."""
 
-    def __init__(self, engine: AsyncEngine, settings: Settings, scope: RowScope | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, settings: Settings, scope: RowScope) -> None:
         self.engine = engine
         self.settings = settings
-        self.scope = RowScope.everything() if scope is None else scope
+        self.scope = scope
         self._by_class: dict[type[Any], Any] = {}
 
     def get(self, loader_class: type[LoaderT]) -> LoaderT:

@@ -20,7 +20,6 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from resolvers.context import Context
-from resolvers.freshness import fresh_loaders
 from schema.availability.queries import AvailabilityQueries
 from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
@@ -67,7 +66,7 @@ class GatewaySchema(strawberry.Schema):
         if isinstance(context, Context):
             # graphql-core's ExecutionContext is a reference cycle that holds the context: drop the loaders'
             # rows and objects now so reference counting frees them, instead of the cyclic GC much later.
-            fresh_loaders(context)
+            context.reset_loaders()
         return translate_errors(result, context)
 
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> StreamResult:

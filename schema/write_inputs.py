@@ -15,7 +15,6 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.errors import GatewayError, InvalidIdError, InvalidInputError
-from resolvers.freshness import fresh_loaders
 from resolvers.ids import key_of
 from resolvers.inventory import stock as stock_writes
 from resolvers.results import WriteResult
@@ -91,7 +90,7 @@ async def run_write(
     except GatewayError as error:
         return PayloadParts(None, [], [MutationError.from_gateway_error(error)])
     # The write changed the cache behind this request's loaders: entities read after it must be fresh.
-    fresh_loaders(info.context)
+    info.context.reset_loaders()
     outcomes = [LocationOutcome.from_outcome(outcome) for outcome in result.outcomes]
     errors: list[MutationError] = []
     if failed_outcome_is_error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 
@@ -22,7 +22,7 @@ OFFSET_VARIABLE = "GATEWAY_TEST_CLOCK_OFFSET_SECONDS"
 DEFAULT_TEST_NOW = "2026-06-16T09:40:00+00:00"
 
 
-def test_instant() -> datetime:
+def session_instant() -> datetime:
     value = os.environ.get(TEST_NOW_VARIABLE) or DEFAULT_TEST_NOW
     instant = datetime.fromisoformat(value)
     if instant.tzinfo is None:
@@ -32,7 +32,7 @@ def test_instant() -> datetime:
 
 def travel_to_test_instant() -> time_machine.travel:
     """Start the ticking clock at the session's instant; child processes learn the offset from the environment."""
-    instant = test_instant()
+    instant = session_instant()
     os.environ[OFFSET_VARIABLE] = repr(instant.timestamp() - time.time())
     traveller = time_machine.travel(instant, tick=True)
     traveller.start()
@@ -47,3 +47,13 @@ def travel_by_inherited_offset() -> time_machine.travel | None:
     traveller = time_machine.travel(time.time() + float(offset), tick=True)
     traveller.start()
     return traveller
+
+
+def open_tuesday(days_ahead: int = 3) -> tuple[datetime, datetime]:
+    """A whole Tuesday (UTC) at least `days_ahead` days after the session's start, when every demo location is
+    open (no DST change falls on a Tuesday). Anchored to the session's instant, not to `now`: a test that asks
+    twice gets the same day even if midnight passed in between."""
+    day = session_instant().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    day += timedelta(days=days_ahead)
+    day += timedelta(days=(1 - day.weekday()) % 7)
+    return day, day + timedelta(days=1)

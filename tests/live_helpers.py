@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clock import session_instant
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,7 +38,10 @@ def free_slot(gateway: RunningGateway, location_id: str, *, days_ahead: int = 40
     """A start time the location's own system says is free, for one of its services, far from demo bookings."""
     store = gateway.store(location_id)
     services = gateway.run(_service_rows(gateway.engine, location_id))
-    first_day = (datetime.now(UTC) + timedelta(days=days_ahead)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # From the session's start, not `now`: the same days whenever in the session (or of the day) it is asked.
+    first_day = (session_instant().astimezone(UTC) + timedelta(days=days_ahead)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     for day in (first_day + timedelta(days=offset) for offset in range(7)):  # some days a site is closed
         for service in services:
             slots = store.free_slots(service.local_service_id, day, day + timedelta(days=1))

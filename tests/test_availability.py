@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from clock import open_tuesday
+
 from conftest import RunningGateway
 
 MANCHESTER = {"latitude": 53.4808, "longitude": -2.2426}  # Manchester Central itself
@@ -25,10 +27,7 @@ query($input: AvailabilityInput!) {
 
 
 def _window(days_ahead: int = 3) -> tuple[datetime, datetime]:
-    """A whole future Tuesday (UTC): every demo location is open then."""
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days_ahead)
-    day += timedelta(days=(1 - day.weekday()) % 7)
-    return day, day + timedelta(days=1)
+    return open_tuesday(days_ahead)
 
 
 def _ask(gateway: RunningGateway, **fields: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from clock import open_tuesday
 from live_helpers import cache_row, customer_known_at, free_slot
 from sqlalchemy import func, select, update
 
@@ -63,10 +64,8 @@ def set_status(gateway: RunningGateway, location_id: str, status: str) -> None:
 
 
 def _window() -> dict[str, str]:
-    """A whole future Tuesday (UTC): every demo location is open then."""
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=3)
-    day += timedelta(days=(1 - day.weekday()) % 7)
-    return {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
+    start, end = open_tuesday()
+    return {"from": start.isoformat(), "to": end.isoformat()}
 
 
 def _asked(gateway: RunningGateway, **fields: Any) -> list[str]:

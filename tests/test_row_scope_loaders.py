@@ -229,13 +229,12 @@ def test_a_customer_s_booking_history_holds_only_bookings_in_scope(gateway: Runn
     assert scoped < everything and everything_total == len(everything)
 
 
-def test_loaders_replaced_by_schema_code_keep_the_context_s_scope(gateway: RunningGateway) -> None:
+def test_loaders_started_afresh_keep_the_context_s_scope(gateway: RunningGateway) -> None:
     leeds_booking = first_id(gateway, LEEDS_OWN_BOOKINGS)
 
     async def after_resets(context: Context) -> Any:
-        context.loaders = Loaders(context.engine, context.settings)  # as schema/ resets them after a write
+        context.reset_loaders()  # as schema/ does after a write, a refresh, or per subscription event
         assert context.loaders.scope == context.scope
-        context.reset_loaders()
         return await context.loaders.booking_by_id.load(leeds_booking)
 
     assert run(gateway, ONLY_MANCHESTER, after_resets) is None

@@ -14,7 +14,6 @@ from strawberry.types import ExecutionResult, Info
 
 from resolvers.context import Context
 from resolvers.event_streams import Event, Subscription, subscribe
-from resolvers.freshness import fresh_loaders
 from schema.errors import translate_errors
 
 logger = logging.getLogger("gateway.subscriptions")
@@ -46,7 +45,7 @@ class EventStream(Generic[T]):
                 logger.exception("subscriptions: skipped a malformed %s event: %.300r", event.topic, event.payload)
                 continue
             # Each event is resolved against the cache as it is now: loaders cache rows, so they start afresh.
-            fresh_loaders(self._context)
+            self._context.reset_loaders()
             return converted
 
     async def aclose(self) -> None:

@@ -8,7 +8,6 @@ from typing import TypeVar
 from strawberry.types import Info
 
 from resolvers.errors import GatewayError
-from resolvers.freshness import fresh_loaders
 from schema.payloads import MutationError
 from schema.sync.types import Conflict, SyncJob
 
@@ -25,7 +24,7 @@ async def attempt(info: Info, perform: Callable[[], Awaitable[T]]) -> tuple[T | 
     except GatewayError as error:
         return None, [MutationError.from_gateway_error(error)]
     # The engine changed the cache behind this request's loaders: what the payload reads must be fresh.
-    fresh_loaders(info.context)
+    info.context.reset_loaders()
     return answer, []
 
 

@@ -48,7 +48,6 @@ async def apply_location_changes(
     bookings: Sequence[RemoteBooking] = (),
     resources: Sequence[RemoteResource] = (),
     stock: Sequence[RemoteStockLevel] = (),
-    originating_share_bp: int | None = None,
     rules: ApplyRules | None = None,
     job_id: str | None = None,
     advance: CursorAdvance | None = None,
@@ -62,8 +61,6 @@ async def apply_location_changes(
     applied and passed, or neither (a crash in between re-pulls it; re-applying is harmless).
     """
     rules = rules or ApplyRules()
-    if originating_share_bp is not None and originating_share_bp != rules.originating_share_bp:
-        rules = ApplyRules(rules.policy, rules.writable, rules.share_new_customers, originating_share_bp)
     given = [*records, *customers, *bookings, *resources, *stock]
 
     async def apply(session: AsyncSession) -> ApplyResult:

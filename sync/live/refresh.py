@@ -65,13 +65,11 @@ class Refresher:
         writer: CacheWriter,
         connectors: ConnectorRegistry,
         *,
-        originating_share_bp: int,
-        rule_book: RuleBook | None = None,
+        rule_book: RuleBook,
         on_applied: Callable[[ApplyResult], Awaitable[None]] | None = None,
     ) -> None:
         self.writer = writer
         self.connectors = connectors
-        self.originating_share_bp = originating_share_bp
         # The sync engine's rule book: a change a read brings in is checked for conflicts and passed on alike.
         self.rule_book = rule_book
         self.on_applied = on_applied
@@ -145,8 +143,7 @@ class Refresher:
                     location_id,
                     customers=customers,
                     bookings=bookings,
-                    originating_share_bp=self.originating_share_bp,
-                    rules=None if self.rule_book is None else self.rule_book.current,
+                    rules=self.rule_book.current,
                 )
             else:
                 stock = await connector.list_stock()
@@ -154,8 +151,7 @@ class Refresher:
                     self.writer,
                     location_id,
                     stock=stock,
-                    originating_share_bp=self.originating_share_bp,
-                    rules=None if self.rule_book is None else self.rule_book.current,
+                    rules=self.rule_book.current,
                 )
         except ConnectorError as error:
             await self._store_marks([(location_id, kind, previous, error.message)], attempted_at=started)
