@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sources.connectors.records import EntityType
@@ -77,6 +77,34 @@ class Settings(BaseSettings):
         "PostgreSQL (every gateway process on it sees every change), else in memory (this process only)",
     )
     event_bus_channel: str = Field(default="gateway_events", description="The LISTEN/NOTIFY channel of the bus")
+    # -- identity (DESIGN.md "Security") --
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Master key for secrets at rest (base64 of 32 bytes); unset: read from secret_key_file, "
+        "which is created with a fresh key when missing",
+    )
+    secret_key_file: Path = Field(default=Path("var") / "secret.key", description="Where the master key is kept")
+    jwt_issuer: str = Field(default="booking-gateway", description="`iss` of the tokens the gateway issues and accepts")
+    jwt_audience: str = Field(default="booking-gateway", description="`aud` the gateway's tokens must carry")
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=600, description="Clock skew allowed on exp, nbf and iat")
+    jwt_default_ttl_seconds: int = Field(default=3600, ge=60, le=366 * 86400, description="issue-token's default")
+    jwks_file: Path | None = Field(default=None, description="RS256/ES256 public keys (a JWKS document) to accept")
+    jwks_url: str | None = Field(default=None, description="A JWKS URL, fetched at start and refreshed")
+    jwks_refresh_seconds: float = Field(default=300.0, gt=0, description="How often the JWKS is fetched again")
+    jwks_min_refetch_seconds: float = Field(
+        default=30.0, ge=0, description="An unknown kid fetches the JWKS again at most this often"
+    )
+    signing_key_grace_seconds: int = Field(
+        default=86400, ge=0, description="How long a rotated-out signing key still verifies tokens"
+    )
+    public_availability: bool = Field(
+        default=False, description="Anonymous callers may ask for availability and the public catalogue"
+    )
+    demo_credentials_file: Path = Field(
+        default=Path("var") / "demo-credentials.json",
+        description="Where the embedded demo writes its admin token and its locations' credentials (mode 0600)",
+    )
+    demo_admin_token_ttl_seconds: int = Field(default=30 * 86400, ge=60, description="Life of the printed token")
     subscriber_queue_size: int = Field(
         default=1000, ge=1, description="Events held per subscriber; past it the oldest are dropped and counted"
     )

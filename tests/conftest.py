@@ -133,9 +133,32 @@ class RunningGateway:
         store: LocationStore = self.app.state.simulators.stores[location_id]
         return store
 
-    def graphql(self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    @property
+    def admin_token(self) -> str:
+        """The embedded network admin's token, as the demo prints it."""
+        token: str = getattr(self.app.state, "admin_token", "")
+        return token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers that authenticate a request as the network admin."""
+        return {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
+
+    def graphql(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """POST a GraphQL request, as the network admin unless other headers are given."""
         response = httpx.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60, **kwargs
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=self.headers if headers is None else headers,
+            timeout=60,
+            **kwargs,
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()

@@ -5,6 +5,7 @@ from sources.cache.models.base import Base
 from sources.cache.models.bookings import Booking, RevenueEntry
 from sources.cache.models.catalog import Resource, ResourceShare, Service
 from sources.cache.models.customers import Customer, CustomerMapping
+from sources.cache.models.identity import LocationCredential, SigningKey
 from sources.cache.models.inventory import StockItem, StockLevel, StockMovement
 from sources.cache.models.network import Location
 from sources.cache.models.sync import (
@@ -30,12 +31,14 @@ __all__ = [
     "CustomerMapping",
     "IdempotencyRecord",
     "Location",
+    "LocationCredential",
     "OutboxMessage",
     "RefreshMark",
     "Resource",
     "ResourceShare",
     "RevenueEntry",
     "Service",
+    "SigningKey",
     "StockItem",
     "StockLevel",
     "StockMovement",
