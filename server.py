@@ -30,6 +30,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 import graphiql
 from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
+from identity.secrets import SecretBox, load_master_key
 from resolvers.context import Context
 from resolvers.services import Services
 from schema import build_schema
@@ -119,7 +120,13 @@ async def _open_services(engine: AsyncEngine, settings: Settings, connectors: Co
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake
     deliverer.on_stale = lambda location_id: sync.request(location_id, "stale")
-    return Services(engine, writer, bus, connectors, deliverer, refresher, worker, sync)
+    return Services(engine, writer, bus, connectors, deliverer, refresher, worker, sync, secret_box(settings))
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """The master key's hashes and cipher: from GATEWAY_SECRET_KEY, else the key file (created if missing)."""
+    value = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+    return SecretBox(load_master_key(value, settings.secret_key_file))
 
 
 def _recover(services: Services) -> Callable[[list[str]], None]:

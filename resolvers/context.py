@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.principal import Principal, Role
 from resolvers.loaders import Loaders
 from resolvers.scope import RowScope
 from resolvers.services import Services
@@ -14,18 +15,8 @@ from settings import Settings
 from subscriptions.bus import EventBus
 from sync.live.refresh import Freshness
 
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is asking. Until authentication lands every caller is the embedded network admin."""
-
-    subject: str
-    roles: frozenset[str]
-    location_ids: frozenset[str] = frozenset()
-
-
-NETWORK_ADMIN = "network_admin"
-EMBEDDED_ADMIN = Principal(subject="embedded", roles=frozenset({NETWORK_ADMIN}))
+# The caller when none is given: only contexts built outside a served request (unit tests, the CLI) use it.
+EMBEDDED_ADMIN = Principal(subject="embedded", role=Role.NETWORK_ADMIN)
 
 
 # The default scope of a Context: replaced in __post_init__ by its principal's (compared by identity).
@@ -35,7 +26,7 @@ PRINCIPALS_OWN = RowScope.everything()
 def scope_of(principal: Principal) -> RowScope:
     """The rows a principal may see, until authentication brings real roles: a network admin every row,
     anyone else their own locations' rows."""
-    if NETWORK_ADMIN in principal.roles:
+    if principal.sees_every_location:
         return RowScope.everything()
     return RowScope.of_locations(principal.location_ids)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from identity.secrets import SecretBox
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import EventBus
@@ -25,3 +26,5 @@ class Services:
     refresher: Refresher
     worker: OutboxWorker
     sync: SyncEngine
+    # Keyed hashes and encryption for credentials at rest, under the master key.
+    secrets: SecretBox

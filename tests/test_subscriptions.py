@@ -14,7 +14,8 @@ from sqlalchemy import select
 from ws_helpers import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, GraphQLSocket, OperationError
 
 from conftest import RunningGateway
-from resolvers.context import Context, Principal
+from identity.principal import Principal, Role
+from resolvers.context import Context
 from schema import build_schema
 from settings import Settings
 from sources.cache.database import create_engine
@@ -305,8 +306,8 @@ def test_a_subscription_with_a_wrong_kind_of_id_is_refused_with_its_code(live_ga
 
 
 # -- who may see what ---------------------------------------------------------------------------
-ADMIN = Principal("admin", frozenset({"network_admin"}))
-MANCHESTER_MANAGER = Principal("m", frozenset({"location_manager"}), frozenset({"manchester-central"}))
+ADMIN = Principal("admin", Role.NETWORK_ADMIN)
+MANCHESTER_MANAGER = Principal("m", Role.LOCATION_MANAGER, frozenset({"manchester-central"}))
 
 
 def booking_event(service: str, originating: str, booking_id: str = "b") -> Event:
