@@ -3,6 +3,8 @@
 python server.py                      serve on 127.0.0.1:8000 with the embedded SQLite cache
 python server.py --port 9000          another port (--host, --database-url likewise)
 python server.py migrate              apply migrations to the configured database
+python server.py issue-token --role R make a token (--location, --customer, --resource, --subject, --ttl)
+python server.py rotate-signing-key   sign with a new key; the previous one verifies for the grace period
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 import uvicorn
@@ -21,24 +22,26 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 import graphiql
 from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
+from identity.principal import TOKEN_ROLES, Role
 from identity.secrets import SecretBox, load_master_key
-from resolvers.context import Context
+from identity.tokens import InvalidToken
+from resolvers.authentication import Authenticator
 from resolvers.services import Services
 from schema import build_schema
+from schema.http import AuthenticatedGraphQL
 from settings import Settings
 from shims.onebooking.push import onebooking_routes
 from sources.cache import migrate
 from sources.cache.database import create_engine
 from sources.cache.models import Location
+from sources.cache.signing_keys import rotate_signing_key
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for, demo_credentials
 from subscriptions.factory import open_event_bus
@@ -51,20 +54,11 @@ from sync.pull.scheduler import SyncScheduler
 from sync.pull.setup import apply_rules, build_scheduler, build_sync_engine
 
 logger = logging.getLogger("gateway")
+T = TypeVar("T")
 
 
-class GatewayGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with the gateway's request context and an offline GraphiQL."""
-
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        state = request.app.state
-        return Context(
-            engine=state.engine,
-            settings=state.settings,
-            bus=state.bus,
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
-            opened_services=state.services,
-        )
+class GatewayGraphQL(AuthenticatedGraphQL):
+    """The authenticated GraphQL view, with an offline GraphiQL."""
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql.graphiql_html())
@@ -90,7 +84,9 @@ def _tune_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-async def _open_services(engine: AsyncEngine, settings: Settings, connectors: ConnectorRegistry) -> Services:
+async def _open_services(
+    engine: AsyncEngine, settings: Settings, connectors: ConnectorRegistry, box: SecretBox
+) -> Services:
     """Connectors for every location, the outbox's deliverer and worker, and live refresh."""
     async with engine.connect() as connection:
         locations = (await connection.execute(select(Location))).all()
@@ -120,13 +116,28 @@ async def _open_services(engine: AsyncEngine, settings: Settings, connectors: Co
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake
     deliverer.on_stale = lambda location_id: sync.request(location_id, "stale")
-    return Services(engine, writer, bus, connectors, deliverer, refresher, worker, sync, secret_box(settings))
+    authenticator = Authenticator(engine, box, settings)
+    await authenticator.start()  # closed by the lifespan through services.authenticator
+    return Services(engine, writer, bus, connectors, deliverer, refresher, worker, sync, box, authenticator)
 
 
 def secret_box(settings: Settings) -> SecretBox:
     """The master key's hashes and cipher: from GATEWAY_SECRET_KEY, else the key file (created if missing)."""
     value = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
     return SecretBox(load_master_key(value, settings.secret_key_file))
+
+
+async def _demo_admin_token(authenticator: Authenticator, settings: Settings) -> str:
+    """The embedded demo's network admin token, printed at start (DESIGN.md: no implicit admin)."""
+    token = await authenticator.issue(
+        Role.NETWORK_ADMIN, subject="demo-admin", ttl_seconds=settings.demo_admin_token_ttl_seconds
+    )
+    logger.info(
+        "admin token (network_admin, valid %d days; send it as `Authorization: Bearer <token>`):\n%s",
+        settings.demo_admin_token_ttl_seconds // 86400,
+        token,
+    )
+    return token
 
 
 def _recover(services: Services) -> Callable[[list[str]], None]:
@@ -161,7 +172,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 logger.info("loaded the demo network: %s", summary)
             if settings.simulate_locations:
                 await simulators.start(engine)
-            services = await _open_services(engine, settings, connectors)
+            services = await _open_services(engine, settings, connectors, secret_box(settings))
             if settings.simulate_locations:
                 # The simulators were seeded from the cache a moment ago: the two agree now.
                 await services.refresher.mark_all_fresh(list(simulators.locations))
@@ -185,6 +196,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.services = services
             app.state.simulators = simulators
             app.state.heartbeat = heartbeat
+            app.state.authenticator = services.authenticator
+            if settings.demo_network:
+                app.state.admin_token = await _demo_admin_token(services.authenticator, settings)
             _tune_garbage_collection()
             yield
         finally:
@@ -193,6 +207,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if heartbeat is not None:
                 await heartbeat.stop()
             if services is not None:
+                await services.authenticator.aclose()
                 await services.sync.stop()
                 await services.worker.stop()
                 await services.bus.aclose()
@@ -249,6 +264,72 @@ def migrate_command(settings: Settings, revision: str) -> None:
             await engine.dispose()
 
     click.echo(f"database at revision {asyncio.run(run())}")
+
+
+def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run one piece of work against the configured (migrated) cache database, as the CLI's commands do."""
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            if settings.migrate_on_start:
+                await migrate.upgrade(engine)
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@cli.command("issue-token")
+@click.option("--role", "role", required=True, type=click.Choice([role.value for role in TOKEN_ROLES]))
+@click.option("--location", "locations", multiple=True, help="A location the token acts for (repeatable).")
+@click.option("--customer", "customer_id", default=None, help="The customer a customer token is.")
+@click.option("--resource", "resource_id", default=None, help="The resource (staff member) a shared_staff token is.")
+@click.option("--subject", default=None, help="Who the token is for (default: the role).")
+@click.option("--ttl", "ttl_seconds", default=None, type=click.IntRange(60, 366 * 86400), help="Seconds it is valid.")
+@click.pass_obj
+def issue_token_command(
+    settings: Settings,
+    role: str,
+    locations: tuple[str, ...],
+    customer_id: str | None,
+    resource_id: str | None,
+    subject: str | None,
+    ttl_seconds: int | None,
+) -> None:
+    """Print a token the running gateway accepts (its last line)."""
+
+    async def issue(engine: AsyncEngine) -> str:
+        authenticator = Authenticator(engine, secret_box(settings), settings)
+        await authenticator.prepare()
+        return await authenticator.issue(
+            Role(role),
+            subject=subject or role,
+            locations=locations,
+            customer_id=customer_id,
+            resource_id=resource_id,
+            ttl_seconds=ttl_seconds,
+        )
+
+    try:
+        token = _run(settings, issue)
+    except InvalidToken as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(token)
+
+
+@cli.command("rotate-signing-key")
+@click.option("--grace", "grace_seconds", default=None, type=click.IntRange(0), help="Seconds the old key stays valid.")
+@click.pass_obj
+def rotate_signing_key_command(settings: Settings, grace_seconds: int | None) -> None:
+    """Start signing with a new key; tokens of the previous one verify for the grace period."""
+    grace = settings.signing_key_grace_seconds if grace_seconds is None else grace_seconds
+
+    async def rotate(engine: AsyncEngine) -> str:
+        return await rotate_signing_key(engine, secret_box(settings), grace_seconds=grace)
+
+    click.echo(f"signing with key {_run(settings, rotate)}; the previous key verifies for {grace} s more")
 
 
 if __name__ == "__main__":

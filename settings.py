@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     jwks_min_refetch_seconds: float = Field(
         default=30.0, ge=0, description="An unknown kid fetches the JWKS again at most this often"
     )
+    signing_keys_refresh_seconds: float = Field(
+        default=15.0, gt=0, description="How often the signing keys are read again (a rotation by another process)"
+    )
     signing_key_grace_seconds: int = Field(
         default=86400, ge=0, description="How long a rotated-out signing key still verifies tokens"
     )

@@ -4,6 +4,7 @@ the event bus and the long-lived services."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,10 +25,17 @@ PRINCIPALS_OWN = RowScope.everything()
 
 
 def scope_of(principal: Principal) -> RowScope:
-    """The rows a principal may see, until authentication brings real roles: a network admin every row,
-    anyone else their own locations' rows."""
+    """The rows a principal may see (resolvers/scope.py): network-wide roles every row; a customer their own;
+    shared staff their own bookings at their locations; the public the catalogue; anyone else (a location
+    manager, franchisee or location) their locations' rows."""
     if principal.sees_every_location:
         return RowScope.everything()
+    if principal.role is Role.CUSTOMER and principal.customer_id is not None:
+        return RowScope.of_customer(principal.customer_id)
+    if principal.role is Role.SHARED_STAFF and principal.resource_id is not None:
+        return RowScope.of_staff(principal.location_ids, principal.resource_id)
+    if principal.is_anonymous:
+        return RowScope.public()
     return RowScope.of_locations(principal.location_ids)
 
 
@@ -45,6 +53,8 @@ class Context:
     scope: RowScope = field(default=PRINCIPALS_OWN)
     # Where each location's data in this answer came from; the freshness extension reports it.
     freshness: list[Freshness] = field(default_factory=list)
+    # A WebSocket connection's connection_init payload (strawberry sets it); its credential names the principal.
+    connection_params: dict[str, Any] | None = None
     _loaders: Loaders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -53,13 +63,14 @@ class Context:
         self._loaders = Loaders(self.engine, self.settings, self.scope)
 
     @property
-    def visible_location_ids(self) -> frozenset[str] | None:
-        """The locations whose events the caller may see; None for every location (a customer sees none yet)."""
-        return frozenset() if self.scope.customer_id is not None else self.scope.location_ids
-
-    @property
     def loaders(self) -> Loaders:
         return self._loaders
+
+    def act_as(self, principal: Principal) -> None:
+        """The caller is this principal from now on (a WebSocket connection authenticated by connection_init)."""
+        self.principal = principal
+        self.scope = scope_of(principal)
+        self.reset_loaders()
 
     def reset_loaders(self) -> None:
         """Start the request's loaders (its row caches) afresh, with its scope: the cache changed behind them (a

@@ -11,6 +11,7 @@ class ErrorCode(StrEnum):
     INVALID_ID = "INVALID_ID"
     INVALID_CURSOR = "INVALID_CURSOR"
     FORBIDDEN = "FORBIDDEN"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
     SLOT_UNAVAILABLE = "SLOT_UNAVAILABLE"
     LOCATION_UNAVAILABLE = "LOCATION_UNAVAILABLE"
     CONFLICT = "CONFLICT"
@@ -74,3 +75,15 @@ class ApprovalRequiredError(GatewayError):
 
 class SyncInProgressError(GatewayError):
     code = ErrorCode.SYNC_IN_PROGRESS
+
+
+class ForbiddenError(GatewayError):
+    """The caller is known but may not do this (their role, or a location they do not act for)."""
+
+    code = ErrorCode.FORBIDDEN
+
+
+class UnauthenticatedError(GatewayError):
+    """The operation needs a credential and the caller presented none."""
+
+    code = ErrorCode.UNAUTHENTICATED

@@ -6,13 +6,18 @@ decides which rows a caller sees. The `maxAge` refresh, and the `extensions.fres
 the locations the scope shows (`visible_locations`). Today every caller is the embedded admin, whose scope is
 `RowScope.everything()`; the identity issue builds a narrower one from the principal, in one place.
 
-Two restrictions, which combine (both must hold):
+Four restrictions, which combine (all must hold):
 
 - `location_ids`: a location manager, franchisee or location credential sees the rows of these
   locations only (an empty set: none at all). None: every location.
 - `customer_id`: a customer sees their own customer record, identities and bookings, and the public
   catalogue (locations, services, resources, stock items); no operational rows (revenue, stock
   levels, sync jobs and logs, conflicts, the outbox). None: any customer's.
+
+- `resource_id`: shared staff see the bookings where they are the resource (at their locations), the
+  customers of those bookings, and the public catalogue; no operational rows.
+- `public_only`: an anonymous caller (when settings open availability to the public) sees the public
+  catalogue only: no customer, booking or operational row.
 
 An unrestricted clause is the `true()` singleton, which SQLAlchemy drops when the statement has any
 other condition, so `everything()` leaves the SQL of a filtered statement as it was (and adds a
@@ -76,6 +81,8 @@ class RowScope:
 
     location_ids: frozenset[str] | None = None
     customer_id: str | None = None
+    resource_id: str | None = None
+    public_only: bool = False
 
     @classmethod
     def everything(cls) -> RowScope:
@@ -90,9 +97,17 @@ class RowScope:
     def of_customer(cls, customer_id: str) -> RowScope:
         return cls(customer_id=customer_id)
 
+    @classmethod
+    def of_staff(cls, location_ids: frozenset[str], resource_id: str) -> RowScope:
+        return cls(location_ids=location_ids, resource_id=resource_id)
+
+    @classmethod
+    def public(cls) -> RowScope:
+        return cls(public_only=True)
+
     @property
     def is_everything(self) -> bool:
-        return self.location_ids is None and self.customer_id is None
+        return self == EVERYTHING
 
     def visible_locations(self, location_ids: Iterable[str]) -> list[str]:
         """Those of the ids the scope shows, in their order: what a read may refresh live and report on."""
@@ -110,8 +125,14 @@ class RowScope:
         return or_(*(column.in_(ids) for column in location_columns))
 
     def _own(self, customer_column: ColumnElement[str]) -> ColumnElement[bool]:
-        """The row is the scope's customer's."""
+        """The row is the scope's customer's (nobody's for the public)."""
+        if self.public_only:
+            return false()
         return TRUE if self.customer_id is None else customer_column == self.customer_id
+
+    def _served_by(self, resource_column: ColumnElement[str | None]) -> ColumnElement[bool]:
+        """The row is the scope's staff member's work."""
+        return TRUE if self.resource_id is None else resource_column == self.resource_id
 
     @staticmethod
     def _both(*clauses: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -122,8 +143,9 @@ class RowScope:
         return restricting[0] if len(restricting) == 1 else and_(*restricting)
 
     def _operational(self) -> ColumnElement[bool]:
-        """Rows that are the business's, not a customer's: none for a customer principal."""
-        return TRUE if self.customer_id is None else false()
+        """Rows that are the business's: none for a customer, a staff member or the public."""
+        personal = self.customer_id is not None or self.resource_id is not None or self.public_only
+        return false() if personal else TRUE
 
     # -- one clause per domain ----------------------------------------------------------------------
 
@@ -135,11 +157,16 @@ class RowScope:
         return self._both(
             self._at(bookings.c.service_location_id, bookings.c.originating_location_id),
             self._own(bookings.c.customer_id),
+            self._served_by(bookings.c.resource_id),
         )
 
     def customers(self) -> ColumnElement[bool]:
         """Known at one of the locations (mapped there, or first seen there); the customer themself."""
         known_here: ColumnElement[bool] = TRUE
+        if self.resource_id is not None:
+            # Staff know the customers of their own bookings (names only: contact data is a field permission).
+            served = select(bookings.c.customer_id).where(self.bookings())
+            return self._both(customers.c.id.in_(served), self._own(customers.c.id))
         if self.location_ids is not None:
             mapped = select(customer_mappings.c.customer_id).where(self._at(customer_mappings.c.location_id))
             known_here = or_(self._at(customers.c.primary_location_id), customers.c.id.in_(mapped))
@@ -147,7 +174,8 @@ class RowScope:
 
     def customer_mappings(self) -> ColumnElement[bool]:
         """A customer's identity at one of the locations; the customer's own identities."""
-        return self._both(self._at(customer_mappings.c.location_id), self._own(customer_mappings.c.customer_id))
+        staff = false() if self.resource_id is not None else TRUE
+        return self._both(self._at(customer_mappings.c.location_id), self._own(customer_mappings.c.customer_id), staff)
 
     def services(self) -> ColumnElement[bool]:
         return self._at(services.c.location_id)
@@ -196,3 +224,6 @@ class RowScope:
     def outbox(self) -> ColumnElement[bool]:
         """Writes waiting for, or given up on by, one of the locations."""
         return self._both(self._at(outbox.c.location_id), self._operational())
+
+
+EVERYTHING = RowScope()

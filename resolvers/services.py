@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.secrets import SecretBox
+from resolvers.authentication import Authenticator
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import EventBus
@@ -28,3 +29,5 @@ class Services:
     sync: SyncEngine
     # Keyed hashes and encryption for credentials at rest, under the master key.
     secrets: SecretBox
+    # Bearer tokens to principals, and the tokens the gateway issues.
+    authenticator: Authenticator

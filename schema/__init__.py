@@ -29,6 +29,7 @@ from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.errors import translate_errors
 from schema.extensions import FreshnessExtension
+from schema.introspection import AnonymousIntrospectionRefused
 from schema.inventory.queries import InventoryQueries
 from schema.inventory.types import StockItem
 from schema.locations.queries import LocationQueries
@@ -93,6 +94,7 @@ def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases
         lambda: ValidationCache(maxsize=1000),
         lambda: AddValidationRules(rules),
         FreshnessExtension,
+        AnonymousIntrospectionRefused,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

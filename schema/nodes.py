@@ -17,6 +17,7 @@ from schema.catalog.types import Resource, Service
 from schema.customers.types import Customer
 from schema.inventory.types import StockItem
 from schema.locations.types import Location
+from schema.permissions import Permission, requires
 from schema.relay import Node
 from schema.sync.types import Conflict, SyncJob
 
@@ -55,11 +56,15 @@ async def resolve_typed_node(info: Info, node_type: type[NodeT], global_id: str)
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(description="Fetches any object by its global id; null with a NOT_FOUND error if there is none.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_NETWORK)],
+        description="Fetches any object by its global id; null with a NOT_FOUND error if there is none.",
+    )
     async def node(self, info: Info, id: IdArgument) -> Node | None:
         return await resolve_node(info, str(id))
 
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_NETWORK)],
         graphql_type=list[Node | None],
         description="Fetches several objects by global id, in the order asked; an unknown id gives null and an error.",
     )

@@ -32,6 +32,9 @@ def booking_event(booking: Booking, change: str, *, status: str | None = None) -
             "status": status or booking.status,
             "serviceLocationId": booking.service_location_id,
             "originatingLocationId": booking.originating_location_id,
+            # Who may see the event besides the locations' people: the customer and the staff member.
+            "customerId": booking.customer_id,
+            "resourceId": booking.resource_id,
         },
     )
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -165,6 +167,32 @@ class RunningGateway:
         return body
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli_token(database_url: str, *arguments: str, role: str = "network_admin") -> str:
+    """`python server.py issue-token --role ROLE ARGS…` on the tests' clock: the token is its last line."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "tests/clocked.py",
+            "server.py",
+            "--database-url",
+            database_url,
+            "issue-token",
+            "--role",
+            role,
+            *arguments,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
 def start_gateway(settings: Settings) -> RunningGateway:
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -235,12 +263,12 @@ def live_gateway(own_database_url: str) -> Iterator[RunningGateway]:
 
 
 @pytest.fixture(scope="session")
-def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sqlite_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
     """A demo gateway on SQLite, for tests that need only one backend (the browser)."""
     path: Path = tmp_path_factory.mktemp("browser") / "gateway.sqlite3"
     running = start_gateway(Settings(database_url=f"sqlite+aiosqlite:///{path}", demo_network=True))
     try:
-        yield running.url
+        yield running
     finally:
         stop_gateway(running)
 

@@ -28,9 +28,9 @@ mutation Create($input: CreateBookingInput!) {
 """
 
 
-async def _fire(url: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _fire(gateway: RunningGateway, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300) as client:
+    async with httpx.AsyncClient(base_url=gateway.url, limits=limits, timeout=300, headers=gateway.headers) as client:
 
         async def one(variables: dict[str, Any]) -> dict[str, Any]:
             response = await client.post("/graphql", json={"query": CREATE_BOOKING, "variables": {"input": variables}})
@@ -64,7 +64,7 @@ def test_a_thousand_concurrent_bookings_never_double_book_a_resource(live_gatewa
         )
     before = cache_counts(live_gateway)
 
-    answers = asyncio.run(_fire(live_gateway.url, inputs))
+    answers = asyncio.run(_fire(live_gateway, inputs))
 
     outcomes: Counter[str] = Counter()
     booked: list[str] = []

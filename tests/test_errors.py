@@ -72,13 +72,14 @@ def test_an_unknown_enum_value_fails_validation(gateway: RunningGateway) -> None
     response = httpx.post(
         f"{gateway.url}/graphql",
         json={"query": "{ bookings(filter: {statuses: [EXPLODED]}) { nodes { id } } }"},
+        headers=gateway.headers,
     )
     assert response.status_code < 500
     assert _error_codes(response.json()) == ["GRAPHQL_VALIDATION_FAILED"]
 
 
 def test_a_syntax_error_is_a_parse_failure(gateway: RunningGateway) -> None:
-    response = httpx.post(f"{gateway.url}/graphql", json={"query": "{ bookings( "})
+    response = httpx.post(f"{gateway.url}/graphql", json={"query": "{ bookings( "}, headers=gateway.headers)
     assert response.status_code < 500
     assert _error_codes(response.json()) == ["GRAPHQL_PARSE_FAILED"]
 
@@ -89,7 +90,9 @@ def test_a_syntax_error_is_a_parse_failure(gateway: RunningGateway) -> None:
     ids=["broken-json", "array", "query-not-string", "no-query", "binary"],
 )
 def test_a_malformed_request_is_a_client_error(gateway: RunningGateway, content: bytes) -> None:
-    response = httpx.post(f"{gateway.url}/graphql", content=content, headers={"content-type": "application/json"})
+    response = httpx.post(
+        f"{gateway.url}/graphql", content=content, headers={"content-type": "application/json", **gateway.headers}
+    )
     assert 400 <= response.status_code < 500
     assert "Traceback" not in response.text
 
@@ -97,5 +100,5 @@ def test_a_malformed_request_is_a_client_error(gateway: RunningGateway, content:
 def test_too_deep_a_query_is_refused(gateway: RunningGateway) -> None:
     deep = "{ bookings { nodes { customer { bookings { nodes { customer { bookings { nodes { customer {"
     deep += " bookings { nodes { customer { bookings { nodes { id } } } } } } } } } } } } } } }"
-    body = httpx.post(f"{gateway.url}/graphql", json={"query": deep}).json()
+    body = httpx.post(f"{gateway.url}/graphql", json={"query": deep}, headers=gateway.headers).json()
     assert body["errors"] and "depth" in body["errors"][0]["message"]

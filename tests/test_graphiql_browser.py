@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from urllib.parse import quote, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, WebSocket, expect, sync_playwright
+
+from conftest import RunningGateway
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -96,21 +99,26 @@ def offline(browser: Browser) -> Iterator[OfflinePage]:
         page.context.close()
 
 
-def test_graphiql_renders_from_local_assets_only(gateway_url: str, offline: OfflinePage) -> None:
-    offline.open_graphiql(f"{gateway_url}/graphql")
+def test_graphiql_renders_from_local_assets_only(sqlite_gateway: RunningGateway, offline: OfflinePage) -> None:
+    # The page itself is public; what it asks the API needs the token.
+    offline.open_graphiql(f"{sqlite_gateway.url}/graphql")
     expect(offline.page).to_have_title("Booking network gateway — GraphiQL")
     expect(offline.page.locator(EXECUTE_BUTTON)).to_be_visible()
     offline.assert_offline_and_clean()
 
 
-def test_query_runs_through_the_ui(gateway_url: str, offline: OfflinePage) -> None:
+def test_query_runs_through_the_ui(sqlite_gateway: RunningGateway, offline: OfflinePage) -> None:
     # The API itself says which names to expect.
-    api = offline.page.request.post(f"{gateway_url}/graphql", data={"query": LOCATIONS_QUERY})
+    api = offline.page.request.post(
+        f"{sqlite_gateway.url}/graphql", data={"query": LOCATIONS_QUERY}, headers=sqlite_gateway.headers
+    )
     assert api.ok, api.text()
     names = [node["name"] for node in api.json()["data"]["locations"]["nodes"]]
     assert names, "the demo network has no locations"
     # "q", as in strawberry's page: GET /graphql?query=... runs the query instead of serving GraphiQL.
-    offline.open_graphiql(f"{gateway_url}/graphql?q={quote(LOCATIONS_QUERY)}")
+    # The README's way in: the token in the Headers tab, here given through the page's `headers` parameter.
+    headers = json.dumps(sqlite_gateway.headers)
+    offline.open_graphiql(f"{sqlite_gateway.url}/graphql?q={quote(LOCATIONS_QUERY)}&headers={quote(headers)}")
     expect(offline.page.locator(QUERY_EDITOR)).to_contain_text("totalCount")
     offline.page.locator(EXECUTE_BUTTON).click()
     result = offline.page.locator(RESULT_PANE)

@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from conftest import ThrowawayPostgres
+from conftest import ThrowawayPostgres, cli_token
 from sources.cache.database import create_engine
 from sources.cache.models import Base
 
@@ -98,7 +98,12 @@ def test_python_server_py_serves_the_demo_network_on_the_port_given(tmp_path: Pa
                 pass
             assert process.poll() is None and time.monotonic() < deadline, "the server did not come up"
             time.sleep(0.2)
-        body = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ bookings { totalCount } }"}).json()
+        url = f"http://127.0.0.1:{port}/graphql"
+        anonymous = httpx.post(url, json={"query": "{ bookings { totalCount } }"}).json()
+        assert [error["extensions"]["code"] for error in anonymous["errors"]] == ["UNAUTHENTICATED"]
+        token = cli_token(env["GATEWAY_DATABASE_URL"])
+        authorization = {"Authorization": f"Bearer {token}"}
+        body = httpx.post(url, json={"query": "{ bookings { totalCount } }"}, headers=authorization).json()
         assert body["data"]["bookings"]["totalCount"] >= 5000
         page = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()

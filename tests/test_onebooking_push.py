@@ -258,7 +258,7 @@ def _subscribers(central: Central, topic: str) -> int:
 async def test_a_push_reaches_a_booking_events_subscriber(central: Central) -> None:
     store, local_id = await _salford_website(central, seed=7)
     before = _subscribers(central, "booking.changed")
-    with GraphQLSocket(central.url) as subscriber:
+    with GraphQLSocket(central.url, token=central.admin_token) as subscriber:
         operation = subscriber.subscribe(BOOKING_EVENTS, {"location": f"Location:{SALFORD}"})
         wait_for(lambda: _subscribers(central, "booking.changed") == before + 1, 5, "the subscription")
 

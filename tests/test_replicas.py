@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from ws_helpers import TRANSPORT_WS, GraphQLSocket
 
-from conftest import ThrowawayPostgres
+from conftest import ThrowawayPostgres, cli_token
 from sources.cache.database import create_engine
 from sources.cache.models import CustomerMapping
 
@@ -53,9 +53,15 @@ class Replica:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    admin_token: str = ""
 
     def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        response = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables}, timeout=30)
+        response = httpx.post(
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
         data: dict[str, Any] = response.json()["data"]
         return data
@@ -87,6 +93,7 @@ def start_replica(database_url: str, log: Path, **environment: str) -> Replica:
             raise RuntimeError(f"the gateway exited:\n{log.read_text(errors='replace')[-3000:]}")
         try:
             if httpx.get(f"{replica.url}/health", timeout=2).status_code == 200:
+                replica.admin_token = cli_token(database_url)
                 return replica
         except httpx.TransportError:
             pass
@@ -172,7 +179,10 @@ def test_a_booking_made_through_one_process_is_pushed_to_subscribers_of_both(
     customer = asyncio.run(_customer_at(database_url, HOME))
     (service, slot), (_, next_slot) = free_slots(first, HOME, 2)
     home = {"location": f"Location:{HOME}"}
-    with GraphQLSocket(second.url, TRANSPORT_WS) as there, GraphQLSocket(first.url, TRANSPORT_WS) as here:
+    with (
+        GraphQLSocket(second.url, TRANSPORT_WS, token=second.admin_token) as there,
+        GraphQLSocket(first.url, TRANSPORT_WS, token=first.admin_token) as here,
+    ):
         on_second = there.subscribe(BOOKING_EVENTS, home)
         on_first = here.subscribe(BOOKING_EVENTS, home)
         there.sync()

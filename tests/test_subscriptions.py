@@ -121,7 +121,10 @@ def test_a_booking_reaches_its_locations_subscriber_within_a_second_and_not_anot
     live_gateway: RunningGateway, protocol: str
 ) -> None:
     before = subscribers(live_gateway, "booking.changed")
-    with GraphQLSocket(live_gateway.url, protocol) as home, GraphQLSocket(live_gateway.url, protocol) as elsewhere:
+    with (
+        GraphQLSocket(live_gateway.url, protocol, token=live_gateway.admin_token) as home,
+        GraphQLSocket(live_gateway.url, protocol, token=live_gateway.admin_token) as elsewhere,
+    ):
         at_home = home.subscribe(BOOKING_EVENTS, {"location": f"Location:{HOME}"})
         away = elsewhere.subscribe(BOOKING_EVENTS, {"location": f"Location:{ELSEWHERE}"})
         wait_subscribed(live_gateway, "booking.changed", before + 2)
@@ -149,7 +152,7 @@ def cancel(gateway: RunningGateway, booking_id: str) -> None:
 
 
 def test_each_event_of_a_subscription_reads_the_cache_as_it_is_then(live_gateway: RunningGateway) -> None:
-    with GraphQLSocket(live_gateway.url, TRANSPORT_WS) as socket:
+    with GraphQLSocket(live_gateway.url, TRANSPORT_WS, token=live_gateway.admin_token) as socket:
         before = subscribers(live_gateway, "booking.changed")
         events = socket.subscribe(BOOKING_EVENTS, {"location": f"Location:{HOME}"})
         wait_subscribed(live_gateway, "booking.changed", before + 1)
@@ -164,7 +167,7 @@ def test_each_event_of_a_subscription_reads_the_cache_as_it_is_then(live_gateway
 
 def test_operations_on_one_connection_do_not_share_what_they_loaded(live_gateway: RunningGateway) -> None:
     booking_id = create_booking(live_gateway, HOME)
-    with GraphQLSocket(live_gateway.url, TRANSPORT_WS) as socket:
+    with GraphQLSocket(live_gateway.url, TRANSPORT_WS, token=live_gateway.admin_token) as socket:
         assert socket.query(BOOKING_STATUS, {"id": booking_id})["booking"]["status"] == "CONFIRMED"
 
         cancel(live_gateway, booking_id)
@@ -211,7 +214,7 @@ def test_low_stock_subscribers_hear_only_changes_that_leave_the_level_low(live_g
     free_above_reorder = level.quantity - level.reserved - level.reorder_point
     location = f"Location:{HOME}"
     before = subscribers(live_gateway, "stock.changed")
-    with GraphQLSocket(live_gateway.url) as socket:
+    with GraphQLSocket(live_gateway.url, token=live_gateway.admin_token) as socket:
         low_only = socket.subscribe(STOCK_EVENTS, {"low": True, "location": location})
         every = socket.subscribe(STOCK_EVENTS, {"low": False, "location": location})
         wait_subscribed(live_gateway, "stock.changed", before + 2)
@@ -238,7 +241,7 @@ def test_a_location_that_stops_answering_is_pushed_offline_then_online(live_gate
     location = "stockport-merseyway"
     simulator = live_gateway.simulator(location)
     before = subscribers(live_gateway, "location.status")
-    with GraphQLSocket(live_gateway.url, LEGACY_WS) as socket:
+    with GraphQLSocket(live_gateway.url, LEGACY_WS, token=live_gateway.admin_token) as socket:
         status = socket.subscribe(LOCATION_STATUS_EVENTS, {"location": f"Location:{location}"})
         wait_subscribed(live_gateway, "location.status", before + 1)
         live_gateway.run(simulator.stop())
@@ -256,7 +259,7 @@ def test_a_location_that_stops_answering_is_pushed_offline_then_online(live_gate
 
 def test_a_sync_job_pushes_each_of_its_steps_to_subscribers_of_its_location(live_gateway: RunningGateway) -> None:
     before = subscribers(live_gateway, "sync.job")
-    with GraphQLSocket(live_gateway.url) as socket:
+    with GraphQLSocket(live_gateway.url, token=live_gateway.admin_token) as socket:
         steps = socket.subscribe(SYNC_EVENTS, {"location": f"Location:{HOME}"})
         wait_subscribed(live_gateway, "sync.job", before + 1)
         trigger = {"input": {"locationId": f"Location:{HOME}", "entityTypes": ["CUSTOMER", "BOOKING"], "wait": True}}
@@ -282,7 +285,7 @@ def test_a_stopped_subscription_and_a_closed_socket_leave_nothing_on_the_bus(
     live_gateway: RunningGateway, protocol: str
 ) -> None:
     before = subscribers(live_gateway, "booking.changed"), subscribers(live_gateway, "stock.changed")
-    socket = GraphQLSocket(live_gateway.url, protocol)
+    socket = GraphQLSocket(live_gateway.url, protocol, token=live_gateway.admin_token)
     bookings = socket.subscribe(BOOKING_EVENTS)
     socket.subscribe(STOCK_EVENTS, {"low": False})
     wait_subscribed(live_gateway, "booking.changed", before[0] + 1)
@@ -297,7 +300,7 @@ def test_a_stopped_subscription_and_a_closed_socket_leave_nothing_on_the_bus(
 
 def test_a_subscription_with_a_wrong_kind_of_id_is_refused_with_its_code(live_gateway: RunningGateway) -> None:
     before = subscribers(live_gateway, "booking.changed")
-    with GraphQLSocket(live_gateway.url) as socket:
+    with GraphQLSocket(live_gateway.url, token=live_gateway.admin_token) as socket:
         refused = socket.subscribe(BOOKING_EVENTS, {"location": "Booking:bkg_1"})
         with pytest.raises(OperationError) as error:
             socket.next(refused)

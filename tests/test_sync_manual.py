@@ -42,7 +42,7 @@ def test_manual_conflict_keeps_both_sides_until_a_person_picks_one(manual_gatewa
     gateway = manual_gateway
     customer_id = customer_known_at(gateway, A, B, offset=2)
     at_a, at_b = local_customer_id(gateway, customer_id, A), local_customer_id(gateway, customer_id, B)
-    with GraphQLSocket(gateway.url) as socket:
+    with GraphQLSocket(gateway.url, token=gateway.admin_token) as socket:
         watching = socket.subscribe(CONFLICT_EVENTS)
         gateway.store(A).edit_customer(at_a, email="from-a@example.com")
         gateway.store(B).edit_customer(at_b, email="from-b@example.com")

@@ -79,7 +79,7 @@ def test_simultaneous_edits_at_two_locations_are_one_conflict_that_the_hub_wins(
 ) -> None:
     customer_id = customer_known_at(live_gateway, A, B)
     at_a, at_b = local_customer_id(live_gateway, customer_id, A), local_customer_id(live_gateway, customer_id, B)
-    with GraphQLSocket(live_gateway.url) as socket:
+    with GraphQLSocket(live_gateway.url, token=live_gateway.admin_token) as socket:
         watching = socket.subscribe(CONFLICT_EVENTS)
         live_gateway.store(A).edit_customer(at_a, phone="+44 7700 900001")
         live_gateway.store(B).edit_customer(at_b, phone="+44 7700 900002")
@@ -256,7 +256,7 @@ def test_rolling_back_a_pulled_customer_change_restores_it_and_tells_the_locatio
 
 
 def test_a_subscriber_sees_every_step_of_a_sync_job(live_gateway: RunningGateway) -> None:
-    with GraphQLSocket(live_gateway.url) as socket:
+    with GraphQLSocket(live_gateway.url, token=live_gateway.admin_token) as socket:
         operation = socket.subscribe(SYNC_EVENTS, {"locationId": f"Location:{B}"})
         other = socket.subscribe(SYNC_EVENTS, {"locationId": f"Location:{A}"})
         job = trigger(live_gateway, B, ["CUSTOMER", "BOOKING"])

@@ -32,7 +32,8 @@ class OperationError(AssertionError):
 class GraphQLSocket:
     """One WebSocket connection to /graphql; several operations may run on it at once."""
 
-    def __init__(self, http_url: str, protocol: str = TRANSPORT_WS) -> None:
+    def __init__(self, http_url: str, protocol: str = TRANSPORT_WS, *, token: str | None = None) -> None:
+        """`token`: sent in connection_init as `Authorization: Bearer <token>`; None sends an empty payload."""
         self.protocol = protocol
         url = http_url.replace("http://", "ws://", 1) + "/graphql"
         # Entered by hand: the socket outlives this call and is closed by close() / the with block.
@@ -40,7 +41,8 @@ class GraphQLSocket:
         assert self.ws.subprotocol == protocol, self.ws.subprotocol
         self._ids = itertools.count(1)
         self._inbox: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
-        self.ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        payload = {"Authorization": f"Bearer {token}"} if token else {}
+        self.ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         ack = self._receive(time.monotonic() + 10)
         assert ack["type"] == "connection_ack", ack
 

@@ -18,6 +18,7 @@ from resolvers.locations.nearby import GeoPoint
 from schema.bookings.booking_create import GeoPointInput
 from schema.catalog.types import Resource, Service
 from schema.locations.types import Location, location_by_id
+from schema.permissions import Permission, requires
 
 
 @strawberry.enum(description="Where a location's part of an answer came from.")
@@ -131,9 +132,10 @@ class PooledAvailability:
 @strawberry.type
 class AvailabilityQueries:
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_AVAILABILITY)],
         description="Free slots for a service, or for a category across locations, asked live from every location "
         "that owns them, in parallel. A location that cannot be asked is reported UNAVAILABLE; OneBooking "
-        "source websites cannot report availability and are left out."
+        "source websites cannot report availability and are left out.",
     )
     async def availability(
         self,

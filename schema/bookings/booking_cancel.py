@@ -11,6 +11,7 @@ from resolvers.bookings import change as booking_writes
 from resolvers.results import WriteResult
 from schema.bookings.types import Booking
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, key_for, load_booking, run_write
 
 
@@ -32,7 +33,10 @@ class CancelBookingPayload(MutationPayload):
 
 @strawberry.type
 class BookingCancelMutation:
-    @strawberry.mutation(description="Cancels a booking; the slot is freed and the booking earns no revenue.")
+    @strawberry.mutation(
+        permission_classes=[requires(Permission.BOOK)],
+        description="Cancels a booking; the slot is freed and the booking earns no revenue.",
+    )
     async def cancel_booking(
         self, info: Info, input: Annotated[CancelBookingInput, strawberry.argument(description="The cancellation.")]
     ) -> CancelBookingPayload:

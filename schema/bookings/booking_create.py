@@ -13,6 +13,7 @@ from resolvers.bookings.create import CreateBooking, NewCustomer
 from resolvers.results import WriteResult
 from schema.bookings.types import Booking
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import aware, idempotency_key_field, load_booking, optional_key_for, run_write
 
 
@@ -100,8 +101,9 @@ def to_request(data: CreateBookingInput) -> CreateBooking:
 @strawberry.type
 class BookingCreateMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.BOOK)],
         description="Books a service: claims the slot in the cache and sends the booking to the location that "
-        "serves it. The location's answer is in `outcomes`; a refusal also in `errors`."
+        "serves it. The location's answer is in `outcomes`; a refusal also in `errors`.",
     )
     async def create_booking(
         self, info: Info, input: Annotated[CreateBookingInput, strawberry.argument(description="The booking to make.")]

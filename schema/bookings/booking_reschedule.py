@@ -12,6 +12,7 @@ from resolvers.bookings import change as booking_writes
 from resolvers.results import WriteResult
 from schema.bookings.types import Booking
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import aware, idempotency_key_field, key_for, load_booking, optional_key_for, run_write
 
 
@@ -37,7 +38,8 @@ class RescheduleBookingPayload(MutationPayload):
 @strawberry.type
 class BookingRescheduleMutation:
     @strawberry.mutation(
-        description="Moves a booking to a new time at the location that serves it; the old slot is freed."
+        permission_classes=[requires(Permission.BOOK)],
+        description="Moves a booking to a new time at the location that serves it; the old slot is freed.",
     )
     async def reschedule_booking(
         self, info: Info, input: Annotated[RescheduleBookingInput, strawberry.argument(description="The move.")]

@@ -12,6 +12,7 @@ from resolvers.bookings import transfer as transfer_writes
 from resolvers.results import WriteResult
 from schema.bookings.types import Booking
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import aware, idempotency_key_field, key_for, load_booking, run_write
 
 
@@ -50,8 +51,9 @@ class TransferBookingPayload(MutationPayload):
 @strawberry.type
 class BookingTransferMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.TRANSFER_BOOKINGS)],
         description="Transfers a booking to another location: books it there, then cancels the original. "
-        "If the target refuses, the original stays as it was."
+        "If the target refuses, the original stays as it was.",
     )
     async def transfer_booking(
         self, info: Info, input: Annotated[TransferBookingInput, strawberry.argument(description="The transfer.")]

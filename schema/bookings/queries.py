@@ -15,6 +15,7 @@ from schema.arguments import After, Before, First, IdArgument, Last, id_strings,
 from schema.bookings.types import Booking, BookingSort, BookingStatus, relations_to_prefetch
 from schema.extensions import Fresh
 from schema.nodes import resolve_typed_node
+from schema.permissions import Permission, requires
 from schema.relay import Connection, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
 
@@ -64,6 +65,7 @@ def _locations_read(filter: BookingFilterInput | None = None, **_: object) -> li
 @strawberry.type
 class BookingQueries:
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_BOOKINGS)],
         description="Bookings across the network, filtered and sorted.",
         extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS, locations=_locations_read)],
     )
@@ -89,6 +91,7 @@ class BookingQueries:
         return build_connection(result, Booking.from_row)
 
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_BOOKINGS)],
         description="One booking by id; null with a NOT_FOUND error if there is none.",
         extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
     )

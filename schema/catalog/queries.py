@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers.catalog.queries import ResourceFilter, ServiceFilter, list_resources, list_services
 from schema.arguments import After, Before, First, Last, location_keys, page_args
 from schema.catalog.types import Resource, ResourceKind, Service
+from schema.permissions import Permission, requires
 from schema.relay import Connection, build_connection
 
 
@@ -31,7 +32,9 @@ class ResourceFilterInput:
 
 @strawberry.type
 class CatalogQueries:
-    @strawberry.field(description="Services offered across the network.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_NETWORK)], description="Services offered across the network."
+    )
     async def services(
         self,
         info: Info,
@@ -49,7 +52,10 @@ class CatalogQueries:
         result = await list_services(info.context, where, page_args(first, after, last, before))
         return build_connection(result, Service.from_row)
 
-    @strawberry.field(description="Staff, rooms and equipment across the network.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_NETWORK)],
+        description="Staff, rooms and equipment across the network.",
+    )
     async def resources(
         self,
         info: Info,

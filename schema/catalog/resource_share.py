@@ -12,6 +12,7 @@ from resolvers.catalog import sharing as resource_writes
 from resolvers.results import WriteResult
 from schema.catalog.types import Resource
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, json_object, key_for, load_resource, run_write
 
 
@@ -38,8 +39,9 @@ class ShareResourcePayload(MutationPayload):
 @strawberry.type
 class ResourceShareMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.SHARE_RESOURCES)],
         description="Shares a resource with another location (or changes the terms of an existing share); "
-        "the owning location is told."
+        "the owning location is told.",
     )
     async def share_resource(
         self, info: Info, input: Annotated[ShareResourceInput, strawberry.argument(description="The share.")]

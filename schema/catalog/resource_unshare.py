@@ -11,6 +11,7 @@ from resolvers.catalog import sharing as resource_writes
 from resolvers.results import WriteResult
 from schema.catalog.types import Resource
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, key_for, load_resource, run_write
 
 
@@ -32,7 +33,10 @@ class UnshareResourcePayload(MutationPayload):
 
 @strawberry.type
 class ResourceUnshareMutation:
-    @strawberry.mutation(description="Stops sharing a resource with a location; the owning location is told.")
+    @strawberry.mutation(
+        permission_classes=[requires(Permission.SHARE_RESOURCES)],
+        description="Stops sharing a resource with a location; the owning location is told.",
+    )
     async def unshare_resource(
         self, info: Info, input: Annotated[UnshareResourceInput, strawberry.argument(description="The loan to end.")]
     ) -> UnshareResourcePayload:

@@ -12,6 +12,7 @@ from resolvers.ids import to_global_id
 from resolvers.results import WriteResult
 from schema.customers.types import Customer
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, key_for, load_customer, run_write
 
 
@@ -40,8 +41,9 @@ class MergeCustomersPayload(MutationPayload):
 @strawberry.type
 class CustomerMergeMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.MERGE_CUSTOMERS)],
         description="Merges a duplicate customer into another, in the cache and at every location that knows "
-        "either; each location's outcome is in `outcomes`."
+        "either; each location's outcome is in `outcomes`.",
     )
     async def merge_customers(
         self, info: Info, input: Annotated[MergeCustomersInput, strawberry.argument(description="The merge.")]

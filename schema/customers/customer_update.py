@@ -13,6 +13,7 @@ from resolvers.customers.commands import CustomerChanges
 from resolvers.results import WriteResult
 from schema.customers.types import Customer
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, json_object, key_for, load_customer, run_write
 
 
@@ -51,9 +52,10 @@ def to_changes(data: UpdateCustomerInput) -> CustomerChanges:
 @strawberry.type
 class CustomerUpdateMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.EDIT_CUSTOMERS)],
         description="Updates a customer network-wide: the cache at once, and every location that knows the "
         "customer in parallel. A location that refuses or is unreachable is reported in `outcomes` (unreachable "
-        "ones get the change later through the outbox); the update itself stands."
+        "ones get the change later through the outbox); the update itself stands.",
     )
     async def update_customer(
         self, info: Info, input: Annotated[UpdateCustomerInput, strawberry.argument(description="The changes.")]

@@ -14,6 +14,7 @@ from schema.arguments import After, Before, First, IdArgument, Last, id_strings,
 from schema.customers.types import Customer
 from schema.extensions import Fresh
 from schema.nodes import resolve_typed_node
+from schema.permissions import Permission, requires
 from schema.relay import Connection, build_connection
 
 
@@ -33,6 +34,7 @@ class DuplicateCustomerGroup:
 @strawberry.type
 class CustomerQueries:
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_CUSTOMERS)],
         description="Customers across the network, by last name.",
         extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
     )
@@ -52,7 +54,10 @@ class CustomerQueries:
         result = await list_customers(info.context, where, page_args(first, after, last, before))
         return build_connection(result, Customer.from_row)
 
-    @strawberry.field(description="Merge candidates: customers sharing an email (any case) or a phone number.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.MERGE_CUSTOMERS)],
+        description="Merge candidates: customers sharing an email (any case) or a phone number.",
+    )
     async def duplicate_customers(
         self,
         info: Info,
@@ -65,6 +70,7 @@ class CustomerQueries:
         return [DuplicateCustomerGroup(customers=[by_key[key] for key in group if key in by_key]) for group in groups]
 
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_CUSTOMERS)],
         description="One customer by id; null with a NOT_FOUND error if there is none.",
         extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
     )

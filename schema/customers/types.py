@@ -18,6 +18,7 @@ from resolvers.pagination import PageArgs
 from schema.arguments import After, Before, First, Last
 from schema.bookings.types import Booking, BookingSort, relations_to_prefetch
 from schema.locations.types import Location, location_by_id
+from schema.permissions import Permission, requires
 from schema.relay import Connection, Node, build_connection
 from schema.selection import CONNECTION_ITEM_PATHS, selected_node_fields
 
@@ -39,8 +40,14 @@ class Customer(Node):
     network_id: str = strawberry.field(description="Network-wide customer id.")
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
-    email: str | None = strawberry.field(description="Email address.")
-    phone: str | None = strawberry.field(description="Phone number, international format.")
+    email: str | None = strawberry.field(
+        permission_classes=[requires(Permission.VIEW_CONTACT_DATA)],
+        description="Email address; contact data (not for shared staff: null with a FORBIDDEN error).",
+    )
+    phone: str | None = strawberry.field(
+        permission_classes=[requires(Permission.VIEW_CONTACT_DATA)],
+        description="Phone number, international format; contact data, like email.",
+    )
     preferences: JSON = strawberry.field(description="Preferences shared with every location (staff, contact).")
     consents: JSON = strawberry.field(description="What the customer agreed to, and when.")
     created_at: datetime = strawberry.field(description="When the network first knew them.")

@@ -12,6 +12,7 @@ from resolvers.inventory.queries import InventoryFilter, list_stock_items
 from schema.arguments import After, Before, First, Last, location_keys, page_args
 from schema.extensions import Fresh
 from schema.inventory.types import StockItem
+from schema.permissions import Permission, requires
 from schema.relay import Connection, build_connection
 
 
@@ -32,6 +33,7 @@ def _locations_read(filter: InventoryFilterInput | None = None, **_: object) -> 
 @strawberry.type
 class InventoryQueries:
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_STOCK)],
         description="Stock items with their level at each location.",
         extensions=[Fresh(RefreshScope.STOCK, locations=_locations_read)],
     )

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers.inventory import stock as stock_writes
 from resolvers.results import WriteResult
 from schema.payloads import StockChangePayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, key_for, run_write, stock_keys
 
 
@@ -36,7 +37,8 @@ class AdjustStockPayload(StockChangePayload):
 @strawberry.type
 class StockAdjustMutation:
     @strawberry.mutation(
-        description="Adjusts stock at a location: the cache and movement log at once, the location through the outbox."
+        permission_classes=[requires(Permission.MANAGE_STOCK)],
+        description="Adjusts stock at a location: the cache and movement log at once, the location through the outbox.",
     )
     async def adjust_stock(
         self, info: Info, input: Annotated[AdjustStockInput, strawberry.argument(description="The adjustment.")]

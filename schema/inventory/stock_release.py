@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.payloads import StockChangePayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, write_stock_quantity
 
 
@@ -30,8 +31,9 @@ class ReleaseStockPayload(StockChangePayload):
 @strawberry.type
 class StockReleaseMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.MANAGE_STOCK)],
         description="Releases reserved stock at a location: the units become free again. "
-        "More than is reserved is INVALID_INPUT."
+        "More than is reserved is INVALID_INPUT.",
     )
     async def release_stock(
         self, info: Info, input: Annotated[ReleaseStockInput, strawberry.argument(description="The release.")]

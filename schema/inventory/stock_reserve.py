@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.payloads import StockChangePayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, write_stock_quantity
 
 
@@ -30,8 +31,9 @@ class ReserveStockPayload(StockChangePayload):
 @strawberry.type
 class StockReserveMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.MANAGE_STOCK)],
         description="Reserves stock at a location: the units stay on hand but are no longer free. "
-        "More than is free is INSUFFICIENT_STOCK."
+        "More than is free is INSUFFICIENT_STOCK.",
     )
     async def reserve_stock(
         self, info: Info, input: Annotated[ReserveStockInput, strawberry.argument(description="The reservation.")]

@@ -11,6 +11,7 @@ from resolvers.inventory import stock as stock_writes
 from resolvers.results import WriteResult
 from schema.inventory.types import StockItem, StockLevel
 from schema.payloads import MutationPayload
+from schema.permissions import Permission, requires
 from schema.write_inputs import idempotency_key_field, key_for, load_stock_item, load_stock_levels, run_write
 
 
@@ -45,8 +46,9 @@ class TransferStockPayload(MutationPayload):
 @strawberry.type
 class StockTransferMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.MANAGE_STOCK)],
         description="Transfers stock: the giving location first, then the receiving one. If either refuses or "
-        "cannot be reached, the transfer is undone on both sides and reported in `errors`."
+        "cannot be reached, the transfer is undone on both sides and reported in `errors`.",
     )
     async def transfer_stock(
         self, info: Info, input: Annotated[TransferStockInput, strawberry.argument(description="The transfer.")]

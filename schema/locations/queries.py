@@ -14,6 +14,7 @@ from schema.arguments import After, Before, First, IdArgument, Last, page_args
 from schema.locations.health import LocationHealth, NetworkHealth
 from schema.locations.types import Location, LocationKind, LocationStatus
 from schema.nodes import resolve_typed_node
+from schema.permissions import Permission, requires
 from schema.relay import Connection, build_connection
 
 
@@ -25,11 +26,16 @@ class LocationFilterInput:
 
 @strawberry.type
 class LocationQueries:
-    @strawberry.field(description="One location by id; null with a NOT_FOUND error if there is none.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_NETWORK)],
+        description="One location by id; null with a NOT_FOUND error if there is none.",
+    )
     async def location(self, info: Info, id: IdArgument) -> Location | None:
         return await resolve_typed_node(info, Location, str(id))
 
-    @strawberry.field(description="The locations of the network, by name.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_NETWORK)], description="The locations of the network, by name."
+    )
     async def locations(
         self,
         info: Info,
@@ -46,7 +52,10 @@ class LocationQueries:
         result = await list_locations(info.context, where, page_args(first, after, last, before))
         return build_connection(result, Location.from_row)
 
-    @strawberry.field(description="Status, freshness, conflicts and queued writes of every location.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_NETWORK)],
+        description="Status, freshness, conflicts and queued writes of every location.",
+    )
     async def network_health(self, info: Info) -> NetworkHealth:
         entries = await network_health(info.context)
         return NetworkHealth(checked_at=utc_now(), locations=[LocationHealth.from_data(entry) for entry in entries])

@@ -10,16 +10,18 @@ from strawberry.types import Info
 
 from resolvers.revenue import queries as revenue_resolvers
 from schema.arguments import location_keys
+from schema.permissions import Permission, requires
 from schema.revenue.types import RevenueGrouping, RevenueReport, build_report
 
 
 @strawberry.type
 class RevenueQueries:
     @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_REVENUE)],
         description=(
             "Revenue for a period of service days. Cross-location bookings are split between the "
             "originating and the service location (20 % / 80 % by default)."
-        )
+        ),
     )
     async def revenue(
         self,

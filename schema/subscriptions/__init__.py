@@ -11,6 +11,7 @@ from strawberry.types import Info
 from resolvers.context import Context
 from resolvers.event_streams import Event, about_location
 from resolvers.ids import key_of
+from schema.permissions import Permission, requires
 from schema.subscriptions.events import (
     BookingEvent,
     ConflictEvent,
@@ -35,28 +36,34 @@ def _about(location_id: strawberry.ID | None) -> Callable[[Event], bool]:
     "sees only events about locations it may see."
 )
 class Subscription:
-    @strawberry.subscription(description="Sync jobs starting, progressing, completing, failing or rolled back.")
+    @strawberry.subscription(
+        permission_classes=[requires(Permission.VIEW_SYNC)],
+        description="Sync jobs starting, progressing, completing, failing or rolled back.",
+    )
     async def sync_events(
         self, info: Info[Context, None], location_id: LocationArgument = None
     ) -> AsyncIterator[SyncEvent]:
         return event_stream(info, "sync.job", _about(location_id), SyncEvent.of)
 
-    @strawberry.subscription(description="Conflicts detected and resolved.")
+    @strawberry.subscription(
+        permission_classes=[requires(Permission.VIEW_SYNC)], description="Conflicts detected and resolved."
+    )
     async def conflict_events(
         self, info: Info[Context, None], location_id: LocationArgument = None
     ) -> AsyncIterator[ConflictEvent]:
         return event_stream(info, "conflict", _about(location_id), ConflictEvent.of)
 
     @strawberry.subscription(
+        permission_classes=[requires(Permission.VIEW_BOOKINGS)],
         description="Bookings created, changed, cancelled or rejected; with `locationId`, those served at that "
-        "location or booked from it."
+        "location or booked from it.",
     )
     async def booking_events(
         self, info: Info[Context, None], location_id: LocationArgument = None
     ) -> AsyncIterator[BookingEvent]:
         return event_stream(info, "booking.changed", _about(location_id), BookingEvent.of)
 
-    @strawberry.subscription(description="Stock levels changed.")
+    @strawberry.subscription(permission_classes=[requires(Permission.VIEW_STOCK)], description="Stock levels changed.")
     async def stock_events(
         self,
         info: Info[Context, None],
@@ -70,7 +77,10 @@ class Subscription:
             return event_stream(info, "stock.changed", lambda e: bool(e.payload.get("low")) and about(e), StockEvent.of)
         return event_stream(info, "stock.changed", about, StockEvent.of)
 
-    @strawberry.subscription(description="Locations going online, degraded or offline, as the heartbeat finds them.")
+    @strawberry.subscription(
+        permission_classes=[requires(Permission.VIEW_NETWORK)],
+        description="Locations going online, degraded or offline, as the heartbeat finds them.",
+    )
     async def location_status_events(
         self, info: Info[Context, None], location_id: LocationArgument = None
     ) -> AsyncIterator[LocationStatusEvent]:

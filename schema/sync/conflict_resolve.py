@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from resolvers.sync_admin import queries as sync_resolvers
 from schema.payloads import MutationError
+from schema.permissions import Permission, requires
 from schema.sync.enums import ConflictChoice
 from schema.sync.payloads import attempt, load_conflict
 from schema.sync.types import Conflict
@@ -42,9 +43,10 @@ class ResolveConflictPayload:
 @strawberry.type
 class ConflictResolveMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.SETTLE_SYNC)],
         description="Resolves a pending conflict: applies the chosen side or the merged values in the cache and "
         "sends the result to every location that holds the record. A conflict resolves once; a second request "
-        "is refused with CONFLICT."
+        "is refused with CONFLICT.",
     )
     async def resolve_conflict(
         self, info: Info, input: Annotated[ResolveConflictInput, strawberry.argument(description="The decision.")]

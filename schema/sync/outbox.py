@@ -10,11 +10,15 @@ from strawberry.types import Info
 from resolvers.ids import keys_of
 from resolvers.sync_admin.outbox import list_outbox_messages
 from schema.payloads import OutboxMessage
+from schema.permissions import Permission, requires
 
 
 @strawberry.type
 class OutboxQueries:
-    @strawberry.field(description="Outbox messages, newest first; dead-lettered ones can be replayed.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_SYNC)],
+        description="Outbox messages, newest first; dead-lettered ones can be replayed.",
+    )
     async def outbox_messages(
         self,
         info: Info,

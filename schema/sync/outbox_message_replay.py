@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers.results import WriteResult
 from resolvers.sync_admin import outbox_replay as outbox_writes
 from schema.payloads import MutationPayload, OutboxMessage, load_outbox_message
+from schema.permissions import Permission, requires
 from schema.write_inputs import key_for, run_write
 
 
@@ -32,9 +33,10 @@ class ReplayOutboxMessagePayload(MutationPayload):
 @strawberry.type
 class OutboxMessageReplayMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.OPERATE_SYNC)],
         description="Delivers a dead-lettered write again, now, with a fresh retry budget; if its location is "
         "still unreachable it stays queued and is retried with backoff. Replaying is safe: the location sees the "
-        "write's original idempotency key."
+        "write's original idempotency key.",
     )
     async def replay_outbox_message(
         self, info: Info, input: Annotated[ReplayOutboxMessageInput, strawberry.argument(description="The message.")]

@@ -11,6 +11,7 @@ from resolvers.ids import keys_of
 from resolvers.sync_admin.queries import ConflictFilter, SyncJobFilter, list_conflicts, list_sync_jobs
 from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.nodes import resolve_typed_node
+from schema.permissions import Permission, requires
 from schema.relay import Connection, build_connection
 from schema.sync.enums import ConflictStatus, EntityType, SyncJobStatus, SyncTrigger
 from schema.sync.types import Conflict, SyncJob
@@ -50,7 +51,10 @@ class ConflictFilterInput:
 
 @strawberry.type
 class SyncQueries:
-    @strawberry.field(description="Sync jobs across the network, newest first, with their steps and conflicts.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_SYNC)],
+        description="Sync jobs across the network, newest first, with their steps and conflicts.",
+    )
     async def sync_jobs(
         self,
         info: Info,
@@ -64,11 +68,17 @@ class SyncQueries:
         result = await list_sync_jobs(info.context, where, page_args(first, after, last, before))
         return build_connection(result, SyncJob.from_row)
 
-    @strawberry.field(description="One sync job by id; null with a NOT_FOUND error if there is none.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_SYNC)],
+        description="One sync job by id; null with a NOT_FOUND error if there is none.",
+    )
     async def sync_job(self, info: Info, id: IdArgument) -> SyncJob | None:
         return await resolve_typed_node(info, SyncJob, str(id))
 
-    @strawberry.field(description="Conflicts across the network, newest first; pending ones wait for resolveConflict.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_SYNC)],
+        description="Conflicts across the network, newest first; pending ones wait for resolveConflict.",
+    )
     async def conflicts(
         self,
         info: Info,
@@ -82,6 +92,9 @@ class SyncQueries:
         result = await list_conflicts(info.context, where, page_args(first, after, last, before))
         return build_connection(result, Conflict.from_row)
 
-    @strawberry.field(description="One conflict by id; null with a NOT_FOUND error if there is none.")
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_SYNC)],
+        description="One conflict by id; null with a NOT_FOUND error if there is none.",
+    )
     async def conflict(self, info: Info, id: IdArgument) -> Conflict | None:
         return await resolve_typed_node(info, Conflict, str(id))

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from resolvers.sync_admin import queries as sync_resolvers
 from resolvers.sync_admin.answers import RollbackReport
 from schema.payloads import MutationError
+from schema.permissions import Permission, requires
 from schema.sync.payloads import attempt, load_sync_job
 from schema.sync.types import SyncJob
 from schema.write_inputs import key_for
@@ -58,9 +59,10 @@ class RollbackSyncJobPayload:
 @strawberry.type
 class SyncJobRollbackMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.SETTLE_SYNC)],
         description="Rolls back an ended sync job: restores the before-image of every record it changed in the "
         "cache (unless changed again since) and queues compensating writes to the locations. Rolling back twice "
-        "is harmless: the second time changes nothing and says so."
+        "is harmless: the second time changes nothing and says so.",
     )
     async def rollback_sync_job(
         self, info: Info, input: Annotated[RollbackSyncJobInput, strawberry.argument(description="The job.")]

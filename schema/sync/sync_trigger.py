@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from resolvers.sync_admin import queries as sync_resolvers
 from schema.payloads import MutationError
+from schema.permissions import Permission, requires
 from schema.sync.enums import EntityType
 from schema.sync.payloads import attempt, load_sync_job
 from schema.sync.types import SyncJob
@@ -50,8 +51,9 @@ class TriggerSyncPayload:
 @strawberry.type
 class SyncTriggerMutation:
     @strawberry.mutation(
+        permission_classes=[requires(Permission.OPERATE_SYNC)],
         description="Starts a sync job for one location now (one job per location at a time). Safe to repeat: "
-        "while a job runs, another request is refused with SYNC_IN_PROGRESS."
+        "while a job runs, another request is refused with SYNC_IN_PROGRESS.",
     )
     async def trigger_sync(
         self, info: Info, input: Annotated[TriggerSyncInput, strawberry.argument(description="The sync.")]
