@@ -36,6 +36,9 @@ class MutationErrorCode(Enum):
     )
     INVALID_CURSOR = strawberry.enum_value("INVALID_CURSOR", description="A page cursor is malformed or stale.")
     FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="The caller may not do this.")
+    UNAUTHENTICATED = strawberry.enum_value(
+        "UNAUTHENTICATED", description="This needs a credential (a bearer token) and none was presented."
+    )
     SLOT_UNAVAILABLE = strawberry.enum_value(
         "SLOT_UNAVAILABLE", description="The time is taken, outside opening hours, or nothing can deliver it."
     )

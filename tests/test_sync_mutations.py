@@ -194,7 +194,8 @@ def test_resolving_a_conflict_with_merged_data_applies_it_and_a_second_resolutio
     payload = data_of(live_gateway, RESOLVE_CONFLICT, variables)["resolveConflict"]
     assert payload["errors"] == []
     resolved = payload["conflict"]
-    assert (resolved["status"], resolved["resolvedBy"]) == ("RESOLVED", "embedded")
+    # The caller's principal: the demo's admin token is for "demo-admin".
+    assert (resolved["status"], resolved["resolvedBy"]) == ("RESOLVED", "demo-admin")
     assert resolved["resolvedAt"] is not None
     assert resolved["resolvedData"]["phone"] == "+447700900777"
     assert resolved["entity"] == {"phone": "+447700900777"}
