@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers.authorization import require_visible_booking
 from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
 from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
 from resolvers.context import Context
@@ -47,6 +48,7 @@ async def reschedule_booking(
     context: Context, booking_id: str, start_at: datetime, resource_id: str | None, key: str
 ) -> WriteResult:
     require_future("startAt", start_at)
+    await require_visible_booking(context, booking_id)
 
     async def perform() -> WriteResult:
         async with context.services.writer.transaction() as session:
@@ -129,6 +131,8 @@ async def cancel_in_session(context: Context, session: AsyncSession, booking: Bo
 
 
 async def cancel_booking(context: Context, booking_id: str, reason: str, key: str) -> WriteResult:
+    await require_visible_booking(context, booking_id)
+
     async def perform() -> WriteResult:
         async with context.services.writer.transaction() as session:
             booking = await _active_booking(session, booking_id)

@@ -12,9 +12,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers.authorization import may_book_at, require_booking_for, require_visible_customer
 from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
 from resolvers.context import Context
-from resolvers.errors import InvalidInputError, LocationUnavailableError, NotFoundError, SlotUnavailableError
+from resolvers.errors import (
+    ForbiddenError,
+    InvalidInputError,
+    LocationUnavailableError,
+    NotFoundError,
+    SlotUnavailableError,
+)
 from resolvers.idempotency import run_idempotent
 from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
 from resolvers.results import WriteResult
@@ -190,6 +197,9 @@ async def _validate_create(context: Context, request: CreateBooking) -> None:
 
 
 async def create_booking(context: Context, request: CreateBooking) -> WriteResult:
+    require_booking_for(context, request.customer_id)
+    if request.customer_id is not None:
+        await require_visible_customer(context, request.customer_id)
     await _validate_create(context, request)
 
     async def perform() -> WriteResult:
@@ -198,6 +208,10 @@ async def create_booking(context: Context, request: CreateBooking) -> WriteResul
         async with AsyncSession(context.engine) as session:
             customer = await _customer(session, request)
             choices = await _candidate_services(context, session, request)
+            origin = request.originating_location_id
+            choices = [(s, loc) for s, loc in choices if may_book_at(context, loc.id, origin)]
+            if not choices:
+                raise ForbiddenError("you do not act for the location that would serve this booking")
             service, location = choices[0]
             if request.currency is not None and request.currency.upper() != service.currency:
                 raise InvalidInputError(

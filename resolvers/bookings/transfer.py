@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from resolvers.authorization import require_visible_booking
 from resolvers.bookings.change import cancel_in_session
 from resolvers.bookings.create import CreateBooking, create_booking
 from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
@@ -24,6 +25,7 @@ from sync.outbox.delivery import DeliveryStatus
 async def transfer_booking(
     context: Context, booking_id: str, to_location_id: str, start_at: datetime | None, approved: bool, key: str
 ) -> WriteResult:
+    await require_visible_booking(context, booking_id)
     if start_at is not None:
         require_future("startAt", start_at)
     if context.settings.transfer_requires_approval and not approved:

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from resolvers.authorization import require_owned_resource
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.idempotency import run_idempotent
@@ -77,6 +78,7 @@ async def _set_share(
 async def share_resource(
     context: Context, resource_id: str, with_location_id: str, rules: dict[str, Any], key: str
 ) -> WriteResult:
+    await require_owned_resource(context, resource_id)
     _validate_rules(rules)
     arguments = {"resource_id": resource_id, "with": with_location_id, "rules": rules}
     return await run_idempotent(
@@ -85,6 +87,7 @@ async def share_resource(
 
 
 async def unshare_resource(context: Context, resource_id: str, with_location_id: str, key: str) -> WriteResult:
+    await require_owned_resource(context, resource_id)
     arguments = {"resource_id": resource_id, "with": with_location_id}
     return await run_idempotent(
         context,

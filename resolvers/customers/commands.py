@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers.authorization import require_visible_customer
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from resolvers.idempotency import run_idempotent
@@ -78,6 +79,7 @@ async def _push_to_locations(context: Context, session: AsyncSession, customer: 
 
 
 async def update_customer(context: Context, customer_id: str, changes: CustomerChanges, key: str) -> WriteResult:
+    await require_visible_customer(context, customer_id)
     values = _validate(changes)
 
     async def perform() -> WriteResult:
@@ -115,6 +117,8 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
 async def merge_customers(context: Context, keep_customer_id: str, remove_customer_id: str, key: str) -> WriteResult:
     if keep_customer_id == remove_customer_id:
         raise InvalidInputError("a customer cannot be merged into itself", field="removeCustomerId")
+    await require_visible_customer(context, keep_customer_id, "keepCustomerId")
+    await require_visible_customer(context, remove_customer_id, "removeCustomerId")
 
     async def perform() -> WriteResult:
         async with context.services.writer.transaction() as session:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers.authorization import require_acting_location
 from resolvers.context import Context
 from resolvers.errors import InsufficientStockError, InvalidInputError, NotFoundError
 from resolvers.idempotency import run_idempotent
@@ -95,6 +96,7 @@ async def change_stock(
     key: str,
 ) -> WriteResult:
     """adjustStock (signed quantity), reserveStock and releaseStock (positive quantity)."""
+    require_acting_location(context, location_id)
     kind = {"adjustStock": "change", "reserveStock": "reserve", "releaseStock": "release"}[operation]
     if kind == "change":
         if quantity == 0:
@@ -161,6 +163,7 @@ async def _withdraw(context: Context, message: Queued, item_id: str, delta: int)
 async def transfer_stock(
     context: Context, *, item_id: str, from_location_id: str, to_location_id: str, quantity: int, key: str
 ) -> WriteResult:
+    require_acting_location(context, from_location_id)  # the sender's call; the receiver just receives
     require_positive("quantity", quantity)
     if from_location_id == to_location_id:
         raise InvalidInputError("a transfer needs two different locations", field="toLocationId")

@@ -65,14 +65,17 @@ async def ensure_signing_key(engine: AsyncEngine, box: SecretBox) -> None:
 
 
 async def rotate_signing_key(engine: AsyncEngine, box: SecretBox, *, grace_seconds: int) -> str:
-    """A new current key; the previous ones verify tokens for `grace_seconds` more. Returns the new kid."""
+    """A new current key; the previous ones verify tokens for `grace_seconds` more at most (a key already in
+    its grace keeps the shorter of the two, so `grace_seconds=0` ends every earlier key now: a leaked key's
+    answer). Returns the new kid."""
     now = utc_now()
     row = _new_row(box, now)
+    retires_at = now + timedelta(seconds=grace_seconds)
     async with engine.begin() as connection:
         await connection.execute(
             update(SigningKey)
-            .where(SigningKey.retires_at.is_(None))
-            .values(retires_at=now + timedelta(seconds=grace_seconds))
+            .where(or_(SigningKey.retires_at.is_(None), SigningKey.retires_at > retires_at))
+            .values(retires_at=retires_at)
         )
         await connection.execute(
             insert(SigningKey).values(
