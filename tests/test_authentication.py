@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
-from ws_helpers import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, GraphQLSocket
+from ws_helpers import PROTOCOLS, TRANSPORT_WS, GraphQLSocket
 
 from conftest import REPO, RunningGateway, start_gateway, stop_gateway
 from identity.principal import Role
