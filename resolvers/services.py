@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from identity.secrets import SecretBox
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
+from sources.network.credentials import CredentialStore
 from subscriptions.bus import EventBus
 from sync.live.refresh import Refresher
 from sync.outbox.delivery import Deliverer, OutboxWorker
@@ -28,3 +29,5 @@ class Services:
     sync: SyncEngine
     # Keyed hashes and encryption for credentials at rest, under the master key.
     secrets: SecretBox
+    # Every location's credentials: inbound keys as hashes, outbound secrets encrypted (sources/network).
+    credentials: CredentialStore
