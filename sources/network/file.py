@@ -138,7 +138,8 @@ def _where(raw: Any, index: int) -> str:
     return f"location #{index + 1}"
 
 
-def _message(error: ErrorDetails) -> str:
+def error_message(error: ErrorDetails) -> str:
+    """What one validation problem says, in the words a network file's author (or a caller) reads."""
     name = str(error["loc"][-1]) if error["loc"] else ""
     if error["type"] == "extra_forbidden" and name in SECRET_NAMES:
         return (
@@ -164,7 +165,7 @@ def describe(error: ValidationError, raw: Any, prefix: str) -> str:
     field_name = ".".join(str(part) for part in loc if not isinstance(part, int))
     if field_name:
         where.append(field_name)
-    return ": ".join([prefix, *where, _message(first)])
+    return ": ".join([prefix, *where, error_message(first)])
 
 
 def _read_secret(kind: str, what: str, base: Path) -> str:
