@@ -75,7 +75,7 @@ async def register_location(context: Context, spec: Mapping[str, Any]) -> Regist
         async with services.writer.transaction() as session:
             if await session.get(Location, location.id) is not None:
                 # A retired location keeps its id (and its records): it comes back through the network file.
-                raise ConflictError(f"there is a location {location.id} already", field="id")
+                raise ConflictError(f"there is a location {location.id} already", field=FIELD_NAMES["id"])
             session.add(Location(**location.row_values()))
             await session.flush()
             await services.credentials.add_generation(
@@ -83,7 +83,7 @@ async def register_location(context: Context, spec: Mapping[str, Any]) -> Regist
             )
     except IntegrityError:
         # Registered by a concurrent request (or another gateway process) between the check and the insert.
-        raise ConflictError(f"there is a location {location.id} already", field="id") from None
+        raise ConflictError(f"there is a location {location.id} already", field=FIELD_NAMES["id"]) from None
     async with services.engine.connect() as connection:
         row = (await connection.execute(select(Location).where(Location.id == location.id))).one()
     settings = context.settings
