@@ -3,6 +3,7 @@
 python server.py                      serve on 127.0.0.1:8000 with the embedded SQLite cache
 python server.py --port 9000          another port (--host, --database-url likewise)
 python server.py migrate              apply migrations to the configured database
+python server.py check-network FILE   validate a network file (and the credentials it names) without serving
 python server.py issue-token --role R make a token (--location, --customer, --resource, --subject, --ttl)
 python server.py rotate-signing-key   sign with a new key; the previous one verifies for the grace period
 """
@@ -12,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -27,6 +30,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 import graphiql
+from devnet.demo.credentials import ensure_demo_credentials, write_demo_credentials
 from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
 from identity.principal import TOKEN_ROLES, Role
@@ -43,7 +47,10 @@ from sources.cache.database import create_engine
 from sources.cache.models import Location
 from sources.cache.signing_keys import rotate_signing_key
 from sources.cache.writer import CacheWriter
-from sources.connectors.registry import ConnectorRegistry, config_for, demo_credentials
+from sources.connectors.registry import ConnectorRegistry, config_for
+from sources.network.apply import apply_network
+from sources.network.credentials import CredentialStore
+from sources.network.file import NetworkFileError, load_network_file
 from subscriptions.factory import open_event_bus
 from sync.apply.batch import RuleBook
 from sync.live.heartbeat import HeartbeatMonitor
@@ -84,22 +91,36 @@ def _tune_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
+async def _build_connectors(
+    engine: AsyncEngine, settings: Settings, connectors: ConnectorRegistry, store: CredentialStore
+) -> None:
+    """A connector for every location that is not retired, with the credentials the store holds for it."""
+    credentials = await store.current_of_active()
+    async with engine.connect() as connection:
+        locations = (await connection.execute(select(Location).where(Location.retired_at.is_(None)))).all()
+    for location in locations:
+        config = config_for(
+            location,
+            credentials.get(location.id, {}),
+            timeout_seconds=settings.connector_timeout_seconds,
+            breaker_reset_seconds=settings.connector_breaker_reset_seconds,
+        )
+        try:
+            connectors.build(config)
+        except ValueError:
+            # A location without the credentials its kind needs is left unreachable, not the gateway unstarted.
+            logger.exception("no connector for %s", location.id)
+
+
 async def _open_services(
-    engine: AsyncEngine, settings: Settings, connectors: ConnectorRegistry, box: SecretBox
+    writer: CacheWriter,
+    settings: Settings,
+    connectors: ConnectorRegistry,
+    store: CredentialStore,
+    authenticator: Authenticator,
 ) -> Services:
     """Connectors for every location, the outbox's deliverer and worker, and live refresh."""
-    async with engine.connect() as connection:
-        locations = (await connection.execute(select(Location))).all()
-    for location in locations:
-        connectors.build(
-            config_for(
-                location,
-                demo_credentials(location),
-                timeout_seconds=settings.connector_timeout_seconds,
-                breaker_reset_seconds=settings.connector_breaker_reset_seconds,
-            )
-        )
-    writer = CacheWriter(engine)
+    await _build_connectors(writer.engine, settings, connectors, store)
     bus = await open_event_bus(settings)  # closed by the lifespan through services.bus
     share_bp = settings.originating_share_percent * 100
     deliverer = Deliverer(
@@ -116,9 +137,9 @@ async def _open_services(
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake
     deliverer.on_stale = lambda location_id: sync.request(location_id, "stale")
-    authenticator = Authenticator(engine, box, settings)
-    await authenticator.start()  # closed by the lifespan through services.authenticator
-    return Services(engine, writer, bus, connectors, deliverer, refresher, worker, sync, box, authenticator)
+    return Services(
+        writer.engine, writer, bus, connectors, deliverer, refresher, worker, sync, store.box, store, authenticator
+    )
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -162,18 +183,36 @@ def create_app(settings: Settings | None = None) -> Starlette:
         simulators = SimulatedNetwork()
         connectors = ConnectorRegistry()
         services: Services | None = None
+        authenticator: Authenticator | None = None
         heartbeat: HeartbeatMonitor | None = None
         scheduler: SyncScheduler | None = None
         try:
+            # An invalid network file (or a credential it names that cannot be read) stops the start here.
+            network = None if settings.network_file is None else load_network_file(settings.network_file)
             if settings.migrate_on_start:
                 await migrate.upgrade(engine)
-            if settings.demo_network and await cache_is_empty(engine):
-                summary = await load_demo_network(engine)
-                logger.info("loaded the demo network: %s", summary)
-            if settings.simulate_locations:
-                await simulators.start(engine)
-            services = await _open_services(engine, settings, connectors, secret_box(settings))
-            if settings.simulate_locations:
+            writer = CacheWriter(engine)
+            box = secret_box(settings)
+            store = CredentialStore(writer, box, grace_seconds=settings.credential_grace_seconds)
+            authenticator = Authenticator(engine, box, settings)
+            await authenticator.start()  # closed below, also when the start fails after this
+            # With a network file the network is the file's: no demo data, no simulated locations.
+            simulate = network is None and settings.simulate_locations
+            if network is not None:
+                applied = await apply_network(store, network)
+                logger.info("applied the network file %s: %s", network.path, applied)
+            elif settings.demo_network or settings.simulate_locations:
+                if settings.demo_network and await cache_is_empty(engine):
+                    summary = await load_demo_network(engine)
+                    logger.info("loaded the demo network: %s", summary)
+                demo_credentials = await ensure_demo_credentials(store, settings.demo_credentials_file)
+                admin_token = app.state.admin_token = await _demo_admin_token(authenticator, settings)
+                write_demo_credentials(settings.demo_credentials_file, admin_token, demo_credentials)
+                logger.info("the demo's credentials are in %s", settings.demo_credentials_file)
+            if simulate:
+                await simulators.start(engine, store)
+            services = await _open_services(writer, settings, connectors, store, authenticator)
+            if simulate:
                 # The simulators were seeded from the cache a moment ago: the two agree now.
                 await services.refresher.mark_all_fresh(list(simulators.locations))
                 await simulators.record_baselines(services.writer)
@@ -197,8 +236,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.simulators = simulators
             app.state.heartbeat = heartbeat
             app.state.authenticator = services.authenticator
-            if settings.demo_network:
-                app.state.admin_token = await _demo_admin_token(services.authenticator, settings)
             _tune_garbage_collection()
             yield
         finally:
@@ -206,8 +243,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await scheduler.stop()
             if heartbeat is not None:
                 await heartbeat.stop()
+            if authenticator is not None:
+                await authenticator.aclose()
             if services is not None:
-                await services.authenticator.aclose()
                 await services.sync.stop()
                 await services.worker.stop()
                 await services.bus.aclose()
@@ -245,6 +283,13 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # One line per heartbeat and delivery would drown the log; connector failures are logged by the gateway.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        if settings.network_file is not None:
+            # Refuse at once with the one line rather than a traceback from inside the lifespan.
+            try:
+                load_network_file(settings.network_file)
+            except NetworkFileError as error:
+                click.echo(str(error), err=True)
+                sys.exit(1)
         click.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
@@ -330,6 +375,18 @@ def rotate_signing_key_command(settings: Settings, grace_seconds: int | None) ->
         return await rotate_signing_key(engine, secret_box(settings), grace_seconds=grace)
 
     click.echo(f"signing with key {_run(settings, rotate)}; the previous key verifies for {grace} s more")
+
+
+@cli.command("check-network")
+@click.argument("network_file", type=click.Path(path_type=Path))
+def check_network_command(network_file: Path) -> None:
+    """Validate a network file and the credentials it names (environment variables, files), without serving."""
+    try:
+        network = load_network_file(network_file)
+    except NetworkFileError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(network.locations)} locations")
 
 
 if __name__ == "__main__":

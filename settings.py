@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    network_file: Path | None = Field(
+        default=None,
+        description="The TOML network file naming the locations and where their credentials come from; when set, "
+        'demo_network and simulate_locations are ignored (README.md, "Network file")',
+    )
     demo_network: bool = Field(default=True, description="Load the demo network into an empty cache on start")
     migrate_on_start: bool = Field(default=True, description="Apply migrations on start (embedded default)")
     graphiql: bool = True
@@ -102,6 +107,9 @@ class Settings(BaseSettings):
     )
     public_availability: bool = Field(
         default=False, description="Anonymous callers may ask for availability and the public catalogue"
+    )
+    credential_grace_seconds: int = Field(
+        default=86400, ge=0, description="How long a location's rotated-out credentials are still accepted"
     )
     demo_credentials_file: Path = Field(
         default=Path("var") / "demo-credentials.json",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import signal
 import subprocess
@@ -119,7 +118,6 @@ async def prepare_cache(database_url: str, booking_locations: Sequence[str]) -> 
                 latitude=source.latitude + 0.01,
                 longitude=source.longitude + 0.01,
                 base_url="http://127.0.0.1:9",  # the simulated network points it at its simulator
-                api_key_hash=hashlib.sha256(f"demo-key-{ANNEX_ID}".encode()).hexdigest(),
             )
             await connection.execute(insert(Location), [annex])
             kinds = {row.id: row.kind for row in await connection.execute(select(locations.c.id, locations.c.kind))}

@@ -11,6 +11,7 @@ from identity.secrets import SecretBox
 from resolvers.authentication import Authenticator
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
+from sources.network.credentials import CredentialStore
 from subscriptions.bus import EventBus
 from sync.live.refresh import Refresher
 from sync.outbox.delivery import Deliverer, OutboxWorker
@@ -29,5 +30,7 @@ class Services:
     sync: SyncEngine
     # Keyed hashes and encryption for credentials at rest, under the master key.
     secrets: SecretBox
+    # Every location's credentials: inbound keys as hashes, outbound secrets encrypted (sources/network).
+    credentials: CredentialStore
     # Bearer tokens to principals, and the tokens the gateway issues.
     authenticator: Authenticator

@@ -16,6 +16,8 @@ from schema.inventory.stock_adjust import StockAdjustMutation
 from schema.inventory.stock_release import StockReleaseMutation
 from schema.inventory.stock_reserve import StockReserveMutation
 from schema.inventory.stock_transfer import StockTransferMutation
+from schema.locations.location_credentials_rotate import LocationCredentialsRotateMutation
+from schema.locations.location_register import LocationRegisterMutation
 from schema.sync.conflict_resolve import ConflictResolveMutation
 from schema.sync.outbox_message_replay import OutboxMessageReplayMutation
 from schema.sync.sync_job_rollback import SyncJobRollbackMutation
@@ -38,6 +40,8 @@ MUTATIONS: tuple[type, ...] = (
     SyncTriggerMutation,
     ConflictResolveMutation,
     SyncJobRollbackMutation,
+    LocationRegisterMutation,
+    LocationCredentialsRotateMutation,
 )
 
 # strawberry.tools.merge_types, plus the description the schema contract asks of every type.

@@ -4,10 +4,12 @@ PostgreSQL, and the gateway itself served by uvicorn on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -135,6 +137,12 @@ class RunningGateway:
         store: LocationStore = self.app.state.simulators.stores[location_id]
         return store
 
+    def demo_credentials(self) -> dict[str, dict[str, str]]:
+        """The credentials the embedded demo made for its locations, as it wrote them for people to read."""
+        path: Path = self.app.state.settings.demo_credentials_file
+        locations: dict[str, dict[str, str]] = json.loads(path.read_text())["locations"]
+        return locations
+
     @property
     def admin_token(self) -> str:
         """The embedded network admin's token, as the demo prints it."""
@@ -194,6 +202,10 @@ def cli_token(database_url: str, *arguments: str, role: str = "network_admin") -
 
 
 def start_gateway(settings: Settings) -> RunningGateway:
+    if "demo_credentials_file" not in settings.model_fields_set:
+        # Each gateway writes its demo's credentials to a file of its own, not into the working tree's var/.
+        folder = Path(tempfile.mkdtemp(prefix="gateway-credentials-"))
+        settings = settings.model_copy(update={"demo_credentials_file": folder / "demo-credentials.json"})
     app = create_app(settings)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

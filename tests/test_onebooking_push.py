@@ -3,12 +3,14 @@ and a push goes through the same apply, rules, events and outbox as a pull."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,13 +35,20 @@ from sources.cache.writer import CacheWriter
 from sync.apply.pipeline import ApplyResult, ApplyRules, apply_location_changes
 
 SALFORD = "salford-quays"
-SALFORD_KEY = "demo-key-salford-quays"
+MANCHESTER = "manchester-central"
 
 
 # -- the gateway's /api/bookings/sync ---------------------------------------------------------
 @dataclass
 class Central(RunningGateway):
     database_url: str = ""
+    credentials_file: Path = Path()
+
+    def key(self, location_id: str) -> str:
+        """The inbound API key the demo made for this location, from the credentials file it wrote."""
+        written = json.loads(self.credentials_file.read_text())
+        key: str = written["locations"][location_id]["inbound_api_key"]
+        return key
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -54,8 +63,14 @@ def central(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         url = postgres.url
     # The outbox worker looks only when woken (no poll within a test's time), so a push's writes
     # reaching other locations show that the push woke it; no scheduled pulls run alongside.
+    credentials_file = tmp_path_factory.mktemp("onebooking-credentials") / "demo-credentials.json"
     settings = Settings(
-        database_url=url, demo_network=True, graphiql=False, sync_scheduler=False, outbox_poll_seconds=3600
+        database_url=url,
+        demo_network=True,
+        graphiql=False,
+        sync_scheduler=False,
+        outbox_poll_seconds=3600,
+        demo_credentials_file=credentials_file,
     )
     app = create_app(settings)
     if not any(getattr(route, "path", None) == SYNC_PATH for route in app.routes):
@@ -69,7 +84,8 @@ def central(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
         time.sleep(0.05)
-    running = Central(f"http://127.0.0.1:{sock.getsockname()[1]}", app, server, thread, database_url=url)
+    url_of = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    running = Central(url_of, app, server, thread, database_url=url, credentials_file=credentials_file)
     try:
         yield running
     finally:
@@ -102,8 +118,9 @@ async def _salford_website(central: Central, seed: int) -> tuple[LocationStore, 
     return store, booking.local_id
 
 
-def _pusher(central: Central, store: LocationStore, api_key: str = SALFORD_KEY) -> OneBookingPusher:
-    return OneBookingPusher(store, gateway_url=central.url, api_key=api_key, website=SALFORD, retry_delays=())
+def _pusher(central: Central, store: LocationStore, api_key: str | None = None) -> OneBookingPusher:
+    key = central.key(SALFORD) if api_key is None else api_key
+    return OneBookingPusher(store, gateway_url=central.url, api_key=key, website=SALFORD, retry_delays=())
 
 
 BOOKING = """query($id: ID!) { booking(id: $id) {
@@ -160,11 +177,12 @@ async def test_cancellation_pushed_later_updates_the_same_booking(central: Centr
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("api_key", [None, "", "demo-key-not-a-website", "demo-key-manchester-central"])
-async def test_push_without_a_website_key_is_auth_failed(central: Central, api_key: str | None) -> None:
+@pytest.mark.parametrize("presented", ["none", "empty", "made-up", "another-kinds-key"])
+async def test_push_without_a_website_key_is_auth_failed(central: Central, presented: str) -> None:
     store, local_id = await _salford_website(central, seed=4)
     body = _pusher(central, store).payload(local_id, "booking.created")
-    headers = {} if api_key is None else {"X-API-Key": api_key}
+    keys = {"empty": "", "made-up": "gwk_not-a-website", "another-kinds-key": central.key(MANCHESTER)}
+    headers = {"X-API-Key": keys[presented]} if presented in keys else {}
     response = await _post(central, body, headers)
     assert response.status_code == 401
     assert response.json()["code"] == "AUTH_FAILED"
@@ -214,7 +232,7 @@ async def test_bad_payload_is_invalid_and_writes_nothing(
     body = _pusher(central, store).payload(local_id, "booking.created")
     body["customer"]["email"] = "bad.push@example.com"
     change(body)
-    response = await _post(central, body, {"X-API-Key": SALFORD_KEY})
+    response = await _post(central, body, {"X-API-Key": central.key(SALFORD)})
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "INVALID_PAYLOAD"
     assert response.json()["success"] is False
@@ -222,7 +240,9 @@ async def test_bad_payload_is_invalid_and_writes_nothing(
 
 
 def test_body_that_is_not_json_is_invalid(central: Central) -> None:
-    response = httpx.post(f"{central.url}{SYNC_PATH}", content=b"{not json", headers={"X-API-Key": SALFORD_KEY})
+    response = httpx.post(
+        f"{central.url}{SYNC_PATH}", content=b"{not json", headers={"X-API-Key": central.key(SALFORD)}
+    )
     assert response.status_code == 400
     assert response.json() == {"success": False, "error": "the body is not JSON", "code": "INVALID_PAYLOAD"}
 

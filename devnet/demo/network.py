@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from dataclasses import dataclass, field
@@ -168,9 +167,6 @@ class _NetworkBuilder:
                 "version": spec.version,
                 "last_heartbeat_at": heartbeat_at,
                 "last_sync_at": last_sync_at,
-                # The plain demo key is "demo-key-<location id>"; only its hash is stored.
-                "api_key_hash": hashlib.sha256(f"demo-key-{spec.id}".encode()).hexdigest(),
-                "api_secret": f"demo-secret-{self.ids.hex(32)}",
                 "opening_hours": [list(hours) if hours else None for hours in spec.opening_hours],
                 "sync_settings": {
                     "frequency": "every_15_minutes" if spec.is_hub else "hourly",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ from devnet.simulators.store import LocationStore
 from sources.cache.models import Location
 from sources.cache.writer import CacheWriter
 from sources.connectors.records import Cursor, EntityType
-from sources.connectors.registry import demo_credentials
+from sources.network.credentials import CredentialStore
 from sync.pull.baseline import HeldRecord, record_baseline
 
 logger = logging.getLogger("gateway.simulators")
@@ -58,9 +59,9 @@ def baseline_of(store: LocationStore) -> dict[str, Any]:
     return {"customers": customers, "bookings": bookings, "cursors": cursors}
 
 
-def simulator_app(location: Any, store: LocationStore) -> ASGIApp:
-    """The app speaking this kind of location's own API over its store."""
-    credentials = demo_credentials(location)
+def simulator_app(location: Any, store: LocationStore, credentials: Mapping[str, str]) -> ASGIApp:
+    """The app speaking this kind of location's own API over its store, accepting the location's credentials
+    (as the credential store holds them for the gateway's connector)."""
     if location.kind == "bookingx":
         return bookingx_app(
             store, node_id=location.id, api_key=credentials["api_key"], api_secret=credentials["api_secret"]
@@ -69,7 +70,8 @@ def simulator_app(location: Any, store: LocationStore) -> ASGIApp:
         return platform_app(store, client_id=credentials["client_id"], client_secret=credentials["client_secret"])
     if location.kind == "onebooking":
         return onebooking_app(store, webhook_secret=credentials["webhook_secret"])
-    return pms_app(store, hotel_id=location.id, api_key=credentials["api_key"], jwt_secret=credentials["api_secret"])
+    # The PMS signs its own session tokens: a secret of the simulator's, which the gateway never needs.
+    return pms_app(store, hotel_id=location.id, api_key=credentials["api_key"], jwt_secret=secrets.token_urlsafe(32))
 
 
 class SimulatedNetwork:
@@ -79,14 +81,19 @@ class SimulatedNetwork:
         self.locations: dict[str, SimulatedLocation] = {}
         self.stores: dict[str, LocationStore] = {}
 
-    async def start(self, engine: AsyncEngine, *, ports: dict[str, int] | None = None) -> None:
+    async def start(
+        self, engine: AsyncEngine, credentials: CredentialStore, *, ports: dict[str, int] | None = None
+    ) -> None:
+        """Serve every location that is not retired, with the credentials the store holds for it."""
+        held = await credentials.current_of_active()
         async with engine.connect() as connection:
-            rows = (await connection.execute(select(Location).order_by(Location.id))).all()
+            rows = (
+                await connection.execute(select(Location).where(Location.retired_at.is_(None)).order_by(Location.id))
+            ).all()
         for location in rows:
             store = await seed_store(engine, location.id, LOCAL_IDS[location.kind](_seed_of(location.id)))
-            simulated = SimulatedLocation(
-                location.id, simulator_app(location, store), port=(ports or {}).get(location.id, 0)
-            )
+            app = simulator_app(location, store, held.get(location.id, {}))
+            simulated = SimulatedLocation(location.id, app, port=(ports or {}).get(location.id, 0))
             await simulated.start()
             self.locations[location.id] = simulated
             self.stores[location.id] = store

@@ -24,7 +24,9 @@ class LocationFilter:
 
 
 async def list_locations(context: Context, where: LocationFilter, args: PageArgs) -> ListResult:
-    statement = scoped(select(locations), context.scope.locations())
+    # Retired locations (no longer in the network file) are not listed; `location(id)` and the records that point
+    # at them still reach them.
+    statement = scoped(select(locations).where(locations.c.retired_at.is_(None)), context.scope.locations())
     if where.kinds:
         statement = statement.where(locations.c.kind.in_(where.kinds))
     if where.statuses:

@@ -67,6 +67,10 @@ class Location(Node):
     version: str | None = strawberry.field(description="Software version the location reported.")
     last_heartbeat_at: datetime | None = strawberry.field(description="Last successful health check.")
     last_sync_at: datetime | None = strawberry.field(description="Last completed sync with the cache.")
+    retired_at: datetime | None = strawberry.field(
+        description="When the network file stopped naming it: its records are kept, it is no longer reached, "
+        "synced or listed by `locations`. Null while it is part of the network."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> Location:
@@ -88,6 +92,7 @@ class Location(Node):
             version=row["version"],
             last_heartbeat_at=row["last_heartbeat_at"],
             last_sync_at=row["last_sync_at"],
+            retired_at=row.get("retired_at"),
         )
 
     @strawberry.field(description="Services offered here.")

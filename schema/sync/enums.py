@@ -23,6 +23,9 @@ class SyncTrigger(Enum):
     MANUAL = strawberry.enum_value("manual", description="A person, through triggerSync.")
     WEBHOOK = strawberry.enum_value("webhook", description="A location told the gateway something changed.")
     RECOVERY = strawberry.enum_value("recovery", description="The location came back online and caught up.")
+    REGISTERED = strawberry.enum_value(
+        "registered", description="The location just joined the network; its records were pulled in."
+    )
     STALE = strawberry.enum_value(
         "stale", description="The location refused a write as based on old data; the gateway caught up with it."
     )

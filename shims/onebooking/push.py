@@ -1,8 +1,8 @@
 """OneBooking Central's inbound API (specs/onebooking-central.md): source websites push their bookings.
 
 POST /api/bookings/sync
-    X-API-Key: the website's key; its sha256 must match `locations.api_key_hash` of a
-    location of kind "onebooking" (that location is the website).
+    X-API-Key: the website's key: the credential store's current (or in-grace) inbound key of a
+    location of kind "onebooking" that is not retired (that location is the website).
     Body: the spec's booking (event, source_booking_id, booking_ref, package_name,
     package_price, activity_date, time_slot, guest_count, total_amount, discount_amount,
     currency, status, customer {name, email, phone, ...}, created_at; transport, addons
@@ -30,7 +30,6 @@ the outbox woken for what it queued. Everything it uses comes from the app's ser
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import uuid
@@ -41,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -145,24 +144,18 @@ def _parse(raw: bytes) -> SyncBooking:
         raise _Refused(400, "INVALID_PAYLOAD", "; ".join(problems)) from None
 
 
-async def _website(engine: AsyncEngine, api_key: str | None) -> Location:
+async def _website(services: Services, api_key: str | None) -> Location:
     if not api_key:
         raise _Refused(401, "AUTH_FAILED", "Missing API key")
-    digest = hashlib.sha256(api_key.encode()).hexdigest().encode()
-    async with AsyncSession(engine) as session:
-        websites = (
-            await session.execute(
-                select(Location).where(Location.kind == "onebooking", Location.api_key_hash.is_not(None))
-            )
-        ).scalars()
-        match = None
-        for website in websites:
-            # Compare every candidate: the time taken says nothing about which key came close.
-            if hmac.compare_digest((website.api_key_hash or "").encode(), digest):
-                match = website
-    if match is None:
+    # The store compares keyed hashes in constant time, and accepts a rotated-out key during its grace.
+    location_id = await services.credentials.verify(api_key, kind="onebooking")
+    if location_id is None:
         raise _Refused(401, "AUTH_FAILED", "Invalid API key")
-    return match
+    async with AsyncSession(services.engine) as session:
+        website = await session.get(Location, location_id)
+    if website is None:
+        raise _Refused(401, "AUTH_FAILED", "Invalid API key")
+    return website
 
 
 def _minor_units(amount: Decimal, currency: str) -> int:
@@ -197,7 +190,7 @@ def _services(request: Request) -> Services:
 async def _sync(request: Request) -> JSONResponse:
     services = _services(request)
     engine = services.engine
-    website = await _website(engine, request.headers.get("x-api-key"))
+    website = await _website(services, request.headers.get("x-api-key"))
     push = _parse(await request.body())
     currency = push.currency or website.currency
     if currency != website.currency:

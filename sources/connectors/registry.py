@@ -1,4 +1,5 @@
-"""The live connector of every location, built from the cache's location rows at start-up."""
+"""The live connector of every location, built from the cache's location rows and the credential store's
+credentials at start-up (and when a location registers at run time)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,6 @@ CONNECTORS: dict[str, Callable[..., Connector]] = {
     "platform": PlatformConnector,
     "pms": PmsConnector,
 }
-
-
-def demo_credentials(location: Any) -> dict[str, str]:
-    """The demo network's credentials: key derived from the id (its hash is on the row), secret on the row."""
-    secret = location.api_secret or ""
-    return {
-        "api_key": f"demo-key-{location.id}",
-        "api_secret": secret,
-        "client_id": f"demo-client-{location.id}",
-        "client_secret": secret,
-        "webhook_secret": secret,
-    }
 
 
 def config_for(location: Any, credentials: dict[str, str], **overrides: Any) -> ConnectorConfig:

@@ -61,7 +61,9 @@ class SyncScheduler:
         """(location, full?) for every pullable location whose turn it is."""
         engine = self.engine.writer.engine
         async with engine.connect() as connection:
-            locations = (await connection.execute(select(Location.id, Location.sync_settings))).all()
+            # A retired location is no longer pulled (it has no connector either).
+            active = Location.retired_at.is_(None)
+            locations = (await connection.execute(select(Location.id, Location.sync_settings).where(active))).all()
             last_started = dict(
                 (
                     await connection.execute(

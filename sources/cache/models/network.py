@@ -34,10 +34,11 @@ class Location(Base):
     version: Mapped[str | None] = mapped_column(String(20))
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    api_key_hash: Mapped[str | None] = mapped_column(String(128))
-    api_secret: Mapped[str | None] = mapped_column(String(255))
     sync_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Monday..Sunday: [open hour, close hour] in local time, or null when closed.
     opening_hours: Mapped[list[list[int] | None] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+    # Set when the network file stopped naming the location: its data stays, but no connector is built for
+    # it and heartbeat, sync and refresh leave it alone. Credentials live in location_credentials.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
