@@ -20,6 +20,7 @@ import uvicorn
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -32,8 +33,10 @@ from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
 from identity.secrets import SecretBox, load_master_key
 from resolvers.context import Context
+from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
 from schema import build_schema
+from server_limits import BodySizeLimit
 from settings import Settings
 from shims.onebooking.push import onebooking_routes
 from sources.cache import migrate
@@ -120,7 +123,18 @@ async def _open_services(engine: AsyncEngine, settings: Settings, connectors: Co
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake
     deliverer.on_stale = lambda location_id: sync.request(location_id, "stale")
-    return Services(engine, writer, bus, connectors, deliverer, refresher, worker, sync, secret_box(settings))
+    return Services(
+        engine,
+        writer,
+        bus,
+        connectors,
+        deliverer,
+        refresher,
+        worker,
+        sync,
+        secret_box(settings),
+        rate_limits=TokenBuckets(settings.rate_limits),
+    )
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -201,7 +215,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql_app = GatewayGraphQL(
-        build_schema(introspection=settings.introspection),
+        build_schema(
+            introspection=settings.introspection,
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_query_cost=settings.max_query_cost,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        ),
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )
@@ -213,7 +234,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.graphiql:
         routes.append(Mount("/graphiql/assets", graphiql.assets_app()))
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Outermost: an oversized body is refused before any route reads it.
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 @click.group(invoke_without_command=True)
@@ -231,7 +254,14 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
         # One line per heartbeat and delivery would drown the log; connector failures are logged by the gateway.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         click.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        # ws_max_size: uvicorn refuses an oversized WebSocket frame itself, before the app's limit would.
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            ws_max_size=settings.max_body_bytes,
+        )
 
 
 @cli.command("migrate")

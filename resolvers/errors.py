@@ -18,6 +18,9 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
     SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    RATE_LIMITED = "RATE_LIMITED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -74,3 +77,15 @@ class ApprovalRequiredError(GatewayError):
 
 class SyncInProgressError(GatewayError):
     code = ErrorCode.SYNC_IN_PROGRESS
+
+
+class QueryTooComplexError(GatewayError):
+    """The operation's estimated cost is over the limit; details: cost, limit."""
+
+    code = ErrorCode.QUERY_TOO_COMPLEX
+
+
+class RateLimitedError(GatewayError):
+    """The principal spent its requests for now; details: retryAfter (seconds)."""
+
+    code = ErrorCode.RATE_LIMITED

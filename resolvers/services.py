@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.secrets import SecretBox
+from resolvers.rate_limit import TokenBuckets
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
 from subscriptions.bus import EventBus
@@ -28,3 +29,5 @@ class Services:
     sync: SyncEngine
     # Keyed hashes and encryption for credentials at rest, under the master key.
     secrets: SecretBox
+    # Requests per principal; None: nothing is limited (a Services built outside the app, e.g. by a test).
+    rate_limits: TokenBuckets | None = None
