@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import pytest
 from graphql import OperationDefinitionNode, parse
+from websockets.exceptions import ConnectionClosed
+from ws_helpers import GraphQLSocket, OperationError
 
 from bench.queries import DASHBOARD_QUERY
 from conftest import RunningGateway, SqlStatementCounter, start_gateway, stop_gateway
@@ -212,6 +214,24 @@ def test_a_chunked_body_within_the_limit_reaches_graphql(gateway: RunningGateway
 def test_an_oversized_push_is_413(gateway: RunningGateway) -> None:
     headers = {"X-API-Key": SALFORD_KEY, "Content-Type": "application/json"}
     _is_payload_too_large(httpx.post(f"{gateway.url}{SYNC_PATH}", content=_oversized(), headers=headers, timeout=30))
+
+
+def test_an_oversized_websocket_message_closes_the_connection_as_too_big(gateway: RunningGateway) -> None:
+    with GraphQLSocket(gateway.url) as socket:
+        assert socket.query(TYPENAME) == {"__typename": "Query"}
+        padding = "x" * (DEFAULTS.max_body_bytes + 1)
+        payload = {"query": TYPENAME, "variables": {"padding": padding}}
+        socket.ws.send(json.dumps({"type": "subscribe", "id": "big", "payload": payload}))
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(10):  # what was on its way before (the first query's "complete", pings)
+                socket.ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_an_operation_over_a_websocket_is_cost_limited_too(gateway: RunningGateway) -> None:
+    with GraphQLSocket(gateway.url) as socket, pytest.raises(OperationError) as refused:
+        socket.query(THREE_LEVELS)
+    assert refused.value.codes == ["QUERY_TOO_COMPLEX"]
 
 
 def test_a_batch_of_operations_is_a_client_error(gateway: RunningGateway) -> None:
