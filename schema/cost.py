@@ -71,8 +71,14 @@ def _unwrap(type_: GraphQLOutputType) -> _Field:
 
 
 def _int_or_none(value: object) -> int | None:
-    # bool is an int to Python, never to GraphQL.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A variable's value as GraphQL's Int takes it: an integral float (500.0) is 500; a bool is no Int."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 @dataclass

@@ -76,6 +76,8 @@ def test_page_sizes_come_from_variables_their_defaults_literals_or_the_default_p
     assert absent == 3 + DEFAULTS.default_page_size * 8
     assert _cost(CUSTOMER_BOOKINGS, {"customers": 7, "bookings": 2}) == 3 + 7 * (3 + 2)
     assert _cost(CUSTOMER_BOOKINGS, {"customers": None}) == absent
+    # GraphQL's Int takes a whole float: so does the cost.
+    assert _cost(CUSTOMER_BOOKINGS, {"customers": 7.0, "bookings": 2}) == 3 + 7 * (3 + 2)
 
 
 def test_a_page_is_counted_at_most_at_the_largest_page_served() -> None:
@@ -171,6 +173,9 @@ def test_the_cost_counts_the_page_sizes_the_variables_ask_for(gateway: RunningGa
     refused = gateway.graphql(CUSTOMER_BOOKINGS, {"customers": 500, "bookings": 500})
     assert _codes(refused) == ["QUERY_TOO_COMPLEX"]
     assert refused["errors"][0]["extensions"]["cost"] == _cost(CUSTOMER_BOOKINGS, {"customers": 500, "bookings": 500})
+    # The same document again, with pages as floats GraphQL takes for Ints: the cache does not let it through.
+    again = gateway.graphql(CUSTOMER_BOOKINGS, {"customers": 500.0, "bookings": 500.0})
+    assert _codes(again) == ["QUERY_TOO_COMPLEX"]
 
 
 def _oversized() -> bytes:
