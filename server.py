@@ -24,6 +24,7 @@ import uvicorn
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -37,9 +38,11 @@ from identity.principal import TOKEN_ROLES, Role
 from identity.secrets import SecretBox, load_master_key
 from identity.tokens import InvalidToken
 from resolvers.authentication import Authenticator
+from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
 from schema import build_schema
 from schema.http import AuthenticatedGraphQL
+from server_limits import BodySizeLimit
 from settings import Settings
 from shims.onebooking.push import onebooking_routes
 from sources.cache import migrate
@@ -138,7 +141,18 @@ async def _open_services(
     sync.wake_outbox = worker.wake
     deliverer.on_stale = lambda location_id: sync.request(location_id, "stale")
     return Services(
-        writer.engine, writer, bus, connectors, deliverer, refresher, worker, sync, store.box, store, authenticator
+        writer.engine,
+        writer,
+        bus,
+        connectors,
+        deliverer,
+        refresher,
+        worker,
+        sync,
+        store.box,
+        store,
+        authenticator,
+        rate_limits=TokenBuckets(settings.rate_limits),
     )
 
 
@@ -254,7 +268,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql_app = GatewayGraphQL(
-        build_schema(introspection=settings.introspection),
+        build_schema(
+            introspection=settings.introspection,
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_query_cost=settings.max_query_cost,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        ),
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )
@@ -266,7 +287,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.graphiql:
         routes.append(Mount("/graphiql/assets", graphiql.assets_app()))
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Outermost: an oversized body is refused before any route reads it.
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 @click.group(invoke_without_command=True)
@@ -291,7 +314,14 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
                 click.echo(str(error), err=True)
                 sys.exit(1)
         click.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        # ws_max_size: uvicorn refuses an oversized WebSocket frame itself, before the app's limit would.
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            ws_max_size=settings.max_body_bytes,
+        )
 
 
 @cli.command("migrate")

@@ -5,12 +5,37 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sources.connectors.records import EntityType
 
 DEFAULT_SQLITE_PATH = Path("var") / "gateway.sqlite3"
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `burst` requests at once, refilled at `per_minute` (DESIGN.md "Security")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    per_minute: float = Field(gt=0, description="Requests a minute, sustained")
+    burst: int = Field(ge=1, description="Requests allowed back to back after a quiet spell")
+
+
+def default_rate_limits() -> dict[str, RateLimit]:
+    # Keyed by identity.principal.Role's values (settings sits below the layers and cannot import it).
+    # People and services with network-wide roles drive dashboards and scripts: generous. A location
+    # pushes its own bookings. Anonymous callers share one bucket: small.
+    return {
+        "network_admin": RateLimit(per_minute=60_000, burst=5_000),
+        "hub_administrator": RateLimit(per_minute=30_000, burst=2_000),
+        "location_manager": RateLimit(per_minute=6_000, burst=500),
+        "franchisee": RateLimit(per_minute=6_000, burst=500),
+        "shared_staff": RateLimit(per_minute=1_200, burst=200),
+        "customer": RateLimit(per_minute=600, burst=100),
+        "location": RateLimit(per_minute=6_000, burst=500),
+        "anonymous": RateLimit(per_minute=120, burst=60),
+    }
 
 
 class Settings(BaseSettings):
@@ -118,4 +143,20 @@ class Settings(BaseSettings):
     demo_admin_token_ttl_seconds: int = Field(default=30 * 86400, ge=60, description="Life of the printed token")
     subscriber_queue_size: int = Field(
         default=1000, ge=1, description="Events held per subscriber; past it the oldest are dropped and counted"
+    )
+    # -- limits (issue 10 §4: no one request can hurt the others) --
+    max_query_cost: int = Field(
+        default=100_000,
+        ge=1,
+        description="A GraphQL operation whose estimated cost (schema/cost.py) is above this is refused unexecuted",
+    )
+    max_depth: int = Field(default=12, ge=1, le=100, description="Deepest field nesting a GraphQL operation may have")
+    max_aliases: int = Field(default=30, ge=1, description="Aliases one GraphQL operation may use")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest HTTP request body and WebSocket message taken, in bytes"
+    )
+    rate_limits: dict[str, RateLimit] = Field(
+        default_factory=default_rate_limits,
+        description="Per role (identity.principal.Role values): requests a minute and burst, for each principal; "
+        "a role left out is not limited",
     )

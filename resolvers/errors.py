@@ -19,6 +19,9 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
     SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    RATE_LIMITED = "RATE_LIMITED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -87,3 +90,15 @@ class UnauthenticatedError(GatewayError):
     """The operation needs a credential and the caller presented none."""
 
     code = ErrorCode.UNAUTHENTICATED
+
+
+class QueryTooComplexError(GatewayError):
+    """The operation's estimated cost is over the limit; details: cost, limit."""
+
+    code = ErrorCode.QUERY_TOO_COMPLEX
+
+
+class RateLimitedError(GatewayError):
+    """The principal spent its requests for now; details: retryAfter (seconds)."""
+
+    code = ErrorCode.RATE_LIMITED

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.secrets import SecretBox
 from resolvers.authentication import Authenticator
+from resolvers.rate_limit import TokenBuckets
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
 from sources.network.credentials import CredentialStore
@@ -34,3 +35,5 @@ class Services:
     credentials: CredentialStore
     # Bearer tokens to principals, and the tokens the gateway issues.
     authenticator: Authenticator
+    # Requests per principal; None: nothing is limited (a Services built outside the app, e.g. by a test).
+    rate_limits: TokenBuckets | None = None

@@ -10,7 +10,6 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     ParserCache,
-    ValidationCache,
     query_depth_limiter,
 )
 from strawberry.extensions import max_aliases as max_aliases_extension
@@ -25,6 +24,7 @@ from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
 from schema.catalog.queries import CatalogQueries
 from schema.catalog.types import Resource, Service
+from schema.cost import CostModel
 from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.errors import translate_errors
@@ -32,6 +32,7 @@ from schema.extensions import FreshnessExtension
 from schema.introspection import AnonymousIntrospectionRefused
 from schema.inventory.queries import InventoryQueries
 from schema.inventory.types import StockItem
+from schema.limits import CachedValidation, RequestLimits
 from schema.locations.queries import LocationQueries
 from schema.locations.types import Location
 from schema.mutation import Mutation
@@ -61,6 +62,18 @@ Query = merge_types(
 
 
 class GatewaySchema(strawberry.Schema):
+    # With introspection off, errors in coercing variables do not suggest names either (set by build_schema).
+    hide_suggestions: bool = False
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        # Strawberry passes these on to graphql-core's execute(), which takes hide_suggestions among them.
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        if self.hide_suggestions:
+            kwargs["hide_suggestions"] = True
+        return kwargs
+
     async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
         result = await super().execute(query, *args, **kwargs)
         context = kwargs.get("context_value", args[1] if len(args) > 1 else None)
@@ -81,24 +94,37 @@ class GatewaySchema(strawberry.Schema):
         """Logging happens in translate_errors: unexpected errors with the request id, expected ones not at all."""
 
 
-def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
+def build_schema(
+    *,
+    introspection: bool = True,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_query_cost: int | None = None,
+    default_page_size: int = 20,
+    max_page_size: int = 500,
+) -> strawberry.Schema:
+    """The schema with the request limits: depth, aliases, the cost of an operation (none when None), and the
+    caller's rate limit (the context's services hold the buckets)."""
     # Factories: strawberry builds each extension per request (the caches live at module level).
     # The rule classes are built once: QueryDepthLimiter/MaxAliasesLimiter build new classes per instance,
-    # which made every request's rules tuple new, so ValidationCache never hit.
+    # which made every request's rules tuple new, so the validation cache never hit.
     rules: list[type[ASTValidationRule]] = [
         query_depth_limiter.create_validator(max_depth, None),
         max_aliases_extension.create_validator(max_aliases),
     ]
+    cost_model = CostModel(default_page_size=default_page_size, max_page_size=max_page_size)
     extensions: list[Any] = [
+        # First: RequestLimits raises from on_execute, and must not skip another extension's on_execute exit.
+        lambda: RequestLimits(model=cost_model, max_cost=max_query_cost),
         lambda: ParserCache(maxsize=1000),
-        lambda: ValidationCache(maxsize=1000),
+        lambda: CachedValidation(hide_suggestions=not introspection),
         lambda: AddValidationRules(rules),
         FreshnessExtension,
         AnonymousIntrospectionRefused,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(
+    schema = GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -106,3 +132,5 @@ def build_schema(*, introspection: bool = True, max_depth: int = 12, max_aliases
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
     )
+    schema.hide_suggestions = not introspection
+    return schema

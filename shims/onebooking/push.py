@@ -9,7 +9,8 @@ POST /api/bookings/sync
     and payment fields are accepted and not kept).
     200 {"success": true, "booking_id": "<network booking id>", "message": "Booking synced successfully"}
     errors {"success": false, "error": "<what>", "code": ...}: 401 AUTH_FAILED, 400 INVALID_PAYLOAD,
-    409 DUPLICATE_BOOKING (booking.created for a booking we already have), 500 SERVER_ERROR.
+    409 DUPLICATE_BOOKING (booking.created for a booking we already have), 429 RATE_LIMITED (with
+    Retry-After: the website spent its requests for now), 500 SERVER_ERROR.
 
 Choices the spec leaves open:
 - Amounts are JSON numbers in the currency's major units, read exactly (never through a
@@ -45,7 +46,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from identity.principal import location_principal
 from resolvers.services import Services
+from shims.limits import retry_after, retry_after_headers
 from sources.cache.models import Booking, CustomerMapping, Location, Service
 from sources.cache.money import InexactAmount, to_minor_units
 from sources.cache.types import utc_now
@@ -115,13 +118,13 @@ class SyncBooking(BaseModel):
 class _Refused(Exception):
     """An expected refusal, answered with the spec's error body."""
 
-    def __init__(self, status: int, code: str, error: str) -> None:
+    def __init__(self, status: int, code: str, error: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(error)
-        self.status, self.code, self.error = status, code, error
+        self.status, self.code, self.error, self.headers = status, code, error, headers
 
 
-def _failure(status: int, code: str, error: str) -> JSONResponse:
-    return JSONResponse({"success": False, "error": error, "code": code}, status_code=status)
+def _failure(status: int, code: str, error: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"success": False, "error": error, "code": code}, status_code=status, headers=headers)
 
 
 def _no_constants(name: str) -> Any:
@@ -191,6 +194,10 @@ async def _sync(request: Request) -> JSONResponse:
     services = _services(request)
     engine = services.engine
     website = await _website(services, request.headers.get("x-api-key"))
+    # Keyed by the website it authenticated as: one busy website does not slow the others down.
+    wait = retry_after(request, location_principal(website.id))
+    if wait is not None:
+        raise _Refused(429, "RATE_LIMITED", f"Too many requests: try again in {wait} s", retry_after_headers(wait))
     push = _parse(await request.body())
     currency = push.currency or website.currency
     if currency != website.currency:
@@ -264,7 +271,7 @@ async def sync_booking(request: Request) -> JSONResponse:
     try:
         return await _sync(request)
     except _Refused as refused:
-        return _failure(refused.status, refused.code, refused.error)
+        return _failure(refused.status, refused.code, refused.error, refused.headers)
     except Exception:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         logger.exception("POST %s failed (request %s)", SYNC_PATH, request_id)
