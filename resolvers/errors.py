@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
     SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -74,3 +75,9 @@ class ApprovalRequiredError(GatewayError):
 
 class SyncInProgressError(GatewayError):
     code = ErrorCode.SYNC_IN_PROGRESS
+
+
+class ServiceUnavailableError(GatewayError):
+    """The gateway's own cache database cannot be reached: nothing the client did, worth retrying later."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE

@@ -57,6 +57,9 @@ class MutationErrorCode(Enum):
     SYNC_IN_PROGRESS = strawberry.enum_value(
         "SYNC_IN_PROGRESS", description="A sync job for the location is already running; wait for it to end."
     )
+    SERVICE_UNAVAILABLE = strawberry.enum_value(
+        "SERVICE_UNAVAILABLE", description="The gateway's database cannot be reached now; retry later."
+    )
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR", description="Something unexpected went wrong; quote the request id."
     )

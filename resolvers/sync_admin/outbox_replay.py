@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from resolvers import bounds
 from resolvers.context import Context
 from resolvers.errors import ConflictError, NotFoundError
 from resolvers.results import WriteResult
@@ -11,6 +12,7 @@ from sync.outbox.queue import DEAD, PENDING, Queued
 
 
 async def replay_outbox_message(context: Context, message_id: str) -> WriteResult:
+    bounds.key("id", message_id)
     async with context.services.writer.transaction() as session:
         message = await session.get(OutboxMessage, message_id)
         if message is None:
