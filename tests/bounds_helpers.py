@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
+from clock import session_instant
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +26,7 @@ from sources.cache.models import (
     Location,
     OutboxMessage,
     Resource,
+    Service,
     StockLevel,
     StockMovement,
 )
@@ -89,6 +92,11 @@ class DemoIds:
     stock_item: str
     stock_location: str
     other_stock_location: str
+    service: str  # an active service at `location`
+
+    def future_day(self, days: int) -> str:
+        """The date `days` after the session's instant (never the wall clock)."""
+        return (session_instant().astimezone(UTC) + timedelta(days=days)).date().isoformat()
 
 
 async def _demo_ids(engine: AsyncEngine) -> DemoIds:
@@ -120,6 +128,13 @@ async def _demo_ids(engine: AsyncEngine) -> DemoIds:
         levels = (
             await connection.execute(select(StockLevel).order_by(StockLevel.item_id, StockLevel.location_id))
         ).all()
+        service = (
+            await connection.execute(
+                select(Service.id)
+                .where(Service.location_id == booking.service_location_id, Service.is_active)
+                .order_by(Service.id)
+            )
+        ).scalar()
         item = levels[0].item_id
         stock_locations = [level.location_id for level in levels if level.item_id == item]
     return DemoIds(
@@ -132,6 +147,7 @@ async def _demo_ids(engine: AsyncEngine) -> DemoIds:
         stock_item=item,
         stock_location=stock_locations[0],
         other_stock_location=stock_locations[-1],
+        service=str(service),
     )
 
 
