@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     RATE_LIMITED = "RATE_LIMITED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -102,3 +103,9 @@ class RateLimitedError(GatewayError):
     """The principal spent its requests for now; details: retryAfter (seconds)."""
 
     code = ErrorCode.RATE_LIMITED
+
+
+class ServiceUnavailableError(GatewayError):
+    """The gateway's own cache database cannot be reached: nothing the client did, worth retrying later."""
+
+    code = ErrorCode.SERVICE_UNAVAILABLE

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from resolvers import bounds
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from sync.live.refresh import RefreshScope, Source
@@ -19,6 +20,7 @@ async def refresh_for_query(
     bound = context.settings.default_max_age_seconds if max_age is None else max_age
     if bound < 0:
         raise InvalidInputError("`maxAge` cannot be negative", field="maxAge")
+    bounds.integer("maxAge", bound, 0, bounds.MAX_AGE_SECONDS)
     services = context.opened_services
     if services is None:
         return

@@ -16,13 +16,12 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers import bounds
 from resolvers.context import Context
-from resolvers.errors import ConflictError, IdempotencyKeyReusedError, InvalidInputError
+from resolvers.errors import ConflictError, IdempotencyKeyReusedError
 from resolvers.results import WriteResult
 from sources.cache.models import IdempotencyRecord
 from sources.cache.types import utc_now
-
-MAX_KEY_LENGTH = 200
 
 
 def request_hash(operation: str, arguments: dict[str, Any]) -> str:
@@ -37,8 +36,9 @@ async def run_idempotent(
     arguments: dict[str, Any],
     perform: Callable[[], Awaitable[WriteResult]],
 ) -> WriteResult:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInputError(f"`idempotencyKey` must be 1 to {MAX_KEY_LENGTH} characters", field="idempotencyKey")
+    # The resolvers check their whole input (this key too) before calling here; this is the last guard, since
+    # the key is written below and sent to locations as a header.
+    bounds.idempotency_key(key)
     digest = request_hash(operation, arguments)
     writer = context.services.writer
     try:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.engine import Row
 
+from resolvers.bounds import CURSOR_LENGTH
 from resolvers.errors import InvalidCursorError, InvalidInputError
 
 
@@ -89,12 +90,16 @@ def _beyond(order: SortOrder, values: Sequence[Any], forward: bool) -> ColumnEle
 def validate_page_args(args: PageArgs, default_size: int, max_size: int) -> tuple[int, bool]:
     """The page size, and whether the page is counted backwards from `before`/the end."""
     if args.first is not None and args.last is not None:
-        raise InvalidInputError("pass either `first` or `last`, not both")
+        raise InvalidInputError("pass either `first` or `last`, not both", field="last")
+    for field, cursor in (("after", args.after), ("before", args.before)):
+        if cursor is not None and len(cursor) > CURSOR_LENGTH:
+            raise InvalidInputError(f"`{field}` is longer than any cursor this API issues", field=field)
+    field = "last" if args.last is not None else "first"
     size = args.last if args.last is not None else args.first
     if size is None:
         size = default_size
     if size < 0 or size > max_size:
-        raise InvalidInputError(f"page size must be between 0 and {max_size}, got {size}", size=size)
+        raise InvalidInputError(f"page size must be between 0 and {max_size}, got {size}", size=size, field=field)
     return size, args.last is not None or (args.before is not None and args.first is None)
 
 

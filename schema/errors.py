@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
 from resolvers.errors import ErrorCode, GatewayError
+from resolvers.outage import is_database_unavailable
 
 logger = logging.getLogger("gateway.errors")
 
@@ -29,6 +30,16 @@ def _translated(error: GraphQLError, request_id: str) -> GraphQLError:
         code = GRAPHQL_PARSE_FAILED if error.message.startswith("Syntax Error") else GRAPHQL_VALIDATION_FAILED
         return GraphQLError(
             error.message, nodes=error.nodes, path=error.path, extensions={**(error.extensions or {}), "code": code}
+        )
+    if is_database_unavailable(original):
+        # Not a bug and nothing the client did: say so with a code a client can retry on (the details stay in
+        # the log, as for any unexpected error).
+        logger.warning("database unavailable, request %s: %r", request_id, original)
+        return GraphQLError(
+            f"The gateway cannot reach its database right now; retry shortly (request id {request_id})",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ErrorCode.SERVICE_UNAVAILABLE.value, "requestId": request_id},
         )
     logger.error("unexpected error, request %s", request_id, exc_info=original)
     return GraphQLError(

@@ -60,6 +60,16 @@ class MutationErrorCode(Enum):
     SYNC_IN_PROGRESS = strawberry.enum_value(
         "SYNC_IN_PROGRESS", description="A sync job for the location is already running; wait for it to end."
     )
+    QUERY_TOO_COMPLEX = strawberry.enum_value(
+        "QUERY_TOO_COMPLEX", description="The operation's estimated cost is over the limit; ask for smaller pages."
+    )
+    RATE_LIMITED = strawberry.enum_value(
+        "RATE_LIMITED", description="Too many requests from this caller; retry after `retryAfter` seconds."
+    )
+    PAYLOAD_TOO_LARGE = strawberry.enum_value("PAYLOAD_TOO_LARGE", description="The request body is too large.")
+    SERVICE_UNAVAILABLE = strawberry.enum_value(
+        "SERVICE_UNAVAILABLE", description="The gateway's database cannot be reached now; retry later."
+    )
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR", description="Something unexpected went wrong; quote the request id."
     )

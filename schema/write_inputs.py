@@ -14,7 +14,8 @@ from typing import Any, Protocol
 import strawberry
 from strawberry.types import Info
 
-from resolvers.errors import GatewayError, InvalidIdError, InvalidInputError
+from resolvers import bounds
+from resolvers.errors import GatewayError, InvalidInputError
 from resolvers.ids import key_of
 from resolvers.inventory import stock as stock_writes
 from resolvers.results import WriteResult
@@ -25,8 +26,9 @@ from schema.inventory.types import StockItem, StockLevel
 from schema.payloads import LocationOutcome, MutationError
 
 IDEMPOTENCY_KEY_DESCRIPTION = (
-    "Any string of 1 to 200 characters, new for each intended write: resending a request with the same key "
-    "returns the first answer and never writes twice; reusing a key with another input is refused."
+    f"1 to {bounds.IDEMPOTENCY_KEY_LENGTH} printable ASCII characters without spaces (it travels in HTTP headers), "
+    "new for each intended write: resending a request with the same key returns the first answer and never "
+    "writes twice; reusing a key with another input is refused."
 )
 
 
@@ -36,11 +38,9 @@ def idempotency_key_field() -> Any:
 
 
 def key_for(global_id: strawberry.ID, type_name: str, field: str) -> str:
-    """The cache key inside a global id; a malformed or mistyped id is INVALID_ID on that input field."""
-    try:
-        return key_of(str(global_id), type_name)
-    except InvalidIdError as error:
-        raise InvalidIdError(error.message, id=str(global_id), field=field) from None
+    """The cache key inside a global id; a malformed or mistyped id is INVALID_ID on that input field, an
+    over-long one INVALID_INPUT."""
+    return key_of(str(global_id), type_name, field)
 
 
 def optional_key_for(global_id: strawberry.ID | None, type_name: str, field: str) -> str | None:
@@ -48,10 +48,9 @@ def optional_key_for(global_id: strawberry.ID | None, type_name: str, field: str
 
 
 def aware(value: datetime, field: str) -> datetime:
-    """Naive times are ambiguous across the network's timezones: refuse them as input, not with a 500 later."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInputError(f"`{field}` needs a timezone offset, e.g. 2026-11-21T09:00:00Z", field=field)
-    return value
+    """Naive times are ambiguous across the network's timezones, and far ones overflow date arithmetic:
+    refuse them as input, not with a 500 later."""
+    return bounds.instant(field, value)
 
 
 def json_object(value: object, field: str) -> dict[str, Any]:

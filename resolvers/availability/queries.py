@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Row
 
+from resolvers import bounds
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
@@ -61,11 +62,12 @@ class LocationSlots:
 def validate(query: AvailabilityQuery, now: datetime) -> None:
     if (query.service_id is None) == (query.category is None):
         raise InvalidInputError("give exactly one of `serviceId` and `category`", field="serviceId")
+    bounds.optional_key("serviceId", query.service_id)
+    bounds.optional_text("category", query.category, bounds.CATEGORY_LENGTH)
     if query.category is not None and not query.category.strip():
         raise InvalidInputError("`category` must not be blank", field="category")
-    for name, value in (("from", query.start_at), ("to", query.end_at)):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidInputError(f"`{name}` needs a timezone offset, e.g. 2026-11-21T09:00:00Z", field=name)
+    bounds.instant("from", query.start_at)
+    bounds.instant("to", query.end_at)
     if query.start_at >= query.end_at:
         raise InvalidInputError("`from` must be before `to`", field="from")
     if query.end_at <= now:
@@ -79,6 +81,7 @@ def validate(query: AvailabilityQuery, now: datetime) -> None:
     if query.near is not None:
         require_point(query.near)
         require_reach(query.max_distance_km)
+        bounds.number("maxDistanceKm", query.max_distance_km, 0.0, bounds.DISTANCE_KM_MAX, low_inclusive=False)
 
 
 async def _candidates(context: Context, query: AvailabilityQuery) -> tuple[list[Row[Any]], dict[str, Row[Any]]]:

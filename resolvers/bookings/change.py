@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers import bounds
 from resolvers.authorization import require_visible_booking
 from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
 from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
@@ -47,6 +48,10 @@ async def _active_booking(session: AsyncSession, booking_id: str) -> Booking:
 async def reschedule_booking(
     context: Context, booking_id: str, start_at: datetime, resource_id: str | None, key: str
 ) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("bookingId", booking_id)
+    bounds.instant("startAt", start_at)
+    bounds.optional_key("resourceId", resource_id)
     require_future("startAt", start_at)
     await require_visible_booking(context, booking_id)
 
@@ -131,6 +136,9 @@ async def cancel_in_session(context: Context, session: AsyncSession, booking: Bo
 
 
 async def cancel_booking(context: Context, booking_id: str, reason: str, key: str) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("bookingId", booking_id)
+    bounds.text("reason", reason, bounds.REASON_LENGTH, multiline=True)
     await require_visible_booking(context, booking_id)
 
     async def perform() -> WriteResult:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers import bounds
 from resolvers.authorization import may_book_at, require_booking_for, require_visible_customer
 from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
 from resolvers.context import Context
@@ -183,7 +184,39 @@ async def _claim(
     ), resource
 
 
+def check_bounds(request: CreateBooking) -> None:
+    """Every value of the request within its bounds (resolvers.bounds), before anything is read or written."""
+    bounds.idempotency_key(request.idempotency_key)
+    bounds.instant("startAt", request.start_at)
+    for field, value in (
+        ("serviceId", request.service_id),
+        ("originatingLocationId", request.originating_location_id),
+        ("customerId", request.customer_id),
+        ("resourceId", request.resource_id),
+    ):
+        bounds.optional_key(field, value)
+    bounds.optional_text("category", request.category, bounds.CATEGORY_LENGTH)
+    details = request.new_customer
+    if details is not None:
+        # Blank names are refused where the customer is made (field newCustomer); here only their bounds.
+        bounds.text("newCustomer.firstName", details.first_name, bounds.NAME_LENGTH)
+        bounds.text("newCustomer.lastName", details.last_name, bounds.NAME_LENGTH)
+        if details.email is not None:
+            bounds.email("newCustomer.email", details.email)
+        if details.phone is not None:
+            bounds.phone("newCustomer.phone", details.phone)
+    if request.near_latitude is not None:
+        bounds.number("near.latitude", request.near_latitude, -90.0, 90.0)
+    if request.near_longitude is not None:
+        bounds.number("near.longitude", request.near_longitude, -180.0, 180.0)
+    bounds.number("maxDistanceKm", request.max_distance_km, 0.0, bounds.DISTANCE_KM_MAX, low_inclusive=False)
+    if request.currency is not None:
+        bounds.currency("currency", request.currency)
+    bounds.text("notes", request.notes, bounds.NOTES_LENGTH, multiline=True)
+
+
 async def _validate_create(context: Context, request: CreateBooking) -> None:
+    check_bounds(request)
     require_future("startAt", request.start_at)
     require_reach(request.max_distance_km)
     require_point(_near(request))

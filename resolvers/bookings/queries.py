@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from resolvers import bounds
 from resolvers.bookings.vocabulary import BOOKING_SORT_ORDERS, BookingRelation
 from resolvers.bookings.vocabulary import BookingSort as BookingSort  # schema/ still names both through here
 from resolvers.bookings.vocabulary import BookingStatus as BookingStatus
@@ -16,7 +17,7 @@ from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs
 from resolvers.scope import RowScope, scoped
-from resolvers.validation import require_aware, require_known_locations, require_ordered_range
+from resolvers.validation import require_known_locations, require_ordered_range
 from sources.cache.models import Booking
 
 bookings = Booking.__table__
@@ -36,8 +37,8 @@ class BookingFilter:
 
 
 async def validate_booking_filter(context: Context, where: BookingFilter) -> None:
-    require_aware("startsAtOrAfter", where.starts_at_or_after)
-    require_aware("startsBefore", where.starts_before)
+    bounds.optional_instant("startsAtOrAfter", where.starts_at_or_after)
+    bounds.optional_instant("startsBefore", where.starts_before)
     require_ordered_range("startsAtOrAfter", where.starts_at_or_after, "startsBefore", where.starts_before)
     mentioned = [
         *(where.location_ids or ()),

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from resolvers import bounds
 from resolvers.authorization import require_visible_booking
 from resolvers.bookings.change import cancel_in_session
 from resolvers.bookings.create import CreateBooking, create_booking
@@ -25,8 +26,12 @@ from sync.outbox.delivery import DeliveryStatus
 async def transfer_booking(
     context: Context, booking_id: str, to_location_id: str, start_at: datetime | None, approved: bool, key: str
 ) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("bookingId", booking_id)
+    bounds.key("toLocationId", to_location_id)
     await require_visible_booking(context, booking_id)
     if start_at is not None:
+        bounds.instant("startAt", start_at)
         require_future("startAt", start_at)
     if context.settings.transfer_requires_approval and not approved:
         raise ApprovalRequiredError(

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from resolvers import bounds
 from resolvers.authorization import require_owned_resource
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
@@ -26,8 +27,12 @@ def _validate_rules(rules: dict[str, Any]) -> None:
             f"unknown sharing rules: {', '.join(unknown)} (known: {', '.join(sorted(RULE_NAMES))})", field="rules"
         )
     cap = rules.get("max_hours_per_week")
-    if cap is not None and (not isinstance(cap, (int, float)) or cap <= 0):
-        raise InvalidInputError("`max_hours_per_week` must be a positive number", field="rules")
+    if cap is not None and (
+        isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0 < cap <= bounds.HOURS_PER_WEEK_MAX
+    ):
+        raise InvalidInputError(
+            f"`max_hours_per_week` must be a number above 0 and at most {bounds.HOURS_PER_WEEK_MAX:g}", field="rules"
+        )
 
 
 async def _set_share(
@@ -78,6 +83,10 @@ async def _set_share(
 async def share_resource(
     context: Context, resource_id: str, with_location_id: str, rules: dict[str, Any], key: str
 ) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("resourceId", resource_id)
+    bounds.key("withLocationId", with_location_id)
+    bounds.json_value("rules", rules)
     await require_owned_resource(context, resource_id)
     _validate_rules(rules)
     arguments = {"resource_id": resource_id, "with": with_location_id, "rules": rules}
@@ -87,6 +96,9 @@ async def share_resource(
 
 
 async def unshare_resource(context: Context, resource_id: str, with_location_id: str, key: str) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("resourceId", resource_id)
+    bounds.key("withLocationId", with_location_id)
     await require_owned_resource(context, resource_id)
     arguments = {"resource_id": resource_id, "with": with_location_id}
     return await run_idempotent(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers import bounds
 from resolvers.authorization import require_visible_customer
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
@@ -36,12 +37,17 @@ def _validate(changes: CustomerChanges) -> dict[str, Any]:
     values = {name: value for name, value in asdict(changes).items() if value is not None}
     if not values:
         raise InvalidInputError("nothing to change", field="input")
-    for name in ("first_name", "last_name"):
-        if name in values and not str(values[name]).strip():
-            raise InvalidInputError(f"`{name}` cannot be blank", field=name)
-    email = values.get("email")
-    if email is not None and ("@" not in email or email.startswith("@") or email.endswith("@")):
-        raise InvalidInputError("`email` is not an email address", field="email")
+    for name, field in (("first_name", "firstName"), ("last_name", "lastName")):
+        if name in values:
+            bounds.text(field, values[name], bounds.NAME_LENGTH)
+            if not values[name].strip():
+                raise InvalidInputError(f"`{name}` cannot be blank", field=name)
+    if "email" in values:
+        bounds.email("email", values["email"])
+    if "phone" in values:
+        bounds.phone("phone", values["phone"])
+    if "preferences" in values:
+        bounds.json_value("preferences", values["preferences"])
     return values
 
 
@@ -79,6 +85,8 @@ async def _push_to_locations(context: Context, session: AsyncSession, customer: 
 
 
 async def update_customer(context: Context, customer_id: str, changes: CustomerChanges, key: str) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("customerId", customer_id)
     await require_visible_customer(context, customer_id)
     values = _validate(changes)
 
@@ -115,6 +123,9 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
 
 
 async def merge_customers(context: Context, keep_customer_id: str, remove_customer_id: str, key: str) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("keepCustomerId", keep_customer_id)
+    bounds.key("removeCustomerId", remove_customer_id)
     if keep_customer_id == remove_customer_id:
         raise InvalidInputError("a customer cannot be merged into itself", field="removeCustomerId")
     await require_visible_customer(context, keep_customer_id, "keepCustomerId")

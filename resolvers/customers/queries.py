@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
+from resolvers import bounds
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
@@ -50,6 +51,8 @@ def filtered_customers(scope: RowScope, where: CustomerFilter) -> Select[Any]:
 
 
 async def list_customers(context: Context, where: CustomerFilter, args: PageArgs) -> ListResult:
+    # Longer than any searched column cannot match, and SQLite refuses LIKE patterns past 50,000 bytes.
+    bounds.optional_text("search", where.search, bounds.SEARCH_LENGTH)
     await require_known_locations(context.engine, where.location_ids)
     return await list_page(context, filtered_customers(context.scope, where), CUSTOMER_ORDER, args)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from resolvers import bounds
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
@@ -32,6 +33,7 @@ class InventoryFilter:
 
 
 async def list_stock_items(context: Context, where: InventoryFilter, args: PageArgs) -> ListResult:
+    bounds.optional_text("search", where.search, bounds.SEARCH_LENGTH)
     await require_known_locations(context.engine, where.location_ids)
     statement = scoped(select(stock_items), context.scope.stock_items())
     if where.location_ids or where.low_stock_only:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from resolvers import bounds
 from resolvers.authorization import require_acting_location
 from resolvers.context import Context
 from resolvers.errors import InsufficientStockError, InvalidInputError, NotFoundError
@@ -63,6 +64,9 @@ async def _change(
             f"only {level.quantity - level.reserved} of {item.name} are free at {level.location_id}",
             available=level.quantity - level.reserved,
         )
+    if level.quantity + delta_quantity > bounds.STOCK_LEVEL_MAX:
+        field = "delta" if kind == "change" else "quantity"
+        raise InvalidInputError(f"a stock level cannot exceed {bounds.STOCK_LEVEL_MAX} units", field=field)
     level.quantity += delta_quantity
     level.reserved += delta_reserved
     if kind == "change":
@@ -98,13 +102,19 @@ async def change_stock(
     """adjustStock (signed quantity), reserveStock and releaseStock (positive quantity)."""
     require_acting_location(context, location_id)
     kind = {"adjustStock": "change", "reserveStock": "reserve", "releaseStock": "release"}[operation]
+    bounds.idempotency_key(key)
+    bounds.key("itemId", item_id)
+    bounds.key("locationId", location_id)
+    bounds.text("reference", reference, bounds.REFERENCE_LENGTH)
     if kind == "change":
         if quantity == 0:
             raise InvalidInputError("`delta` must not be zero", field="delta")
+        bounds.integer("delta", quantity, -bounds.QUANTITY_MAX, bounds.QUANTITY_MAX)
         if reason not in REASONS:
             raise InvalidInputError(f"`reason` must be one of {', '.join(sorted(REASONS))}", field="reason")
     else:
         require_positive("quantity", quantity)
+        bounds.quantity("quantity", quantity)
 
     async def perform() -> WriteResult:
         async with context.services.writer.transaction() as session:
@@ -163,8 +173,13 @@ async def _withdraw(context: Context, message: Queued, item_id: str, delta: int)
 async def transfer_stock(
     context: Context, *, item_id: str, from_location_id: str, to_location_id: str, quantity: int, key: str
 ) -> WriteResult:
+    bounds.idempotency_key(key)
+    bounds.key("itemId", item_id)
+    bounds.key("fromLocationId", from_location_id)
+    bounds.key("toLocationId", to_location_id)
     require_acting_location(context, from_location_id)  # the sender's call; the receiver just receives
     require_positive("quantity", quantity)
+    bounds.quantity("quantity", quantity)
     if from_location_id == to_location_id:
         raise InvalidInputError("a transfer needs two different locations", field="toLocationId")
 

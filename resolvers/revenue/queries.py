@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from resolvers import bounds
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError
 from resolvers.scope import RowScope
@@ -55,6 +56,8 @@ async def revenue_report(
     location_ids: list[str] | None = None,
 ) -> RevenueReportData:
     """Rows per location or per service day, per currency (amounts are never converted)."""
+    bounds.day("from", start)
+    bounds.day("to", end)
     require_ordered_range("from", start, "to", end)
     if (end - start).days > MAX_REPORT_DAYS:
         raise InvalidInputError(f"a report covers at most {MAX_REPORT_DAYS} days", field="to")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from resolvers import bounds
 from resolvers.authorization import require_visible_outbox_message
 from resolvers.context import Context
 from resolvers.errors import ConflictError, NotFoundError
@@ -12,6 +13,7 @@ from sync.outbox.queue import DEAD, PENDING, Queued
 
 
 async def replay_outbox_message(context: Context, message_id: str) -> WriteResult:
+    bounds.key("id", message_id)
     await require_visible_outbox_message(context, message_id)
     async with context.services.writer.transaction() as session:
         message = await session.get(OutboxMessage, message_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from resolvers import bounds
 from resolvers.context import Context
 from resolvers.errors import ConflictError, GatewayError, InvalidInputError, NotFoundError, SyncInProgressError
 from resolvers.listing import ListResult, list_page
@@ -150,6 +151,7 @@ async def trigger_sync(
     context: Context, location_id: str, entity_types: Sequence[str] | None, *, full: bool, wait: bool
 ) -> str:
     """Start a manual job for the location (and wait for it to end when asked); returns its id."""
+    bounds.key("locationId", location_id)
     if await context.loaders.location_by_id.load(location_id) is None:
         raise NotFoundError(f"no location has id {location_id!r}", id=location_id, field="locationId")
     pulled = pulled_types(entity_types)
@@ -167,8 +169,11 @@ async def resolve_conflict(
     context: Context, conflict_id: str, *, choice: str | None, merged: dict[str, Any] | None
 ) -> None:
     """Apply one side of a pending conflict, or merged field values; the engine propagates the result."""
+    bounds.key("id", conflict_id)
     if (choice is None) == (merged is None):
         raise InvalidInputError("pass exactly one of `choice` and `mergedData`")
+    if merged is not None:
+        bounds.json_value("mergedData", merged)
     row = await context.loaders.conflict_by_id.load(conflict_id)
     if row is None:
         raise NotFoundError(f"no conflict has id {conflict_id!r}", id=conflict_id, field="id")
@@ -185,6 +190,7 @@ async def resolve_conflict(
 
 async def rollback_sync_job(context: Context, job_id: str) -> RollbackReport:
     """Undo what a job applied, in the cache and at the locations; a second rollback changes nothing."""
+    bounds.key("id", job_id)
     if await context.loaders.sync_job_by_id.load(job_id) is None:
         raise NotFoundError(f"no sync job has id {job_id!r}", id=job_id, field="id")
     with engine_errors():

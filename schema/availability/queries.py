@@ -144,7 +144,7 @@ class AvailabilityQueries:
     ) -> PooledAvailability:
         near = input.near
         query = AvailabilityQuery(
-            service_id=None if input.service_id is None else key_of(str(input.service_id), "Service"),
+            service_id=None if input.service_id is None else key_of(str(input.service_id), "Service", "serviceId"),
             category=input.category,
             start_at=input.start,
             end_at=input.end,

@@ -42,12 +42,14 @@ class BookingFilterInput:
 
     def to_filter(self) -> booking_resolvers.BookingFilter:
         return booking_resolvers.BookingFilter(
-            location_ids=keys_of(id_strings(self.location_ids), "Location"),
-            service_location_ids=keys_of(id_strings(self.service_location_ids), "Location"),
-            originating_location_ids=keys_of(id_strings(self.originating_location_ids), "Location"),
+            location_ids=keys_of(id_strings(self.location_ids), "Location", "locationIds"),
+            service_location_ids=keys_of(id_strings(self.service_location_ids), "Location", "serviceLocationIds"),
+            originating_location_ids=keys_of(
+                id_strings(self.originating_location_ids), "Location", "originatingLocationIds"
+            ),
             statuses=[booking_resolvers.BookingStatus[s.name] for s in self.statuses] if self.statuses else None,
-            customer_id=key_of(str(self.customer_id), "Customer") if self.customer_id else None,
-            resource_id=key_of(str(self.resource_id), "Resource") if self.resource_id else None,
+            customer_id=key_of(str(self.customer_id), "Customer", "customerId") if self.customer_id else None,
+            resource_id=key_of(str(self.resource_id), "Resource", "resourceId") if self.resource_id else None,
             starts_at_or_after=self.starts_at_or_after,
             starts_before=self.starts_before,
             cross_location_only=self.cross_location_only,

@@ -49,7 +49,7 @@ class CustomerQueries:
     ) -> Connection[Customer]:
         where = CustomerFilter(
             search=filter.search if filter else None,
-            location_ids=keys_of(id_strings(filter.location_ids), "Location") if filter else None,
+            location_ids=keys_of(id_strings(filter.location_ids), "Location", "locationIds") if filter else None,
         )
         result = await list_customers(info.context, where, page_args(first, after, last, before))
         return build_connection(result, Customer.from_row)

@@ -25,7 +25,7 @@ class SyncJobFilterInput:
 
     def to_filter(self) -> SyncJobFilter:
         return SyncJobFilter(
-            location_ids=keys_of(id_strings(self.location_ids), "Location"),
+            location_ids=keys_of(id_strings(self.location_ids), "Location", "locationIds"),
             statuses=[str(status.value) for status in self.statuses] if self.statuses else None,
             triggers=[str(trigger.value) for trigger in self.triggers] if self.triggers else None,
         )
@@ -45,7 +45,7 @@ class ConflictFilterInput:
         return ConflictFilter(
             statuses=[str(status.value) for status in self.statuses] if self.statuses else None,
             entity_types=[str(kind.value) for kind in self.entity_types] if self.entity_types else None,
-            location_ids=keys_of(id_strings(self.location_ids), "Location"),
+            location_ids=keys_of(id_strings(self.location_ids), "Location", "locationIds"),
         )
 
 
