@@ -675,3 +675,180 @@ def test_each_subscription_is_refused_or_allowed_for_each_role_as_the_matrix_say
                     socket.next(operation)
                 expected = REFUSAL[role is ANONYMOUS]
                 assert refused.value.codes == [expected], f"Subscription.{field.name} as {role.value}"
+
+
+# -- rows: what each role sees ----------------------------------------------------------------------------
+
+BOOKINGS = """
+query Bookings($filter: BookingFilterInput, $maxAge: Int) {
+  bookings(filter: $filter, first: 50, maxAge: $maxAge) {
+    totalCount
+    nodes { id customer { id } }
+  }
+}
+"""
+
+BOOKING_BY_ID = f"query Booking($id: ID!) {{ booking(id: $id, maxAge: {FAR}) {{ id }} node(id: $id) {{ id }} }}"
+
+CUSTOMER_BY_ID = f"query Customer($id: ID!) {{ customer(id: $id, maxAge: {FAR}) {{ id email }} }}"
+
+STAFF_SCHEDULE = f"""
+query Schedule {{
+  bookings(first: 20, maxAge: {FAR}) {{ totalCount nodes {{ resource {{ id }} customer {{ firstName email phone }} }} }}
+}}
+"""
+
+REVENUE = """
+query Revenue($from: Date!, $to: Date!, $locations: [ID!]) {
+  revenue(from: $from, to: $to, locationIds: $locations) {
+    rows { location { id } bookingCount crossLocationBookingCount gross { minorUnits currency } }
+    totals { bookingCount gross { minorUnits currency } }
+  }
+}
+"""
+
+NETWORK_HEALTH = """
+query Health {
+  networkHealth {
+    pendingConflicts queueDepth
+    locations { location { id } pendingConflicts queueDepth deadLetters }
+  }
+}
+"""
+
+
+def _data(answer: dict[str, Any]) -> dict[str, Any]:
+    assert "errors" not in answer, answer
+    data: dict[str, Any] = answer["data"]
+    return data
+
+
+def _bookings(gateway: RunningGateway, headers: dict[str, str], **where: Any) -> dict[str, Any]:
+    answer = gateway.graphql(BOOKINGS, {"filter": where or None, "maxAge": FAR}, headers=headers)
+    bookings: dict[str, Any] = _data(answer)["bookings"]
+    return bookings
+
+
+def _not_found(answer: dict[str, Any], asked: str) -> list[tuple[Any, str]]:
+    """(path, message with the id left out) of each error: what tells one unseen id from another."""
+    assert answer["data"] and not any(answer["data"].values()), answer
+    assert set(_codes(answer)) == {"NOT_FOUND"}, answer
+    return [(error["path"], error["message"].replace(asked, "<id>")) for error in answer["errors"]]
+
+
+def test_a_location_manager_sees_only_their_locations_bookings(gateway: RunningGateway, callers: Callers) -> None:
+    admin_at_a = _bookings(gateway, gateway.headers, locationIds=[callers.demo.gid("Location", A)])
+    seen = _bookings(gateway, callers.headers(MANAGER))
+    everything = _bookings(gateway, gateway.headers)
+    assert 0 < seen["totalCount"] == admin_at_a["totalCount"] < everything["totalCount"]
+    at = _at_a(gateway, [node["id"].split(":", 1)[1] for node in seen["nodes"]])
+    assert seen["nodes"] and all(A in locations for locations in at), at
+
+
+def _at_a(gateway: RunningGateway, booking_ids: list[str]) -> list[tuple[str, str]]:
+    async def fetch() -> list[tuple[str, str]]:
+        async with gateway.engine.connect() as connection:
+            statement = select(Booking.service_location_id, Booking.originating_location_id)
+            rows = await connection.execute(statement.where(Booking.id.in_(booking_ids)))
+            return [(str(served), str(booked)) for served, booked in rows.all()]
+
+    return gateway.run(fetch())
+
+
+CROSS_LOCATION_RELATION = f"""
+query Relations {{
+  bookings(filter: {{ crossLocationOnly: true }}, first: 50, maxAge: {FAR}) {{ nodes {{ id %s }} }}
+}}
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect: a booking in a manager's scope names a location, service or resource outside it; the scoped "
+    "loader gives None and the relation's from_row fails on it: INTERNAL_SERVER_ERROR (reported, not fixed here)",
+)
+@pytest.mark.parametrize(
+    "relation", ["serviceLocation { id }", "originatingLocation { id }", "service { id }", "resource { id }"]
+)
+def test_a_manager_s_cross_location_booking_resolves_its_other_location_and_service(
+    gateway: RunningGateway, callers: Callers, relation: str
+) -> None:
+    answer = gateway.graphql(CROSS_LOCATION_RELATION % relation, headers=callers.headers(MANAGER))
+    assert "INTERNAL_SERVER_ERROR" not in _codes(answer), answer
+    assert _data(answer)["bookings"]["nodes"]
+
+
+def test_another_locations_booking_is_not_found_for_a_manager_exactly_like_a_made_up_id(
+    gateway: RunningGateway, callers: Callers
+) -> None:
+    elsewhere, made_up = callers.demo.gid("Booking", callers.demo.booking_only_at_b), f"Booking:{NOWHERE}"
+    assert _data(gateway.graphql(BOOKING_BY_ID, {"id": elsewhere}))["booking"] == {"id": elsewhere}  # the admin sees it
+    manager = callers.headers(MANAGER)
+    hidden = _not_found(gateway.graphql(BOOKING_BY_ID, {"id": elsewhere}, headers=manager), elsewhere)
+    assert hidden == _not_found(gateway.graphql(BOOKING_BY_ID, {"id": made_up}, headers=manager), made_up)
+    own = callers.demo.gid("Booking", callers.demo.booking_at_a)
+    assert _data(gateway.graphql(BOOKING_BY_ID, {"id": own}, headers=manager))["booking"] == {"id": own}
+
+
+def test_a_customer_sees_only_their_own_bookings_and_no_one_else_s_record(
+    gateway: RunningGateway, callers: Callers
+) -> None:
+    demo, customer = callers.demo, callers.headers(CUSTOMER)
+    me, someone_else = demo.gid("Customer", demo.customer), demo.gid("Customer", demo.other_customer)
+    seen = _bookings(gateway, customer)
+    assert 0 < seen["totalCount"] == _bookings(gateway, gateway.headers, customerId=me)["totalCount"]
+    assert {node["customer"]["id"] for node in seen["nodes"]} == {me}
+
+    mine = _data(gateway.graphql(CUSTOMER_BY_ID, {"id": me}, headers=customer))["customer"]
+    assert mine["id"] == me and mine["email"]  # their own contact data
+    assert _data(gateway.graphql(CUSTOMER_BY_ID, {"id": someone_else}))["customer"]["id"] == someone_else
+    hidden = _not_found(gateway.graphql(CUSTOMER_BY_ID, {"id": someone_else}, headers=customer), someone_else)
+    made_up = f"Customer:{NOWHERE}"
+    assert hidden == _not_found(gateway.graphql(CUSTOMER_BY_ID, {"id": made_up}, headers=customer), made_up)
+
+
+def test_shared_staff_see_their_own_bookings_with_customer_names_but_not_contact_data(
+    gateway: RunningGateway, callers: Callers
+) -> None:
+    demo = callers.demo
+    me = demo.gid("Resource", demo.staff_resource)
+    answer = gateway.graphql(STAFF_SCHEDULE, headers=callers.headers(STAFF))
+    bookings = answer["data"]["bookings"]
+    expected = _bookings(gateway, gateway.headers, resourceId=me, locationIds=[demo.gid("Location", A)])
+    assert 0 < bookings["totalCount"] == expected["totalCount"]
+    assert bookings["nodes"] and {node["resource"]["id"] for node in bookings["nodes"]} == {me}
+    assert all(node["customer"]["firstName"] for node in bookings["nodes"])
+    assert all(node["customer"]["email"] is None and node["customer"]["phone"] is None for node in bookings["nodes"])
+    refused = {tuple(error["path"]) for error in answer["errors"] if error["extensions"]["code"] == "FORBIDDEN"}
+    assert set(_codes(answer)) == {"FORBIDDEN"}
+    assert refused == {
+        ("bookings", "nodes", index, "customer", field)
+        for index in range(len(bookings["nodes"]))
+        for field in ("email", "phone")
+    }
+
+
+def test_a_franchisee_s_revenue_includes_only_their_location_s_entries(
+    gateway: RunningGateway, callers: Callers
+) -> None:
+    first, last = callers.demo.revenue_days
+    period = {"from": first.isoformat(), "to": last.isoformat()}
+    theirs = _data(gateway.graphql(REVENUE, period, headers=callers.headers(FRANCHISEE)))["revenue"]
+    at_a = _data(gateway.graphql(REVENUE, {**period, "locations": [f"Location:{A}"]}))["revenue"]
+    everywhere = _data(gateway.graphql(REVENUE, period))["revenue"]
+    assert theirs["rows"] and {row["location"]["id"] for row in theirs["rows"]} == {f"Location:{A}"}
+    assert theirs == at_a != everywhere
+    elsewhere = gateway.graphql(
+        REVENUE, {**period, "locations": [f"Location:{B}"]}, headers=callers.headers(FRANCHISEE)
+    )
+    assert _data(elsewhere)["revenue"]["rows"] == []
+
+
+def test_network_health_for_a_manager_counts_only_their_locations(gateway: RunningGateway, callers: Callers) -> None:
+    theirs = _data(gateway.graphql(NETWORK_HEALTH, headers=callers.headers(MANAGER)))["networkHealth"]
+    everyone = _data(gateway.graphql(NETWORK_HEALTH))["networkHealth"]
+    row_of_a = [row for row in everyone["locations"] if row["location"]["id"] == f"Location:{A}"]
+    assert theirs["locations"] == row_of_a
+    assert len(everyone["locations"]) > 1
+    assert theirs["queueDepth"] == row_of_a[0]["queueDepth"] <= everyone["queueDepth"]
+    assert theirs["pendingConflicts"] == row_of_a[0]["pendingConflicts"] <= everyone["pendingConflicts"]
