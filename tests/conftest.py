@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devnet.simulators.server import SimulatedLocation
 from devnet.simulators.store import LocationStore
+from identity.principal import Role
 from server import create_app
 from settings import Settings
 
@@ -145,8 +146,13 @@ class RunningGateway:
 
     @property
     def admin_token(self) -> str:
-        """The embedded network admin's token, as the demo prints it."""
-        token: str = getattr(self.app.state, "admin_token", "")
+        """The embedded network admin's token, as the demo prints it; without the demo (a network file), one
+        the gateway issues, as `python server.py issue-token --role network_admin` would."""
+        token: str | None = getattr(self.app.state, "admin_token", None)
+        if not token:
+            authenticator = self.app.state.authenticator
+            token = self.run(authenticator.issue(Role.NETWORK_ADMIN, subject="test-admin"))
+            self.app.state.admin_token = token
         return token
 
     @property

@@ -31,7 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULTS = Settings()
 MODEL = CostModel(default_page_size=DEFAULTS.default_page_size, max_page_size=DEFAULTS.max_page_size)
 SCHEMA = build_schema()._schema
-SALFORD_KEY = "demo-key-salford-quays"
+SALFORD = "salford-quays"
+
+
+def _salford_key(gateway: RunningGateway) -> str:
+    """The website's X-API-Key, as the demo wrote it to its credentials file."""
+    return gateway.demo_credentials()[SALFORD]["inbound_api_key"]
+
 
 THREE_LEVELS = """
 { customers(first: 500) { nodes { bookings(first: 500) { nodes { customer {
@@ -213,7 +219,7 @@ def test_a_chunked_body_within_the_limit_reaches_graphql(gateway: RunningGateway
 
 
 def test_an_oversized_push_is_413(gateway: RunningGateway) -> None:
-    headers = {"X-API-Key": SALFORD_KEY, "Content-Type": "application/json"}
+    headers = {"X-API-Key": _salford_key(gateway), "Content-Type": "application/json"}
     _is_payload_too_large(httpx.post(f"{gateway.url}{SYNC_PATH}", content=_oversized(), headers=headers, timeout=30))
 
 
@@ -371,13 +377,15 @@ def test_a_graphql_request_over_the_rate_limit_is_refused_with_retry_after(tiny_
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert isinstance(error["extensions"]["retryAfter"], int) and error["extensions"]["retryAfter"] >= 1
     # Another principal, the website pushing its bookings, still has its whole burst.
-    response = httpx.post(f"{tiny_limits_gateway.url}{SYNC_PATH}", content=b"{}", headers={"X-API-Key": SALFORD_KEY})
+    key = {"X-API-Key": _salford_key(tiny_limits_gateway)}
+    response = httpx.post(f"{tiny_limits_gateway.url}{SYNC_PATH}", content=b"{}", headers=key)
     assert response.status_code == 400 and response.json()["code"] == "INVALID_PAYLOAD"
 
 
 def test_a_push_over_the_rate_limit_is_429_with_retry_after(tiny_limits_gateway: RunningGateway) -> None:
     url = f"{tiny_limits_gateway.url}{SYNC_PATH}"
-    answers = [httpx.post(url, content=b"{}", headers={"X-API-Key": SALFORD_KEY}) for _ in range(TINY.burst + 1)]
+    key = {"X-API-Key": _salford_key(tiny_limits_gateway)}
+    answers = [httpx.post(url, content=b"{}", headers=key) for _ in range(TINY.burst + 1)]
     assert [answer.status_code for answer in answers] == [400] * TINY.burst + [429]
     refused = answers[-1]
     assert refused.json()["code"] == "RATE_LIMITED" and refused.json()["success"] is False
