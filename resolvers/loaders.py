@@ -46,6 +46,22 @@ class Loaders:
         self.settings = settings
         self.scope = scope
         self._by_class: dict[type[Any], Any] = {}
+        self._references: Loaders | None = None
+
+    def references(self) -> Loaders:
+        """The loaders of the catalogue rows (locations, services, resources) a row the caller sees refers to.
+
+        A booking a location manager may see can be served at, or booked from, a location outside their
+        scope, with that location's service and resource: the booking names them, so they resolve, as
+        `Location!` and `Service!` promise. Only the row itself: everything hanging off it (its bookings,
+        stock, counts) goes through the request's own loaders and keeps to the scope. For a caller who
+        sees everything these are the request's loaders themselves (no second batch).
+        """
+        if self.scope.is_everything:
+            return self
+        if self._references is None:
+            self._references = Loaders(self.engine, self.settings, RowScope.everything())
+        return self._references
 
     def get(self, loader_class: type[LoaderT]) -> LoaderT:
         """The request's one loader of that class."""

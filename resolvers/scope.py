@@ -161,7 +161,8 @@ class RowScope:
         )
 
     def customers(self) -> ColumnElement[bool]:
-        """Known at one of the locations (mapped there, or first seen there); the customer themself."""
+        """Known at one of the locations (mapped there, first seen there, or booked there); the customer
+        themself."""
         known_here: ColumnElement[bool] = TRUE
         if self.resource_id is not None:
             # Staff know the customers of their own bookings (names only: contact data is a field permission).
@@ -169,7 +170,13 @@ class RowScope:
             return self._both(customers.c.id.in_(served), self._own(customers.c.id))
         if self.location_ids is not None:
             mapped = select(customer_mappings.c.customer_id).where(self._at(customer_mappings.c.location_id))
-            known_here = or_(self._at(customers.c.primary_location_id), customers.c.id.in_(mapped))
+            # A booking the scope shows names its customer: booked here for service elsewhere, or the reverse.
+            booked = select(bookings.c.customer_id).where(
+                self._at(bookings.c.service_location_id, bookings.c.originating_location_id)
+            )
+            known_here = or_(
+                self._at(customers.c.primary_location_id), customers.c.id.in_(mapped), customers.c.id.in_(booked)
+            )
         return self._both(known_here, self._own(customers.c.id))
 
     def customer_mappings(self) -> ColumnElement[bool]:

@@ -33,6 +33,12 @@ KNOWN_AT_MANCHESTER = select(Customer.id).where(
     or_(
         Customer.primary_location_id == MANCHESTER,
         Customer.id.in_(select(CustomerMapping.customer_id).where(CustomerMapping.location_id == MANCHESTER)),
+        # The customers of bookings served at or booked from Manchester: the scope shows those bookings.
+        Customer.id.in_(
+            select(Booking.customer_id).where(
+                or_(Booking.service_location_id == MANCHESTER, Booking.originating_location_id == MANCHESTER)
+            )
+        ),
     )
 )
 HELD_AT_MANCHESTER = select(StockLevel.item_id).where(StockLevel.location_id == MANCHESTER)

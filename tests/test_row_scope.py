@@ -129,7 +129,9 @@ def test_every_other_domain_s_list_and_total_keep_to_the_scope(gateway: RunningG
         ids = rows(gateway, in_scope)
         assert total == len(ids), name
         assert {row.id for row in page} == {row[0] for row in ids}, name  # each fits on one page
-        assert 0 < total <= everything, name
+        assert total <= everything, name
+        # The demo's three conflicts fall where its seed puts them: Manchester need not be on either side.
+        assert name == "conflicts" or total > 0, name
     # Manchester holds fewer than every item, knows fewer than every customer, owns fewer than every resource.
     for query, _ in (expected["customers"], expected["resources"], expected["stock items"]):
         assert listed(gateway, ONLY_MANCHESTER, query)[1] < listed(gateway, RowScope.everything(), query)[1]

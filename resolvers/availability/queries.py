@@ -133,7 +133,7 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
     now = utc_now()
     validate(query, now)
     service_rows, location_rows = await _candidates(context, query)
-    context.loaders.location_by_id.prime_many(location_rows.items())
+    context.loaders.references().location_by_id.prime_many(location_rows.items())
     context.loaders.service_by_id.prime_many((row.id, row) for row in service_rows)
 
     start_at = max(query.start_at, now)  # a slot already begun cannot be booked

@@ -96,15 +96,15 @@ async def prefetch_booking_relations(context: Context, rows: list[Any], include:
     if BookingRelation.CUSTOMER in include:
         await loaders.customer_by_id.load_many({row.customer_id for row in rows})
     if BookingRelation.SERVICE in include:
-        await loaders.service_by_id.load_many({row.service_id for row in rows})
+        await loaders.references().service_by_id.load_many({row.service_id for row in rows})
     if BookingRelation.RESOURCE in include:
-        await loaders.resource_by_id.load_many({row.resource_id for row in rows if row.resource_id})
+        await loaders.references().resource_by_id.load_many({row.resource_id for row in rows if row.resource_id})
     location_ids: set[str] = set()
     if BookingRelation.SERVICE_LOCATION in include:
         location_ids.update(row.service_location_id for row in rows)
     if BookingRelation.ORIGINATING_LOCATION in include:
         location_ids.update(row.originating_location_id for row in rows)
     if location_ids:
-        await loaders.location_by_id.load_many(location_ids)
+        await loaders.references().location_by_id.load_many(location_ids)
     if BookingRelation.REVENUE_SPLIT in include:
         await loaders.revenue_entries_by_booking_id.load_many([row.id for row in rows])

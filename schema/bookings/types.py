@@ -151,13 +151,13 @@ class Booking(Node):
 
     @strawberry.field(graphql_type=Service, description="What was booked.")
     def service(self, info: Info) -> Service | Awaitable[Service]:
-        return load_now(info.context.loaders.service_by_id, self.service_id, Service.from_row)
+        return load_now(info.context.loaders.references().service_by_id, self.service_id, Service.from_row)
 
     @strawberry.field(graphql_type=Resource | None, description="The staff member, room or equipment booked, if any.")
     def resource(self, info: Info) -> Resource | Awaitable[Resource | None] | None:
         if self.resource_id is None:
             return None
-        return load_now(info.context.loaders.resource_by_id, self.resource_id, Resource.from_row)
+        return load_now(info.context.loaders.references().resource_by_id, self.resource_id, Resource.from_row)
 
     @strawberry.field(graphql_type=Location, description="Where the service is delivered (owns the booking).")
     def service_location(self, info: Info) -> Location | Awaitable[Location]:

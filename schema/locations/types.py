@@ -137,5 +137,5 @@ class Location(Node):
 
 
 def location_by_id(info: Info, location_id: str) -> Location | Awaitable[Location]:
-    """A location relation, resolved synchronously when prefetched."""
-    return load_now(info.context.loaders.location_by_id, location_id, Location.from_row)
+    """A location relation (a row the caller sees names it), resolved synchronously when prefetched."""
+    return load_now(info.context.loaders.references().location_by_id, location_id, Location.from_row)
