@@ -941,7 +941,7 @@ def test_a_customer_books_only_for_themselves_and_a_refusal_changes_nothing(
     }
     refused = gateway.graphql(CREATE_BOOKING, {"input": booking}, headers=callers.headers(CUSTOMER))
     assert _payload_error_codes(refused, "createBooking") == ["FORBIDDEN"]
-    as_new = {key: value for key, value in booking.items() if key != "customerId"}
+    as_new: dict[str, Any] = {key: value for key, value in booking.items() if key != "customerId"}
     as_new["newCustomer"] = {"firstName": "Someone", "lastName": "Else", "email": "someone.else@example.com"}
     refused = gateway.graphql(CREATE_BOOKING, {"input": as_new}, headers=callers.headers(CUSTOMER))
     assert _payload_error_codes(refused, "createBooking") == ["FORBIDDEN"]
