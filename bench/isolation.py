@@ -80,7 +80,7 @@ async def loop_requests(
     server: Server, body: bytes, deadline: float, latencies: list[float], stop: asyncio.Event | None = None
 ) -> int:
     """Back to back on one keep-alive connection until the deadline (or `stop`); returns the failures."""
-    request = request_bytes(server.port, body)
+    request = request_bytes(server.port, body, server.token)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     failures = 0
     try:
@@ -96,7 +96,7 @@ async def loop_requests(
 
 
 async def refused(server: Server, times: int) -> tuple[list[float], bytes]:
-    request = request_bytes(server.port, body_of(THREE_LEVELS))
+    request = request_bytes(server.port, body_of(THREE_LEVELS), server.token)
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     latencies: list[float] = []
     answer = b""

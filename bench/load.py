@@ -12,10 +12,11 @@ MAX_REQUESTS_PER_CELL = 500_000
 REQUEST_TIMEOUT_S = 30.0
 
 
-def request_bytes(port: int, body: bytes) -> bytes:
+def request_bytes(port: int, body: bytes, token: str = "") -> bytes:
+    authorization = f"Authorization: Bearer {token}\r\n" if token else ""
     head = (
         f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"{authorization}Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
@@ -85,7 +86,7 @@ async def _worker(port: int, request: bytes, deadline: float, budget: list[int],
 
 
 async def load(server: Server, body: bytes, concurrency: int, seconds: float) -> Cell:
-    request = request_bytes(server.port, body)
+    request = request_bytes(server.port, body, server.token)
     latencies: list[float] = []
     budget = [MAX_REQUESTS_PER_CELL]
     cpu_client, (user_before, sys_before) = time.process_time(), server.cpu_seconds()

@@ -44,7 +44,9 @@ def compare_answers(reference: Server, others: Sequence[Server], body: bytes) ->
     headers = {"content-type": "application/json"}
     with httpx.Client(timeout=REQUEST_TIMEOUT_S) as client:
         answers = {
-            server.name: client.post(f"http://127.0.0.1:{server.port}/graphql", content=body, headers=headers)
+            server.name: client.post(
+                f"http://127.0.0.1:{server.port}/graphql", content=body, headers={**headers, **server.headers}
+            )
             for server in (reference, *others)
         }
     for name, answer in answers.items():

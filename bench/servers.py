@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -36,6 +37,20 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    # Where a gateway's demo wrote its admin token (older checkouts, and the floor, write none).
+    credentials_file: Path | None = None
+
+    @property
+    def token(self) -> str:
+        """The network admin's token the gateway printed; "" for a server that needs none."""
+        if self.credentials_file is None or not self.credentials_file.exists():
+            return ""
+        token: str = json.loads(self.credentials_file.read_text()).get("admin_token", "")
+        return token
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     @property
     def pid(self) -> int:
@@ -73,17 +88,28 @@ def running_server(
     command = [sys.executable, "-m", "bench.serve", kind, "--database-url", database_url, "--port", str(port)]
     if pin:
         command += ["--cpu", str(SERVER_CPU)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(REPO)])}
+    credentials = workdir / f"{name}-credentials.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(repo), str(REPO)]),
+        **bench_gateway_environment(credentials),
+    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-    server = Server(name, port, process, log_path)
+    server = Server(name, port, process, log_path, credentials)
     try:
         wait_ready(server)
         yield server
     finally:
         server.stop()
+
+
+def bench_gateway_environment(credentials_file: Path) -> dict[str, str]:
+    """A benchmarked gateway writes its admin token where the bench reads it, and limits no one's rate: the
+    bench measures answers, and its clients would otherwise spend the admin's bucket in seconds."""
+    return {"GATEWAY_DEMO_CREDENTIALS_FILE": str(credentials_file), "GATEWAY_RATE_LIMITS": "{}"}
 
 
 def wait_ready(server: Server) -> None:

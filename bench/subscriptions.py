@@ -85,9 +85,10 @@ class Subscriber:
         self.reader: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, url: str, tally: Tally) -> Subscriber:
+    async def open(cls, url: str, tally: Tally, token: str) -> Subscriber:
         socket = await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=30)
-        await socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        init = {"Authorization": f"Bearer {token}"} if token else {}
+        await socket.send(json.dumps({"type": "connection_init", "payload": init}))
         assert json.loads(await socket.recv())["type"] == "connection_ack"
         variables = {"location": f"Location:{LOCATION}"}
         payload = {"query": SUBSCRIPTION, "variables": variables}
@@ -145,11 +146,11 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-async def open_subscribers(url: str, count: int, tally: Tally) -> list[Subscriber]:
+async def open_subscribers(url: str, count: int, tally: Tally, token: str) -> list[Subscriber]:
     subscribers: list[Subscriber] = []
     for start in range(0, count, CONNECT_BATCH):
         batch = min(CONNECT_BATCH, count - start)
-        subscribers += await asyncio.gather(*(Subscriber.open(url, tally) for _ in range(batch)))
+        subscribers += await asyncio.gather(*(Subscriber.open(url, tally, token) for _ in range(batch)))
     return subscribers
 
 
@@ -176,12 +177,12 @@ async def measure(server: Server, customer: str, count: int, events: int, wait_s
     base = f"http://127.0.0.1:{server.port}"
     started = time.monotonic()
     tally = Tally()
-    subscribers = await open_subscribers(base.replace("http://", "ws://") + "/graphql", count, tally)
+    subscribers = await open_subscribers(base.replace("http://", "ws://") + "/graphql", count, tally, server.token)
     print(f"  {count} subscribers connected and subscribed in {time.monotonic() - started:.1f} s", flush=True)
     result = Round(count, events)
     sent_at: dict[str, float] = {}
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=60, headers=server.headers) as client:
             await book(client, customer)  # warm-up, not counted
             await tally.wait(count, wait_s)
             for subscriber in subscribers:

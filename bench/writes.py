@@ -81,7 +81,7 @@ def print_calls(calls: Calls, errors: int) -> None:
 async def bench_backend(
     backend: str, server: Server, database_url: str, prepared: PreparedCache, args: argparse.Namespace
 ) -> BackendResult:
-    async with connections(f"http://127.0.0.1:{server.port}", args.connections) as clients:
+    async with connections(f"http://127.0.0.1:{server.port}", args.connections, server.headers) as clients:
         client = clients[0]
         # Warm-up, not timed: connections, the GraphQL schema's caches, each location's session and token.
         await run_calls(clients, server, "warm-up", read_bodies(TYPENAME_QUERY, WARMUP_READS))

@@ -70,7 +70,9 @@ class Calls:
 
 
 @asynccontextmanager
-async def connections(base_url: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+async def connections(
+    base_url: str, count: int, headers: dict[str, str] | None = None
+) -> AsyncIterator[list[httpx.AsyncClient]]:
     """`count` httpx clients of one keep-alive connection each.
 
     Not one client with a pool of `count`: httpcore's pool hands out connections in time that grows
@@ -79,7 +81,9 @@ async def connections(base_url: str, count: int) -> AsyncIterator[list[httpx.Asy
     async with AsyncExitStack() as stack:
         limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         yield [
-            await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120))
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base_url, limits=limits, timeout=120, headers=headers)
+            )
             for _ in range(count)
         ]
 

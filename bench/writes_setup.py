@@ -18,7 +18,16 @@ import asyncpg
 from sqlalchemy import func, insert, select
 
 from bench.report import describe_environment
-from bench.servers import CLIENT_CPU, REPO, SERVER_CPU, Server, free_port, pinning_works, wait_ready
+from bench.servers import (
+    CLIENT_CPU,
+    REPO,
+    SERVER_CPU,
+    Server,
+    bench_gateway_environment,
+    free_port,
+    pinning_works,
+    wait_ready,
+)
 from devnet.demo.generator import load_demo_network
 from sources.cache import migrate
 from sources.cache.database import create_engine
@@ -194,12 +203,13 @@ def running_gateway(name: str, database_url: str, workdir: Path, pin: bool) -> I
     command = [sys.executable, "-m", "bench.writes_serve", "--database-url", database_url, "--port", str(port)]
     if pin:
         command += ["--cpu", str(SERVER_CPU)]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    credentials = workdir / f"{name}-credentials.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO), **bench_gateway_environment(credentials)}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-    server = Server(name, port, process, log_path)
+    server = Server(name, port, process, log_path, credentials)
     try:
         wait_ready(server)
         yield server

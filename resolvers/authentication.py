@@ -132,7 +132,10 @@ class Authenticator:
             if time.monotonic() - self._last_refetch < self._settings.jwks_min_refetch_seconds:
                 return
             self._last_refetch = time.monotonic()
-            await self._reload_own()
+            try:
+                await self._reload_own()
+            except Exception:  # the cache database is down: verify with the keys already known
+                logger.warning("authentication: could not read the signing keys again", exc_info=True)
             await self._fetch_jwks_url()
 
     async def _key(self, kid: str) -> VerificationKey:

@@ -7,8 +7,10 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +19,13 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
@@ -283,3 +290,89 @@ def test_a_token_for_a_role_without_its_ids_is_not_issued(secured: RunningGatewa
         _token(secured, Role.CUSTOMER)
     with pytest.raises(InvalidToken):
         _token(secured, Role.LOCATION_MANAGER)
+
+
+def test_a_public_booking_frontend_may_read_the_catalogue_and_availability_anonymously(own_database_url: str) -> None:
+    settings = Settings(
+        database_url=own_database_url,
+        demo_network=False,
+        simulate_locations=False,
+        sync_scheduler=False,
+        graphiql=False,
+        public_availability=True,
+    )
+    public = start_gateway(settings)
+    try:
+        assert _post(public, LOCATIONS, {}).json() == {"data": {"locations": {"totalCount": 0}}}
+        assert _post(public, "{ services { totalCount } }", {}).json()["data"]["services"]["totalCount"] == 0
+        # People and operations stay closed; so does the schema itself.
+        assert _codes(_post(public, "{ bookings { totalCount } }", {}).json()) == ["UNAUTHENTICATED"]
+        assert _codes(_post(public, "{ customers { totalCount } }", {}).json()) == ["UNAUTHENTICATED"]
+        revenue = '{ revenue(from: "2026-01-01", to: "2026-01-31") { __typename } }'
+        assert _codes(_post(public, revenue, {}).json()) == ["UNAUTHENTICATED"]
+        assert _codes(_post(public, INTROSPECTION, {}).json()) == ["UNAUTHENTICATED"]
+    finally:
+        stop_gateway(public)
+
+
+class PublishedKeys:
+    """An identity provider's JWKS URL, served over real HTTP; counts how often the gateway fetched it."""
+
+    def __init__(self) -> None:
+        self.keys: list[dict[str, Any]] = []
+        self.fetches = 0
+
+    async def jwks(self, request: Request) -> JSONResponse:
+        self.fetches += 1
+        return JSONResponse({"keys": self.keys})
+
+
+@pytest.fixture
+def jwks_server() -> Iterator[tuple[str, PublishedKeys]]:
+    published = PublishedKeys()
+    app = Starlette(routes=[Route("/.well-known/jwks.json", published.jwks)])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/.well-known/jwks.json", published
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_a_key_the_identity_provider_publishes_later_is_fetched_on_its_first_token_and_fetches_are_rate_limited(
+    own_database_url: str, jwks_server: tuple[str, PublishedKeys]
+) -> None:
+    url, published = jwks_server
+    first, second = _rsa_key(), _rsa_key()
+    published.keys = [_jwk(first.public_key(), "idp-1", "RS256")]
+    settings = Settings(
+        database_url=own_database_url,
+        demo_network=False,
+        simulate_locations=False,
+        sync_scheduler=False,
+        graphiql=False,
+        jwks_url=url,
+        jwks_min_refetch_seconds=3600.0,  # one fetch for unknown kids per hour, however many arrive
+    )
+    gateway = start_gateway(settings)
+    try:
+        claims = claims_for(role=Role.HUB_ADMINISTRATOR, subject="sso", policy=POLICY, ttl_seconds=600)
+        assert _accepted(gateway, sign(claims, kid="idp-1", algorithm="RS256", key=first))
+        fetched_at_start = published.fetches
+        # The provider rotates: the new key is published after the gateway started, and found on first use.
+        published.keys.append(_jwk(second.public_key(), "idp-2", "RS256"))
+        assert _accepted(gateway, sign(claims, kid="idp-2", algorithm="RS256", key=second))
+        assert published.fetches == fetched_at_start + 1
+        # A flood of made-up kids does not become a flood of fetches: the window is spent.
+        for number in range(20):
+            made_up = sign(claims, kid=f"made-up-{number}", algorithm="RS256", key=second)
+            assert _post(gateway, LOCATIONS, _bearer(made_up)).status_code == 401
+        assert published.fetches == fetched_at_start + 1
+    finally:
+        stop_gateway(gateway)

@@ -373,3 +373,54 @@ async def _events_seen_by(principal: Principal, tmp_path: Path) -> list[str]:
 async def test_a_subscription_streams_only_what_its_caller_may_see(tmp_path: Path) -> None:
     assert await _events_seen_by(MANCHESTER_MANAGER, tmp_path) == ["Booking:b2", "Booking:b4"]
     assert await _events_seen_by(ADMIN, tmp_path) == ["Booking:b1", "Booking:b2", "Booking:b3", "Booking:b4"]
+
+
+BOOKING_EVENTS_WITH_CUSTOMER = """
+subscription { bookingEvents { bookingId booking { customer { firstName email } } } }
+"""
+
+
+def test_customers_and_staff_hear_only_their_own_bookings_and_staff_get_no_contact_data(
+    live_gateway: RunningGateway,
+) -> None:
+    slot = free_slot(live_gateway, HOME)
+    customer = customer_known_at(live_gateway, HOME)
+    authenticator = live_gateway.app.state.authenticator
+    tokens = {
+        name: live_gateway.run(authenticator.issue(role, subject=name, **claims))
+        for name, role, claims in (
+            ("customer", Role.CUSTOMER, {"customer_id": customer}),
+            ("someone else", Role.CUSTOMER, {"customer_id": "cus_nobody"}),
+            ("staff", Role.SHARED_STAFF, {"locations": [HOME], "resource_id": slot.resource_id}),
+        )
+    }
+    before = subscribers(live_gateway, "booking.changed")
+    with (
+        GraphQLSocket(live_gateway.url, token=tokens["customer"]) as own,
+        GraphQLSocket(live_gateway.url, token=tokens["someone else"]) as other,
+        GraphQLSocket(live_gateway.url, token=tokens["staff"]) as staff,
+    ):
+        operations = {socket: socket.subscribe(BOOKING_EVENTS_WITH_CUSTOMER) for socket in (own, other, staff)}
+        wait_subscribed(live_gateway, "booking.changed", before + 3)
+        variables = {
+            "input": {
+                "idempotencyKey": uuid.uuid4().hex,
+                "serviceId": f"Service:{slot.service_id}",
+                "startAt": slot.start_at.isoformat(),
+                "resourceId": f"Resource:{slot.resource_id}",
+                "customerId": f"Customer:{customer}",
+            }
+        }
+        created = live_gateway.graphql(CREATE_BOOKING, variables)["data"]["createBooking"]
+        assert created["errors"] == [], created
+        booking_id = created["booking"]["id"]
+
+        heard = own.next(operations[own], seconds=2.0)["bookingEvents"]
+        assert heard["bookingId"] == booking_id and heard["booking"]["customer"]["email"]
+        # The staff member serving it hears it too, with the customer's name and no contact data.
+        with pytest.raises(OperationError) as refused:
+            staff.next(operations[staff], seconds=2.0)
+        assert refused.value.codes == ["FORBIDDEN"]
+        assert refused.value.errors[0]["path"][-1] == "email"
+        with pytest.raises(TimeoutError):  # someone else's booking: nothing at all
+            other.next(operations[other], seconds=1.0)
