@@ -356,6 +356,12 @@ def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _key_of(given: str, type_name: str) -> str:
+    """A cache key as tokens carry it; a global id copied from an answer (`Customer:cus_…`) is taken too."""
+    prefix = f"{type_name}:"
+    return given[len(prefix) :] if given.startswith(prefix) else given
+
+
 @cli.command("issue-token")
 @click.option("--role", "role", required=True, type=click.Choice([role.value for role in TOKEN_ROLES]))
 @click.option("--location", "locations", multiple=True, help="A location the token acts for (repeatable).")
@@ -381,9 +387,9 @@ def issue_token_command(
         return await authenticator.issue(
             Role(role),
             subject=subject or role,
-            locations=locations,
-            customer_id=customer_id,
-            resource_id=resource_id,
+            locations=[_key_of(location, "Location") for location in locations],
+            customer_id=None if customer_id is None else _key_of(customer_id, "Customer"),
+            resource_id=None if resource_id is None else _key_of(resource_id, "Resource"),
             ttl_seconds=ttl_seconds,
         )
 

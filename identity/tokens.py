@@ -100,24 +100,25 @@ def verify(token: str, key: VerificationKey, policy: TokenPolicy, *, now: float 
     return claims
 
 
+def _is_key(value: Any) -> bool:
+    """A cache key such as `manchester-central` or `cus_…`; a global id (`Customer:cus_…`) would match no row."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and ":" not in value and value.isprintable()
+
+
 def _strings(value: Any, claim: str, *, limit: int) -> list[str]:
     if value is None:
         return []
-    if (
-        not isinstance(value, list)
-        or len(value) > limit
-        or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value)
-    ):
-        raise InvalidToken(f"the token's {claim} claim is not a list of ids")
+    if not isinstance(value, list) or len(value) > limit or not all(_is_key(v) for v in value):
+        raise InvalidToken(f"the token's {claim} claim is not a list of ids (cache keys, not global ids)")
     return value
 
 
 def _optional_id(value: Any, claim: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not 0 < len(value) <= 64:
-        raise InvalidToken(f"the token's {claim} claim is not an id")
-    return value
+    if not _is_key(value):
+        raise InvalidToken(f"the token's {claim} claim is not an id (a cache key such as cus_…, not a global id)")
+    return str(value)
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:

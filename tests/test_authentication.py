@@ -376,3 +376,11 @@ def test_a_key_the_identity_provider_publishes_later_is_fetched_on_its_first_tok
         assert published.fetches == fetched_at_start + 1
     finally:
         stop_gateway(gateway)
+
+
+def test_a_token_naming_a_global_id_instead_of_a_key_is_not_issued(secured: RunningGateway) -> None:
+    # "Customer:cus_1" would match no row: the caller would see nothing and not know why.
+    with pytest.raises(InvalidToken, match="global id"):
+        _token(secured, Role.CUSTOMER, customer_id="Customer:cus_1")
+    with pytest.raises(InvalidToken, match="global id"):
+        _token(secured, Role.LOCATION_MANAGER, locations=["Location:manchester-central"])
