@@ -109,7 +109,12 @@ def running_server(
 def bench_gateway_environment(credentials_file: Path) -> dict[str, str]:
     """A benchmarked gateway writes its admin token where the bench reads it, and limits no one's rate: the
     bench measures answers, and its clients would otherwise spend the admin's bucket in seconds."""
-    return {"GATEWAY_DEMO_CREDENTIALS_FILE": str(credentials_file), "GATEWAY_RATE_LIMITS": "{}"}
+    return {
+        "GATEWAY_DEMO_CREDENTIALS_FILE": str(credentials_file),
+        "GATEWAY_RATE_LIMITS": "{}",
+        # One master key for every server of a run: a candidate checkout reads the secrets the first one wrote.
+        "GATEWAY_SECRET_KEY_FILE": str(credentials_file.parent / "secret.key"),
+    }
 
 
 def wait_ready(server: Server) -> None:
