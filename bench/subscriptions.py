@@ -161,6 +161,8 @@ async def book(client: httpx.AsyncClient, customer: str) -> str | None:
             "idempotencyKey": os.urandom(16).hex(),
             "serviceId": f"Service:{found['service_id']}",
             "startAt": found["start_at"],
+            # The resource the location's own system has free then (not any the gateway might pick instead).
+            "resourceId": f"Resource:{found['resource_id']}",
             "customerId": f"Customer:{customer}",
         }
     }

@@ -6,7 +6,7 @@ The simulators live in the gateway's event loop, so only this process can turn t
 benchmark does it over HTTP, through routes under /bench/ that never reach the gateway:
 
     POST /bench/latency    {"seconds": 0.1}                      every location answers that much later
-    POST /bench/free-slot  {"location": "...", "days_ahead": 50}  {"service_id", "start_at"} free there
+    POST /bench/free-slot  {"location": "...", "days_ahead": 50}  {"service_id", "start_at", "resource_id"} free there
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from starlette.types import Receive, Scope, Send
 from devnet.simulators.network import SimulatedNetwork
 from server import create_app
 from settings import Settings
-from sources.cache.models import Service
+from sources.cache.models import Booking, Resource, Service
+from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 
 KEEP_ALIVE_S = 75  # longer than any pause of the benchmark: no request lands on a connection being closed
 
@@ -64,9 +65,27 @@ def control_app(gateway: Starlette) -> Starlette:
         for day in (first_day + timedelta(days=offset) for offset in range(7)):  # some days a site is closed
             for service in services:
                 slots = store.free_slots(service.local_service_id, day, day + timedelta(days=1))
-                for resource, start, _ in slots:
-                    if resource in store.resources and store.resources[resource].owned:
-                        return JSONResponse({"service_id": service.id, "start_at": start.astimezone(UTC).isoformat()})
+                for resource, start, end in slots:
+                    if resource not in store.resources or not store.resources[resource].owned:
+                        continue
+                    async with engine.connect() as connection:
+                        resource_id = await connection.scalar(
+                            select(Resource.id).where(
+                                Resource.location_id == location_id, Resource.local_resource_id == resource
+                            )
+                        )
+                        # Free at the location and in the cache: the demo's pending bookings are the cache's alone.
+                        taken = await connection.scalar(
+                            select(Booking.id).where(
+                                Booking.resource_id == resource_id,
+                                Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                                Booking.start_at < end,
+                                Booking.end_at > start,
+                            )
+                        )
+                    if taken is None:
+                        answer = {"service_id": service.id, "start_at": start.astimezone(UTC).isoformat()}
+                        return JSONResponse({**answer, "resource_id": resource_id})
         return JSONResponse({"error": f"no free slot at {location_id}"}, status_code=404)
 
     return Starlette(
