@@ -32,7 +32,7 @@ from schema.extensions import FreshnessExtension
 from schema.introspection import AnonymousIntrospectionRefused
 from schema.inventory.queries import InventoryQueries
 from schema.inventory.types import StockItem
-from schema.limits import CachedValidation, RequestLimits
+from schema.limits import COST_CACHE_SIZE, VALIDATION_CACHE_SIZE, CachedValidation, DocumentCache, RequestLimits
 from schema.locations.queries import LocationQueries
 from schema.locations.types import Location
 from schema.mutation import Mutation
@@ -113,11 +113,13 @@ def build_schema(
         max_aliases_extension.create_validator(max_aliases),
     ]
     cost_model = CostModel(default_page_size=default_page_size, max_page_size=max_page_size)
+    # The schema's own caches (one per built schema, shared by its requests): costs and validation results.
+    costs, validations = DocumentCache(COST_CACHE_SIZE), DocumentCache(VALIDATION_CACHE_SIZE)
     extensions: list[Any] = [
         # First: RequestLimits raises from on_execute, and must not skip another extension's on_execute exit.
-        lambda: RequestLimits(model=cost_model, max_cost=max_query_cost),
+        lambda: RequestLimits(model=cost_model, max_cost=max_query_cost, costs=costs),
         lambda: ParserCache(maxsize=1000),
-        lambda: CachedValidation(hide_suggestions=not introspection),
+        lambda: CachedValidation(hide_suggestions=not introspection, validations=validations),
         lambda: AddValidationRules(rules),
         FreshnessExtension,
         AnonymousIntrospectionRefused,
