@@ -14,9 +14,8 @@ import asyncio
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -34,21 +33,19 @@ import graphiql
 from devnet.demo.credentials import ensure_demo_credentials, write_demo_credentials
 from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
-from identity.principal import TOKEN_ROLES, Role
-from identity.secrets import SecretBox, load_master_key
-from identity.tokens import InvalidToken
+from identity.principal import Role
 from resolvers.authentication import Authenticator
 from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
 from schema import build_schema
 from schema.http import AuthenticatedGraphQL
+from server_commands import check_network_command, issue_token_command, rotate_signing_key_command, secret_box
 from server_limits import BodySizeLimit
 from settings import Settings
 from shims.onebooking.push import onebooking_routes
 from sources.cache import migrate
 from sources.cache.database import create_engine
 from sources.cache.models import Location
-from sources.cache.signing_keys import rotate_signing_key
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for
 from sources.network.apply import apply_network
@@ -154,12 +151,6 @@ async def _open_services(
         authenticator,
         rate_limits=TokenBuckets(settings.rate_limits),
     )
-
-
-def secret_box(settings: Settings) -> SecretBox:
-    """The master key's hashes and cipher: from GATEWAY_SECRET_KEY, else the key file (created if missing)."""
-    value = settings.secret_key.get_secret_value() if settings.secret_key is not None else None
-    return SecretBox(load_master_key(value, settings.secret_key_file))
 
 
 async def _demo_admin_token(authenticator: Authenticator, settings: Settings) -> str:
@@ -341,88 +332,8 @@ def migrate_command(settings: Settings, revision: str) -> None:
     click.echo(f"database at revision {asyncio.run(run())}")
 
 
-def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Run one piece of work against the configured (migrated) cache database, as the CLI's commands do."""
-
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            if settings.migrate_on_start:
-                await migrate.upgrade(engine)
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-def _key_of(given: str, type_name: str) -> str:
-    """A cache key as tokens carry it; a global id copied from an answer (`Customer:cus_…`) is taken too."""
-    prefix = f"{type_name}:"
-    return given[len(prefix) :] if given.startswith(prefix) else given
-
-
-@cli.command("issue-token")
-@click.option("--role", "role", required=True, type=click.Choice([role.value for role in TOKEN_ROLES]))
-@click.option("--location", "locations", multiple=True, help="A location the token acts for (repeatable).")
-@click.option("--customer", "customer_id", default=None, help="The customer a customer token is.")
-@click.option("--resource", "resource_id", default=None, help="The resource (staff member) a shared_staff token is.")
-@click.option("--subject", default=None, help="Who the token is for (default: the role).")
-@click.option("--ttl", "ttl_seconds", default=None, type=click.IntRange(60, 366 * 86400), help="Seconds it is valid.")
-@click.pass_obj
-def issue_token_command(
-    settings: Settings,
-    role: str,
-    locations: tuple[str, ...],
-    customer_id: str | None,
-    resource_id: str | None,
-    subject: str | None,
-    ttl_seconds: int | None,
-) -> None:
-    """Print a token the running gateway accepts (its last line)."""
-
-    async def issue(engine: AsyncEngine) -> str:
-        authenticator = Authenticator(engine, secret_box(settings), settings)
-        await authenticator.prepare()
-        return await authenticator.issue(
-            Role(role),
-            subject=subject or role,
-            locations=[_key_of(location, "Location") for location in locations],
-            customer_id=None if customer_id is None else _key_of(customer_id, "Customer"),
-            resource_id=None if resource_id is None else _key_of(resource_id, "Resource"),
-            ttl_seconds=ttl_seconds,
-        )
-
-    try:
-        token = _run(settings, issue)
-    except InvalidToken as error:
-        raise click.UsageError(str(error)) from error
-    click.echo(token)
-
-
-@cli.command("rotate-signing-key")
-@click.option("--grace", "grace_seconds", default=None, type=click.IntRange(0), help="Seconds the old key stays valid.")
-@click.pass_obj
-def rotate_signing_key_command(settings: Settings, grace_seconds: int | None) -> None:
-    """Start signing with a new key; tokens of the previous one verify for the grace period."""
-    grace = settings.signing_key_grace_seconds if grace_seconds is None else grace_seconds
-
-    async def rotate(engine: AsyncEngine) -> str:
-        return await rotate_signing_key(engine, secret_box(settings), grace_seconds=grace)
-
-    click.echo(f"signing with key {_run(settings, rotate)}; the previous key verifies for {grace} s more")
-
-
-@cli.command("check-network")
-@click.argument("network_file", type=click.Path(path_type=Path))
-def check_network_command(network_file: Path) -> None:
-    """Validate a network file and the credentials it names (environment variables, files), without serving."""
-    try:
-        network = load_network_file(network_file)
-    except NetworkFileError as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
-    click.echo(f"ok: {len(network.locations)} locations")
+for command in (check_network_command, issue_token_command, rotate_signing_key_command):
+    cli.add_command(command)
 
 
 if __name__ == "__main__":

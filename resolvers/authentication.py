@@ -91,12 +91,17 @@ class Authenticator:
             await self._http.aclose()
 
     async def _refresh_forever(self) -> None:
+        # Two clocks on one loop: the cache's keys often (cheap, a rotation elsewhere must show soon), the
+        # identity provider's JWKS at its own, slower interval (an HTTP fetch).
         interval = min(self._settings.jwks_refresh_seconds, self._settings.signing_keys_refresh_seconds)
+        fetched_at = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
                 await self._reload_own()
-                await self._fetch_jwks_url()
+                if time.monotonic() - fetched_at >= self._settings.jwks_refresh_seconds:
+                    fetched_at = time.monotonic()
+                    await self._fetch_jwks_url()
             except Exception:  # keep the keys we have; the next round tries again
                 logger.exception("authentication: refreshing the signing keys failed")
 

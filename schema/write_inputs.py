@@ -23,6 +23,7 @@ from schema.bookings.types import Booking
 from schema.catalog.types import Resource
 from schema.customers.types import Customer
 from schema.inventory.types import StockItem, StockLevel
+from schema.locations.types import Location
 from schema.payloads import LocationOutcome, MutationError
 
 IDEMPOTENCY_KEY_DESCRIPTION = (
@@ -141,6 +142,11 @@ async def write_stock_quantity(
 async def load_booking(info: Info, key: str | None) -> Booking | None:
     row = None if key is None else await info.context.loaders.booking_by_id.load(key)
     return None if row is None else Booking.from_row(row)
+
+
+async def load_location(info: Info, key: str | None) -> Location | None:
+    row = None if key is None else await info.context.loaders.location_by_id.load(key)
+    return None if row is None else Location.from_row(row)
 
 
 async def load_customer(info: Info, key: str | None) -> Customer | None:

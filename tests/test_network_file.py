@@ -21,7 +21,7 @@ from conftest import RunningGateway, ThrowawayPostgres, start_gateway, stop_gate
 from devnet.demo.credentials import ensure_demo_credentials, write_demo_credentials
 from devnet.demo.generator import load_demo_network
 from devnet.simulators.server import SimulatorThread
-from server import secret_box
+from server_commands import secret_box
 from settings import Settings
 from sources.cache import migrate
 from sources.cache.database import create_engine

@@ -13,7 +13,7 @@ from resolvers.locations import registration
 from schema.locations.types import Location
 from schema.payloads import MutationError
 from schema.permissions import Permission, requires
-from schema.write_inputs import key_for
+from schema.write_inputs import key_for, load_location
 
 
 @strawberry.input(description="Whose credentials to rotate.")
@@ -34,10 +34,7 @@ class RotateLocationCredentialsPayload:
 
     @strawberry.field(description="The location; null when the request was refused.")
     async def location(self, info: Info) -> Location | None:
-        if self.location_key is None:
-            return None
-        row = await info.context.loaders.location_by_id.load(self.location_key)
-        return None if row is None else Location.from_row(row)
+        return await load_location(info, self.location_key)
 
 
 @strawberry.type

@@ -14,6 +14,7 @@ from resolvers.locations import registration
 from schema.locations.types import Location, LocationKind
 from schema.payloads import MutationError
 from schema.permissions import Permission, requires
+from schema.write_inputs import load_location
 
 
 @strawberry.input(description="Credentials the gateway uses with the location; give what its kind needs.")
@@ -89,10 +90,7 @@ class RegisterLocationPayload:
 
     @strawberry.field(description="The location as registered; null when the request was refused.")
     async def location(self, info: Info) -> Location | None:
-        if self.location_key is None:
-            return None
-        row = await info.context.loaders.location_by_id.load(self.location_key)
-        return None if row is None else Location.from_row(row)
+        return await load_location(info, self.location_key)
 
 
 @strawberry.type
