@@ -42,7 +42,7 @@ from schema.http import AuthenticatedGraphQL
 from server_commands import check_network_command, issue_token_command, rotate_signing_key_command, secret_box
 from server_limits import BodySizeLimit
 from settings import Settings
-from shims.onebooking.push import onebooking_routes
+from shims.routes import shim_routes
 from sources.cache import migrate
 from sources.cache.database import create_engine
 from sources.cache.models import Location
@@ -274,7 +274,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/health", health),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),  # subscriptions (and any operation) over WebSocket
-        *onebooking_routes(),
+        *shim_routes(),
     ]
     if settings.graphiql:
         routes.append(Mount("/graphiql/assets", graphiql.assets_app()))

@@ -28,7 +28,7 @@ from devnet.simulators.store import LocationStore
 from resolvers.ids import to_global_id
 from server import create_app
 from settings import Settings
-from shims.onebooking.push import SYNC_PATH, onebooking_routes
+from shims.onebooking.push import SYNC_PATH
 from sources.cache.database import create_engine
 from sources.cache.models import Booking, Customer
 from sources.cache.writer import CacheWriter
@@ -73,8 +73,6 @@ def central(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         demo_credentials_file=credentials_file,
     )
     app = create_app(settings)
-    if not any(getattr(route, "path", None) == SYNC_PATH for route in app.routes):
-        app.router.routes.extend(onebooking_routes())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))

@@ -44,10 +44,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from identity.principal import location_principal
 from resolvers.services import Services
+from shims.common.endpoint import Endpoint, ErrorShape
+from shims.common.refusal import Refusal
 from shims.limits import retry_after, retry_after_headers
 from sources.cache.models import Booking, CustomerMapping, Location, Service
 from sources.cache.money import InexactAmount, to_minor_units
@@ -278,5 +279,37 @@ async def sync_booking(request: Request) -> JSONResponse:
         return _failure(500, "SERVER_ERROR", f"Internal server error (request {request_id})")
 
 
-def onebooking_routes() -> list[Route]:
-    return [Route(SYNC_PATH, sync_booking, methods=["POST"])]
+class OneBookingError(BaseModel):
+    """The spec's error body."""
+
+    success: Literal[False] = False
+    error: str
+    code: str
+
+
+class SyncAnswer(BaseModel):
+    success: Literal[True] = True
+    booking_id: str
+    message: str
+
+
+def _render(refusal: Refusal) -> dict[str, Any]:
+    return {"success": False, "error": refusal.message, "code": refusal.code}
+
+
+ONEBOOKING_ERRORS = ErrorShape(render=_render, model=OneBookingError)
+
+
+def push_endpoint() -> Endpoint:
+    return Endpoint(
+        method="POST",
+        path=SYNC_PATH,
+        handler=sync_booking,
+        errors=ONEBOOKING_ERRORS,
+        summary="A source website pushes a new or changed booking",
+        tag="onebooking",
+        request_model=SyncBooking,
+        response_model=SyncAnswer,
+        refusals={409: "DUPLICATE_BOOKING: booking.created for a booking the gateway has"},
+        security=["apiKey"],
+    )

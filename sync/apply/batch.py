@@ -51,6 +51,8 @@ class ApplyResult:
     customer_ids: dict[str, str] = field(default_factory=dict)  # local customer id -> network id
     events: Events = field(default_factory=list)  # to publish once the transaction committed
     queued: list[Queued] = field(default_factory=list)  # propagation written to the outbox
+    # A webhook older than one already applied for its entity: received, recorded, nothing of it applied.
+    stale: bool = False
 
     @property
     def applied(self) -> int:

@@ -28,6 +28,7 @@ from sources.connectors.records import (
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id
 from sync.apply.registry import ENTITIES
 from sync.pull.cursors import save_cursor
+from sync.webhooks.receipts import Delivery, Outcome, receive
 
 __all__ = ["ApplyResult", "ApplyRules", "CursorAdvance", "apply_location_changes", "derived_id"]
 
@@ -51,6 +52,7 @@ async def apply_location_changes(
     rules: ApplyRules | None = None,
     job_id: str | None = None,
     advance: CursorAdvance | None = None,
+    delivery: Delivery | None = None,
 ) -> ApplyResult:
     """Apply one location's records in one transaction: all of them land, or none.
 
@@ -59,6 +61,9 @@ async def apply_location_changes(
     order of the entity table (customers before the bookings that name them).
     With `advance`, the pull's cursor moves in the same transaction, so a page is either
     applied and passed, or neither (a crash in between re-pulls it; re-applying is harmless).
+    With `delivery` (a webhook or push), its receipt is written in the same transaction: a second copy of the
+    event raises DuplicateDelivery and applies nothing; an event older than the entity's newest applies nothing
+    and comes back with `stale` set.
     """
     rules = rules or ApplyRules()
     given = [*records, *customers, *bookings, *resources, *stock]
@@ -67,6 +72,11 @@ async def apply_location_changes(
         # Built anew on every attempt: a transaction that ran into another writer left nothing behind.
         batch = Batch(location_id, rules, job_id, writer.locks_rows)
         result = ApplyResult()
+        if delivery is not None:
+            payload = {"records": [repr(record)[:2000] for record in given[:20]]}
+            if await receive(session, delivery, location_id=location_id, payload=payload) is Outcome.STALE:
+                result.stale = True
+                return result
         for entity in ENTITIES:
             mine = [record for record in given if isinstance(record, entity.remote_type)]
             if mine:

@@ -69,6 +69,8 @@ async def last_changed_by(session: AsyncSession, entity_type: str, entity_id: st
                 ChangeLogEntry.entity_type == entity_type,
                 ChangeLogEntry.entity_id == entity_id,
                 ChangeLogEntry.location_id != other_than,
+                # A stale webhook's payload is kept beside the changes, but changed nothing.
+                ChangeLogEntry.operation != "stale",
             )
             .order_by(ChangeLogEntry.id.desc())
             .limit(1)

@@ -144,8 +144,16 @@ class WebhookReceipt(Base):
     event_id: Mapped[str] = mapped_column(String(200))
     payload_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # What the event is about ("booking:<local id>") and when it happened at its sender: an event older than
+    # the newest one applied for the same entity from the same sender is stale and changes nothing.
+    entity_key: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20), default="applied", server_default="applied")  # applied|stale
 
-    __table_args__ = (UniqueConstraint("source", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("source", "event_id"),
+        Index("ix_webhook_receipts_entity", "source", "entity_key", "occurred_at"),
+    )
 
 
 class IdempotencyRecord(Base):

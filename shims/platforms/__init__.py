@@ -1,0 +1,9 @@
+"""Salon and fitness platform webhooks (specs/salon-platform-adapters.md): POST /api/webhooks/{platform}."""
+
+from __future__ import annotations
+
+from shims.common.endpoint import Endpoint
+
+
+def endpoints() -> list[Endpoint]:
+    return []
