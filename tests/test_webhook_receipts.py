@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sources.cache.database import create_engine
@@ -30,8 +30,8 @@ async def engine(own_database_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         async with engine.begin() as connection:
-            await connection.execute(WebhookReceipt.__table__.delete())
-            await connection.execute(ChangeLogEntry.__table__.delete())
+            await connection.execute(delete(WebhookReceipt))
+            await connection.execute(delete(ChangeLogEntry))
         await engine.dispose()
 
 
