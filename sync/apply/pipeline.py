@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sources.cache.models import SyncJob
 from sources.cache.writer import CacheWriter
 from sources.connectors.records import (
     Cursor,
@@ -37,6 +39,22 @@ class CursorAdvance:
     entity_type: EntityType
     cursor: Cursor | None
     full: bool = False  # the pull went through everything (a full reconciliation)
+    pulled: int = 0  # records on the page: added to the job's counts with the cursor (a taken-over job carries them)
+
+
+async def _count(session: AsyncSession, job_id: str, pulled: int, result: ApplyResult) -> None:
+    """The page's counts onto its job's row, with its cursor: what a job says it applied is what it applied,
+    also when its process dies and another finishes it."""
+    await session.execute(
+        update(SyncJob)
+        .where(SyncJob.id == job_id)
+        .values(
+            pulled_count=SyncJob.pulled_count + pulled,
+            applied_count=SyncJob.applied_count + result.created + result.updated,
+            deleted_count=SyncJob.deleted_count + result.deleted,
+            conflict_count=SyncJob.conflict_count + result.conflicts,
+        )
+    )
 
 
 async def apply_location_changes(
@@ -73,6 +91,8 @@ async def apply_location_changes(
                 await entity.apply(session, batch, mine, result)
         if advance is not None:
             await save_cursor(session, location_id, advance.entity_type, advance.cursor, full=advance.full)
+            if job_id is not None:
+                await _count(session, job_id, advance.pulled, result)
         return result
 
     # Two locations' changes to one customer, applied at once, can deadlock on PostgreSQL: run it again.
