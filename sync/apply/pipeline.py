@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sources.cache.models import SyncJob
+from sources.cache.models import Customer, CustomerMapping, SyncJob
 from sources.cache.writer import CacheWriter
 from sources.connectors.records import (
     Cursor,
@@ -40,6 +40,34 @@ class CursorAdvance:
     cursor: Cursor | None
     full: bool = False  # the pull went through everything (a full reconciliation)
     pulled: int = 0  # records on the page: added to the job's counts with the cursor (a taken-over job carries them)
+
+
+async def lock_customers(session: AsyncSession, location_id: str, records: Sequence[RemoteRecord]) -> None:
+    """Lock every network customer the batch may touch, up front and in id order (PostgreSQL).
+
+    Two locations that share customers apply their batches at once (a live refresh asks every location in
+    parallel). Locked one by one in each location's own order, they deadlocked: A held X and wanted Y while
+    B held Y and wanted X. Taken in one order by everyone, the second waits for the first and never holds
+    what the first wants. The customers are found by this location's mappings (its customers and the
+    customers its bookings name) and by email (a customer first seen here is matched to a known one).
+    """
+    local_ids = {record.local_id for record in records if isinstance(record, RemoteCustomer)}
+    local_ids |= {record.local_customer_id for record in records if isinstance(record, RemoteBooking)}
+    emails = {
+        record.email.lower() for record in records if isinstance(record, RemoteCustomer) and record.email is not None
+    }
+    if not local_ids and not emails:
+        return
+    wanted = select(CustomerMapping.customer_id).where(
+        CustomerMapping.location_id == location_id, CustomerMapping.local_customer_id.in_(sorted(local_ids))
+    )
+    by_email = select(Customer.id).where(func.lower(Customer.email).in_(sorted(emails)))
+    await session.execute(
+        select(Customer.id)
+        .where(or_(Customer.id.in_(wanted), Customer.id.in_(by_email)))
+        .order_by(Customer.id)
+        .with_for_update()
+    )
 
 
 async def _count(session: AsyncSession, job_id: str, pulled: int, result: ApplyResult) -> None:
@@ -85,6 +113,8 @@ async def apply_location_changes(
         # Built anew on every attempt: a transaction that ran into another writer left nothing behind.
         batch = Batch(location_id, rules, job_id, writer.locks_rows)
         result = ApplyResult()
+        if writer.locks_rows:
+            await lock_customers(session, location_id, given)
         for entity in ENTITIES:
             mine = [record for record in given if isinstance(record, entity.remote_type)]
             if mine:
