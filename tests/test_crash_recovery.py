@@ -135,7 +135,8 @@ class Process:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         assert "errors" not in body, body
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
     def kill(self) -> None:
         os.kill(self.process.pid, signal.SIGKILL)  # no lifespan shutdown, no finally: as a crash
