@@ -132,7 +132,13 @@ async def _open_services(
     )
     rule_book = RuleBook(apply_rules(settings, connectors))  # the one owner of the rules
     sync = build_sync_engine(settings, writer, connectors, bus, rule_book)
-    refresher = Refresher(writer, connectors, rule_book=rule_book, on_applied=sync.publish_applied)
+    refresher = Refresher(
+        writer,
+        connectors,
+        rule_book=rule_book,
+        on_applied=sync.publish_applied,
+        deadline_seconds=settings.live_refresh_deadline_seconds,
+    )
     await refresher.load_marks()
     worker = OutboxWorker(deliverer, poll_seconds=settings.outbox_poll_seconds)
     sync.wake_outbox = worker.wake

@@ -83,8 +83,14 @@ class Settings(BaseSettings):
     sync_full_every_hours: float = Field(
         default=24.0, description="How often a scheduled pull is a full reconciliation (finds deletions)"
     )
-    sync_job_timeout_seconds: float = Field(
-        default=900.0, description="A job still running after this long is taken to have died with its process"
+    sync_job_lease_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A running job is held by a lease this long; one whose lease ran out lost its process and is "
+        "taken over by the next trigger, which finishes it from its cursors",
+    )
+    sync_job_lease_renew_seconds: float = Field(
+        default=2.0, gt=0, description="How often the process running a job renews its lease"
     )
     conflict_strategy: Literal["hub_wins", "node_wins", "newest", "manual"] = Field(
         default="hub_wins", description="How concurrent changes are settled"
@@ -96,6 +102,18 @@ class Settings(BaseSettings):
         default=True, description="A customer new at one location is sent to every other (unified customers)"
     )
     connector_timeout_seconds: float = Field(default=5.0, description="Time limit of one call to a location")
+    live_refresh_deadline_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        description="Time limit of a whole live refresh (every location, retries included); what missed it is "
+        "served from cache and named in extensions.freshness",
+    )
+    idempotency_lease_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A mutation holds its idempotency key by a lease this long, renewed while it runs; once a "
+        "killed process's lease ran out, a retry with the key takes it over and finishes the write",
+    )
     connector_breaker_reset_seconds: float = Field(
         default=10.0, description="How long a location's circuit stays open before one probe call is let through"
     )

@@ -89,14 +89,21 @@ class MutationError:
     field: str | None = strawberry.field(
         description="The input field at fault (its GraphQL name, e.g. startAt), when one is."
     )
+    retry_after: float | None = strawberry.field(
+        default=None,
+        description="Seconds after which the same request is worth retrying, when the failure is passing (a "
+        "CONFLICT while a request with the same idempotency key is still in progress); null otherwise.",
+    )
 
     @classmethod
     def from_gateway_error(cls, error: GatewayError) -> MutationError:
         field = error.details.get("field")
+        retry_after = error.details.get("retry_after")
         return cls(
             code=MutationErrorCode[error.code.name],
             message=error.message,
             field=field if isinstance(field, str) else None,
+            retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
         )
 
 

@@ -2,9 +2,9 @@
 
 Each (location, kind of data) has a mark: when it was last refreshed live. A query
 with `maxAge` refreshes the marks older than that, every location in parallel, one
-refresh in flight per mark however many queries ask. A location that cannot be asked
-keeps its cached data and the report says what failed, so the response can tell the
-client where its answer came from and how old it is.
+refresh in flight per mark however many queries ask. A location that cannot be asked,
+or does not answer within the refresh's one deadline, keeps its cached data and the report
+says what failed, so the response can tell the client where its answer came from and how old it is.
 """
 
 from __future__ import annotations
@@ -67,8 +67,11 @@ class Refresher:
         *,
         rule_book: RuleBook,
         on_applied: Callable[[ApplyResult], Awaitable[None]] | None = None,
+        deadline_seconds: float = 3.0,
     ) -> None:
         self.writer = writer
+        # How long a read waits for the whole refresh, every location and every retry included.
+        self.deadline_seconds = deadline_seconds
         self.connectors = connectors
         # The sync engine's rule book: a change a read brings in is checked for conflicts and passed on alike.
         self.rule_book = rule_book
@@ -103,7 +106,7 @@ class Refresher:
     ) -> list[Freshness]:
         now = utc_now()
         bound = now - timedelta(seconds=max_age_seconds)
-        tasks: list[asyncio.Task[Freshness]] = []
+        tasks: dict[asyncio.Task[Freshness], tuple[str, RefreshScope]] = {}
         reports: list[Freshness] = []
         for location_id in location_ids:
             connector = self.connectors.get(location_id)
@@ -115,8 +118,21 @@ class Refresher:
                     # Nothing to ask (a location that pushes to us, or no stock there): the cache is all there is.
                     reports.append(Freshness(location_id, kind, Source.CACHE, refreshed_at))
                 else:
-                    tasks.append(self._refresh_once(connector, kind))
-        reports.extend(await asyncio.gather(*tasks))
+                    tasks[self._refresh_once(connector, kind)] = (location_id, kind)
+        if not tasks:
+            return reports
+        # One deadline for the whole refresh: a slow location's answer (or its retries) never holds the read
+        # past it. What missed it is served from cache and named; its refresh goes on in the background (the
+        # next read finds it done, or joins it: one in flight per mark).
+        done, late = await asyncio.wait(tasks, timeout=self.deadline_seconds)
+        for task in tasks:
+            if task in done:
+                reports.append(task.result())
+                continue
+            location_id, kind = tasks[task]
+            missed = f"no answer within the live refresh deadline ({self.deadline_seconds:g} s)"
+            reports.append(Freshness(location_id, kind, Source.CACHE, self._marks.get((location_id, kind)), missed))
+        logger.debug("live refresh: %d of %d missed the deadline", len(late), len(tasks))
         return reports
 
     def _refresh_once(self, connector: Connector, kind: RefreshScope) -> asyncio.Task[Freshness]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sources.cache.leases import LeaseKeeper
 from sources.cache.models import Location
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
@@ -39,6 +40,10 @@ from sync.pull.reconcile import remove_missing
 from sync.types import ConflictChoice, RollbackReport
 
 logger = logging.getLogger("gateway.sync")
+
+
+class LeaseLost(Exception):
+    """This process stalled past its job's lease and another took the job over: it stops, the other finishes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,10 @@ class SyncEngine:
         if unsupported:
             raise NotPullable(f"{location_id} cannot be asked for {', '.join(unsupported)}")
         run = await self.jobs.open(location_id, [kind.value for kind in wanted], trigger, full)
+        if run.resumed:
+            # A dead process's job, taken over: what it was asked for and has not finished.
+            full = run.full
+            wanted = [EntityType(kind) for kind in run.entity_types if kind not in run.done]
         task = asyncio.create_task(self._run(run, connector, wanted, full), name=f"background:sync:{location_id}")
         self._running[run.id] = task
         task.add_done_callback(lambda _: self._running.pop(run.id, None))
@@ -145,6 +154,14 @@ class SyncEngine:
         self._running[f"request:{location_id}:{id(task)}"] = task
         task.add_done_callback(lambda _: self._running.pop(f"request:{location_id}:{id(task)}", None))
 
+    async def recover(self) -> list[str]:
+        """Take over every job whose lease ran out (its process died) and finish it; the ids of those taken."""
+        taken: list[str] = []
+        for location_id in await self.jobs.expired():
+            with contextlib.suppress(SyncInProgress, NotPullable, UnknownLocation):
+                taken.append(await self.start_job(location_id, trigger="recovery"))
+        return taken
+
     async def stop(self) -> None:
         for task in list(self._running.values()):
             task.cancel()
@@ -154,17 +171,22 @@ class SyncEngine:
 
     async def _run(self, run: JobRun, connector: Connector, kinds: list[EntityType], full: bool) -> None:
         error: str | None = None
+        lease = self.jobs.lease
+        keeper = LeaseKeeper(lambda: self.jobs.renew(run), every=lease.renew_every, name=f"sync job {run.id}")
         try:
-            for kind in kinds:
-                started = utc_now()
-                counts = Counts()
-                try:
-                    await self._pull(run, connector, kind, full, counts)
-                except ConnectorError as failure:
-                    error = f"{kind.value}: {failure.message}"
-                    await self.jobs.step(run, kind.value, "full" if full else "delta", counts, started, error)
-                    break
-                await self.jobs.step(run, kind.value, "full" if full else "delta", counts, started)
+            async with keeper:
+                for kind in kinds:
+                    started = utc_now()
+                    counts = Counts()
+                    try:
+                        await self._pull(run, connector, kind, full, counts, keeper)
+                    except ConnectorError as failure:
+                        error = f"{kind.value}: {failure.message}"
+                        await self.jobs.step(run, kind.value, "full" if full else "delta", counts, started, error)
+                        break
+                    await self.jobs.step(run, kind.value, "full" if full else "delta", counts, started)
+        except LeaseLost:
+            error = "lease lost: another process took the job over"
         except asyncio.CancelledError:
             error = "cancelled: the gateway is stopping"
             raise
@@ -175,7 +197,9 @@ class SyncEngine:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.jobs.close(run, error))
 
-    async def _pull(self, run: JobRun, connector: Connector, kind: EntityType, full: bool, counts: Counts) -> None:
+    async def _pull(
+        self, run: JobRun, connector: Connector, kind: EntityType, full: bool, counts: Counts, keeper: LeaseKeeper
+    ) -> None:
         location_id = connector.location_id
         cursor: Cursor | None = None
         if not full:
@@ -184,6 +208,8 @@ class SyncEngine:
         entity = pulled(kind)
         seen: set[str] = set()
         while True:
+            if keeper.lost.is_set():
+                raise LeaseLost(run.id)
             page = await connector.pull_changes(kind, cursor, self.options.batch_size)
             mine = [record for record in page.records if isinstance(record, entity.remote_type)]
             seen.update(entity.key_of(record) for record in mine)
@@ -196,7 +222,7 @@ class SyncEngine:
                 mine,
                 rules=self.rules,
                 job_id=run.id,
-                advance=CursorAdvance(kind, next_cursor, full=full and last_page),
+                advance=CursorAdvance(kind, next_cursor, full=full and last_page, pulled=len(page.records)),
             )
             await self._publish_applied(result, counts)
             if last_page:

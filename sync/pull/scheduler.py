@@ -3,7 +3,8 @@
 A location's `sync_settings.sync_frequency` (realtime|hourly|daily) overrides the
 network default. The scheduler looks every tick for locations whose last job started
 longer ago than their interval; the database's one-running-job rule keeps two gateway
-processes from pulling one location at once (the loser just skips its turn).
+processes from pulling one location at once (the loser just skips its turn). Each tick first takes
+over the jobs whose lease ran out (their process died) and finishes them (trigger `recovery`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ class SyncScheduler:
         return due
 
     async def run_due(self) -> None:
+        # First the jobs of processes that died (their leases ran out), finished from their cursors.
+        await self.engine.recover()
         for location_id, full in await self.due(utc_now()):
             with contextlib.suppress(SyncError):
                 await self.engine.start_job(location_id, trigger="scheduled", full=full)

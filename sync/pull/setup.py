@@ -13,7 +13,7 @@ from sync.apply.batch import RuleBook
 from sync.apply.pipeline import ApplyRules
 from sync.conflicts.detect import ConflictPolicy
 from sync.pull.engine import SyncEngine, SyncOptions
-from sync.pull.jobs import SyncJobStore
+from sync.pull.jobs import JobLease, SyncJobStore
 from sync.pull.scheduler import SyncScheduler
 from sync.types import Strategy
 
@@ -37,7 +37,8 @@ def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules
 def build_sync_engine(
     settings: Settings, writer: CacheWriter, connectors: ConnectorRegistry, bus: EventBus, rule_book: RuleBook
 ) -> SyncEngine:
-    jobs = SyncJobStore(writer, bus, abandoned_after=timedelta(seconds=settings.sync_job_timeout_seconds))
+    lease = JobLease(seconds=settings.sync_job_lease_seconds, renew_every=settings.sync_job_lease_renew_seconds)
+    jobs = SyncJobStore(writer, bus, lease=lease)
     options = SyncOptions(batch_size=settings.sync_batch_size, priority=tuple(settings.sync_priority_order))
     return SyncEngine(writer, connectors, bus, jobs, rule_book, options)
 

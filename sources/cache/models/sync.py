@@ -33,6 +33,10 @@ class SyncJob(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The process running the job holds it by a lease it renews; a running job whose lease expired lost its
+    # process, and the next trigger takes it over (a conditional UPDATE on the old owner: one wins).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # One running job per location, across every gateway process sharing the database.
     __table_args__ = (
@@ -168,6 +172,9 @@ class IdempotencyRecord(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An in-progress claim is held by a lease its request renews; once it expired, a retry takes the claim over.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class RefreshMark(Base):
