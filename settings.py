@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     )
     # -- the BookingX network API (shims/bookingx) --
     bookingx_supported_versions: str = Field(
-        default=">=1.0,<2.0",
+        default=">=2.0,<3.0",
         max_length=200,
         description="Add-on versions a node may handshake with: comparisons joined by commas (>=, >, <=, <, ==)",
     )

@@ -44,14 +44,14 @@ NetworkId = Field(min_length=1, max_length=64)
 
 class Outcome(BaseModel):
     node_id: str = Field(max_length=64)
-    status: Literal["delivered", "queued", "failed"]
+    status: Literal["delivered", "queued", "failed"]  # the delivery's status, in the spec's lowercase
     code: str | None = Field(max_length=64)
     reason: str | None = Field(max_length=2000)
 
 
 def _outcomes(result: WriteResult) -> list[Outcome]:
     return [
-        Outcome(node_id=o.location_id, status=o.status.value, code=o.code, reason=o.reason)  # type: ignore[arg-type]
+        Outcome(node_id=o.location_id, status=o.status.value.lower(), code=o.code, reason=o.reason)  # type: ignore[arg-type]
         for o in result.outcomes
     ]
 
@@ -68,9 +68,9 @@ class BookingBody(Strict):
     node_id: NodeId | None = None
     service_id: str = NetworkId
     start_at: Moment
-    global_customer_id: str | None = NetworkId
+    global_customer_id: str | None = Field(default=None, min_length=1, max_length=64)
     customer: NewCustomerBody | None = None
-    resource_id: str | None = NetworkId
+    resource_id: str | None = Field(default=None, min_length=1, max_length=64)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     notes: str = Field(default="", max_length=2000)
 
