@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from clock import open_tuesday
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -100,3 +102,23 @@ def refusals(gateway: RunningGateway) -> list[dict[str, Any]]:
 
 def receipts(gateway: RunningGateway) -> int:
     return count(gateway, WebhookReceipt)
+
+
+def local_booking(gateway: RunningGateway, node_id: str, seed: int) -> str:
+    """A booking made at the node itself (in its own system, with a customer new there): its local id."""
+    store = gateway.store(node_id)
+    service = next(s for s in sorted(store.services.values(), key=lambda s: s.local_id) if store.eligible_resources(s))
+    day, _ = open_tuesday(days_ahead=20 + seed)
+    resource, start, end = store.free_slots(service.local_id, day, day + timedelta(days=1))[0]
+    booking = store.create_booking(
+        key=None,
+        local_customer_id=None,
+        customer={"first_name": "Grace", "last_name": f"Node {seed}", "email": f"grace.node{seed}@example.com"},
+        local_service_id=service.local_id,
+        local_resource_id=resource,
+        start_at=start,
+        end_at=end,
+        price_minor=service.price_minor,
+        currency=store.currency,
+    )
+    return booking.local_id

@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from bookingx_helpers import DUBLIN, MANCHESTER, PREFIX, STOCKPORT, Node, count
+from bookingx_helpers import DUBLIN, MANCHESTER, PREFIX, STOCKPORT, Node, count, local_booking
 from clock import open_tuesday
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import RunningGateway
-from devnet.simulators.bookingx_wire import BookingXNode, booking_view, customer_view
+from devnet.simulators.bookingx_webhooks import NodeWebhooks
 from resolvers.ids import to_global_id
 from sources.cache.models import Booking, Conflict, Customer, CustomerMapping, Location, Service
 
@@ -135,24 +135,11 @@ def _caught_up(node: Node) -> str:
 
 
 def _new_local_booking(gateway: RunningGateway, node_id: str, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A booking made at the node itself (in its own system), as its API shows it and its customer."""
-    store = gateway.store(node_id)
-    service = next(s for s in sorted(store.services.values(), key=lambda s: s.local_id) if store.eligible_resources(s))
-    day, _ = open_tuesday(days_ahead=20 + seed)
-    resource, start, end = store.free_slots(service.local_id, day, day + timedelta(days=1))[0]
-    booking = store.create_booking(
-        key=None,
-        local_customer_id=None,
-        customer={"first_name": "Grace", "last_name": f"Node {seed}", "email": f"grace.node{seed}@example.com"},
-        local_service_id=service.local_id,
-        local_resource_id=resource,
-        start_at=start,
-        end_at=end,
-        price_minor=service.price_minor,
-        currency=store.currency,
-    )
-    node = BookingXNode(store, node_id, "", "", "2.4.1", None)  # type: ignore[arg-type]  # views need no tokens
-    return booking_view(node, booking), customer_view(store.customers[booking.local_customer_id])
+    """A booking made at the node itself, as its API shows it, and its customer."""
+    local_id = local_booking(gateway, node_id, seed)
+    webhooks = NodeWebhooks(gateway.store(node_id), node_id=node_id, api_secret="")
+    event = webhooks.booking_created(local_id)
+    return event["booking"], event["customer"]
 
 
 def _a_customer_known_at(gateway: RunningGateway, node_id: str) -> str:
