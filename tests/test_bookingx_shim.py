@@ -4,6 +4,7 @@ reads, and can act for itself only."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,8 @@ from conftest import RunningGateway
 from devnet.simulators.bookingx_webhooks import NodeWebhooks
 from resolvers.ids import to_global_id
 from sources.cache.models import Booking, Conflict, Customer, CustomerMapping, Location, Service
+from sync.conflicts.detect import ConflictPolicy
+from sync.types import Strategy
 
 NODE_ONLY = "rest_forbidden"
 
@@ -381,3 +384,58 @@ def test_a_node_sends_its_staff_and_sees_them_among_its_resources(live_gateway: 
     assert global_id in {r["global_resource_id"] for r in resources["resources"]}
     wrong_kind = node.request("POST", "staff", json={"staff": [{**staff, "resource_type": "room"}]})
     assert wrong_kind.status_code == 400
+
+
+def test_a_node_pushes_a_concurrent_change_and_settles_the_conflict_it_made(live_gateway: RunningGateway) -> None:
+    services = live_gateway.app.state.services
+    rules = services.sync.rule_book.current
+    simulator = live_gateway.simulator(MANCHESTER)
+    # Conflicts on customers wait for a person; the hub cannot reach the node meanwhile (its write waits).
+    services.sync.rule_book.current = dataclasses.replace(
+        rules, policy=ConflictPolicy(Strategy.HUB_WINS, {"customer": Strategy.MANUAL})
+    )
+    live_gateway.run(simulator.stop())
+    try:
+        node = _node(live_gateway, MANCHESTER)
+        store = live_gateway.store(MANCHESTER)
+        local_id, customer_id = _rows(
+            live_gateway,
+            select(CustomerMapping.local_customer_id, CustomerMapping.customer_id)
+            .where(CustomerMapping.location_id == MANCHESTER)
+            .order_by(CustomerMapping.customer_id)
+            .offset(3)
+            .limit(1),
+        )[0]
+        # Given: the node and the network change the same phone, neither seeing the other.
+        store.upsert_customer(key=None, local_id=local_id, details={"phone": "+447700900555"})
+        ours = NodeWebhooks(store, node_id=MANCHESTER, api_secret="").customer_updated(local_id)["customer"]
+        changed = live_gateway.graphql(
+            UPDATE_CUSTOMER,
+            {
+                "input": {
+                    "idempotencyKey": uuid.uuid4().hex,
+                    "customerId": to_global_id("Customer", customer_id),
+                    "phone": "+447700900444",
+                }
+            },
+        )
+        assert changed["data"]["updateCustomer"]["errors"] == [], changed
+        # When: the node pushes its change.
+        change = {"entity_type": "customer", "entity_id": local_id, "operation": "update", "payload": ours}
+        answer = node.request("POST", "sync", json={"changes": [change]})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        # Then: a conflict waits for it, named in the answer, and the network's value stands meanwhile.
+        assert body["applied"]["conflicts"] == 1
+        waiting = [c for c in body["pending_conflicts"] if c["entity_id"] == customer_id]
+        assert len(waiting) == 1 and waiting[0]["source_node_id"] == MANCHESTER
+        assert _rows(live_gateway, select(Customer.phone).where(Customer.id == customer_id))[0][0] == "+447700900444"
+        settled = node.request(
+            "POST", "sync/conflict-resolve", json={"conflict_id": waiting[0]["conflict_id"], "strategy": "node_wins"}
+        )
+        assert settled.status_code == 200, settled.text
+        assert settled.json()["status"] == "resolved"
+        assert _rows(live_gateway, select(Customer.phone).where(Customer.id == customer_id))[0][0] == "+447700900555"
+    finally:
+        services.sync.rule_book.current = rules
+        live_gateway.run(simulator.start())

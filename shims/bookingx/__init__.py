@@ -3,6 +3,7 @@ handshake, its sync and writes through the hub, what it may read of the network,
 
 from __future__ import annotations
 
+from shims.bookingx.conflicts import conflict_endpoint
 from shims.bookingx.handshake import handshake_endpoint
 from shims.bookingx.network import network_endpoints
 from shims.bookingx.sync import sync_endpoints
@@ -12,4 +13,11 @@ from shims.common.endpoint import Endpoint
 
 
 def endpoints() -> list[Endpoint]:
-    return [handshake_endpoint(), *sync_endpoints(), *write_endpoints(), *network_endpoints(), *webhook_endpoints()]
+    return [
+        handshake_endpoint(),
+        *sync_endpoints(),
+        conflict_endpoint(),
+        *write_endpoints(),
+        *network_endpoints(),
+        *webhook_endpoints(),
+    ]

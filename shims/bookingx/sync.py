@@ -1,10 +1,10 @@
-"""POST sync (a node's delta batch in, the network's delta since its cursor out) and POST sync/conflict-resolve.
+"""POST sync: a node's delta batch in, the network's delta since its cursor out, and the conflicts waiting for it.
 
 A batch is the node's sync queue (the spec's bkx_network_sync_queue): items of {entity_type, entity_id,
 operation, payload}, where the payload is the node's record as it holds it now. The batch is applied in one
 transaction through the same pipeline as a pull of the node (conflict detection and the network's rules
 included), then the answer carries what the node has not seen: the change log after its cursor (the spec's
-bkx_network_sync_log row for the exchange beside it).
+bkx_network_sync_log row for the exchange beside it), and the conflicts it is a side of that wait for a decision.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from pydantic import BaseModel, Field, JsonValue, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from resolvers.pagination import PageArgs
 from resolvers.sync_admin.delta import MAX_CHANGES, changes_since
-from resolvers.sync_admin.queries import resolve_conflict
+from resolvers.sync_admin.queries import ConflictFilter, list_conflicts
+from shims.bookingx.conflicts import PENDING_SHOWN, PendingConflict
 from shims.bookingx.records import BookingRecord, CustomerRecord, ResourceRecord, StockRecord
 from shims.bookingx.wire import (
     FORBIDDEN_DOC,
@@ -37,10 +39,8 @@ from shims.bookingx.wire import (
 from shims.common.callers import services_of
 from shims.common.endpoint import Endpoint
 from shims.common.parsing import parse_body
-from shims.common.refusal import Refusal
 from sources.cache.types import utc_now
 from sync.apply.inbound import apply_inbound
-from sync.types import ConflictChoice
 
 MAX_BATCH = 500
 Operation = Literal["create", "update"]
@@ -123,6 +123,7 @@ class SyncAnswer(BaseModel):
     changes: list[OutgoingChange] = Field(max_length=MAX_CHANGES)
     next_cursor: str = Field(max_length=128)
     has_more: bool
+    pending_conflicts: list[PendingConflict] = Field(max_length=PENDING_SHOWN)
     started_at: datetime
     completed_at: datetime
     duration_ms: int = Field(ge=0)
@@ -154,6 +155,8 @@ async def answer_sync(request: Request) -> JSONResponse:
         )
         booking_ids, customer_ids = result.booking_ids, result.customer_ids
     delta = await changes_since(context, batch.cursor, batch.limit, exclude_location=node_id)
+    # The row scope shows the node the conflicts it is a side of, and only those.
+    pending = await list_conflicts(context, ConflictFilter(statuses=["pending"]), PageArgs(first=PENDING_SHOWN))
     answer = SyncAnswer(
         node_id=node_id,
         entity_count=len(batch.changes),
@@ -175,63 +178,23 @@ async def answer_sync(request: Request) -> JSONResponse:
         ],
         next_cursor=delta.next_cursor,
         has_more=delta.has_more,
+        pending_conflicts=[
+            PendingConflict(
+                conflict_id=row.id,
+                conflict_type=row.conflict_type,
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                source_node_id=row.source_location_id,
+                target_node_id=row.target_location_id,
+                source_data=row.source_data,
+                target_data=row.target_data,
+                created_at=row.created_at,
+            )
+            for row in pending.page.rows
+        ],
         started_at=started_at,
         completed_at=utc_now(),
         duration_ms=int((time.perf_counter() - clock) * 1000),
-    )
-    return JSONResponse(answer.model_dump(mode="json"))
-
-
-class ConflictResolveRequest(Strict):
-    conflict_id: str = Field(min_length=1, max_length=64)
-    strategy: Literal["node_wins", "hub_wins", "merge"]
-    resolved_data: dict[str, JsonValue] | None = Field(default=None, max_length=50)
-
-    @model_validator(mode="after")
-    def _merge_has_data(self) -> ConflictResolveRequest:
-        if (self.strategy == "merge") != (self.resolved_data is not None):
-            raise ValueError("resolved_data goes with strategy merge, and only with it")
-        return self
-
-
-class ConflictAnswer(BaseModel):
-    conflict_id: str = Field(max_length=64)
-    status: str = Field(max_length=20)
-    entity_type: str = Field(max_length=50)
-    entity_id: str = Field(max_length=64)
-    resolution_strategy: str | None = Field(max_length=50)
-    resolved_data: dict[str, JsonValue] | None
-    resolved_at: datetime | None
-
-
-async def answer_conflict_resolve(request: Request) -> JSONResponse:
-    principal, context = await node_context(request)
-    decision = await parse_body(request, ConflictResolveRequest, code=INVALID)
-    # The row scope shows a node only the conflicts it is a side of; any other id is not found.
-    conflict = await context.loaders.conflict_by_id.load(decision.conflict_id)
-    if conflict is None:
-        raise Refusal(404, "rest_not_found", f"no conflict {decision.conflict_id} concerns this node")
-    # The spec's words, from the node's side: node_wins keeps its own change, hub_wins the other side's.
-    own = ConflictChoice.LOCATION if conflict.source_location_id == node_id_of(principal) else ConflictChoice.NETWORK
-    other = ConflictChoice.NETWORK if own is ConflictChoice.LOCATION else ConflictChoice.LOCATION
-    choice = {"node_wins": own, "hub_wins": other}.get(decision.strategy)
-    await resolve_conflict(
-        context,
-        decision.conflict_id,
-        choice=None if choice is None else choice.value,
-        merged=decision.resolved_data if choice is None else None,
-    )
-    context.reset_loaders()
-    now = await context.loaders.conflict_by_id.load(decision.conflict_id)
-    assert now is not None  # resolving keeps the row
-    answer = ConflictAnswer(
-        conflict_id=now.id,
-        status=now.status,
-        entity_type=now.entity_type,
-        entity_id=now.entity_id,
-        resolution_strategy=now.resolution_strategy,
-        resolved_data=now.resolved_data,
-        resolved_at=now.resolved_at,
     )
     return JSONResponse(answer.model_dump(mode="json"))
 
@@ -248,22 +211,6 @@ def sync_endpoints() -> list[Endpoint]:
             request_model=SyncRequest,
             response_model=SyncAnswer,
             refusals={403: FORBIDDEN_DOC, 409: "bkx_conflict: the batch ran into a concurrent change; send it again"},
-            security=NODE_SECURITY,
-        ),
-        Endpoint(
-            method="POST",
-            path=f"{PREFIX}/sync/conflict-resolve",
-            handler=answer_conflict_resolve,
-            errors=WORDPRESS_ERRORS,
-            summary="A node settles a pending conflict it is a side of",
-            tag=TAG,
-            request_model=ConflictResolveRequest,
-            response_model=ConflictAnswer,
-            refusals={
-                403: FORBIDDEN_DOC,
-                404: "rest_not_found: no conflict of this node has that id",
-                409: "bkx_conflict: the conflict was resolved already",
-            },
             security=NODE_SECURITY,
         ),
     ]
