@@ -154,6 +154,24 @@ class Settings(BaseSettings):
     credential_grace_seconds: int = Field(
         default=86400, ge=0, description="How long a location's rotated-out credentials are still accepted"
     )
+    # -- the BookingX network API (shims/bookingx) --
+    bookingx_supported_versions: str = Field(
+        default=">=2.0,<3.0",
+        max_length=200,
+        description="Add-on versions a node may handshake with: comparisons joined by commas (>=, >, <=, <, ==)",
+    )
+    bookingx_open_registration: bool = Field(
+        default=False, description="An unknown BookingX node that handshakes with a full description joins the network"
+    )
+    bookingx_token_ttl_seconds: int = Field(
+        default=900, ge=60, le=86400, description="Life of the token a BookingX handshake answers"
+    )
+    bookingx_webhook_window_seconds: int = Field(
+        default=300, ge=1, le=3600, description="How far a BookingX webhook's signed timestamp may be from our clock"
+    )
+    bookingx_webhook_max_bytes: int = Field(
+        default=64 * 1024, ge=1024, le=1024 * 1024, description="Largest BookingX webhook body taken, in bytes"
+    )
     demo_credentials_file: Path = Field(
         default=Path("var") / "demo-credentials.json",
         description="Where the embedded demo writes its admin token and its locations' credentials (mode 0600)",

@@ -20,13 +20,14 @@ class Role(StrEnum):
     FRANCHISEE = "franchisee"
     SHARED_STAFF = "shared_staff"
     CUSTOMER = "customer"
-    # Not in tokens: a location authenticated by its own API key or handshake, acting for itself.
+    # A location authenticated by its own API key, or by the short-lived token its handshake answered (the
+    # only way a token carries this role: never issued by the CLI), acting for itself.
     LOCATION = "location"
     # Not in tokens: no credential at all.
     ANONYMOUS = "anonymous"
 
 
-# The roles a token may carry (LOCATION and ANONYMOUS are never issued as tokens).
+# The roles a token may be issued for by the CLI (a LOCATION token comes from a handshake only; ANONYMOUS never).
 TOKEN_ROLES: tuple[Role, ...] = (
     Role.NETWORK_ADMIN,
     Role.HUB_ADMINISTRATOR,

@@ -127,7 +127,7 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         role = Role(str(claims.get("role")))
     except ValueError as error:
         raise InvalidToken("the token names no known role") from error
-    if role not in TOKEN_ROLES:
+    if role not in TOKEN_ROLES and role is not Role.LOCATION:
         raise InvalidToken("the token names no known role")
     subject = claims.get("sub")
     if not isinstance(subject, str) or not 0 < len(subject) <= 200:
@@ -137,6 +137,8 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     resource_id = _optional_id(claims.get("resource"), "resource")
     if role in (Role.LOCATION_MANAGER, Role.SHARED_STAFF) and not locations:
         raise InvalidToken(f"a {role.value} token must name its locations")
+    if role is Role.LOCATION and len(locations) != 1:
+        raise InvalidToken("a location token names exactly one location")
     if role is Role.FRANCHISEE and len(locations) != 1:
         raise InvalidToken("a franchisee token names exactly one location")
     if role is Role.CUSTOMER and customer_id is None:

@@ -55,8 +55,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SHARED_STAFF: CATALOGUE | {P.VIEW_BOOKINGS},
     # Their own profile and bookings; booking for themselves.
     Role.CUSTOMER: CATALOGUE | {P.VIEW_BOOKINGS, P.VIEW_CUSTOMERS, P.VIEW_CONTACT_DATA, P.BOOK},
-    # A location's own credentials (REST shims): its own data and writes.
-    Role.LOCATION: LOCATION_DATA | {P.BOOK, P.EDIT_CUSTOMERS, P.MANAGE_STOCK},
+    # A location's own credentials (REST shims): its own data and writes, and the sync conflicts it is a side of
+    # (the row scope shows it those only).
+    Role.LOCATION: LOCATION_DATA | {P.BOOK, P.EDIT_CUSTOMERS, P.MANAGE_STOCK, P.VIEW_SYNC, P.SETTLE_SYNC},
     Role.ANONYMOUS: frozenset(),
 }
 

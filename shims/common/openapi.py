@@ -117,7 +117,11 @@ def openapi_document(endpoints: Sequence[Endpoint], *, title: str, version: str)
         error_schema = ref_of(endpoint.errors.model, "serialization")
         statuses = {status: HTTPStatus(status).phrase for status in ALWAYS_DOCUMENTED} | dict(endpoint.refusals)
         for status, why in sorted(statuses.items()):
-            schema = ref_of(PayloadTooLarge, "serialization") if status == 413 else error_schema
+            schema = error_schema
+            if status == 413:
+                too_large = ref_of(PayloadTooLarge, "serialization")
+                # The app's body limit answers first; an endpoint with a lower limit of its own answers in its shape.
+                schema = {"anyOf": [too_large, error_schema]} if 413 in endpoint.refusals else too_large
             responses[str(status)] = {"description": why, "content": {"application/json": {"schema": schema}}}
         operation["responses"] = responses
         if endpoint.security:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from sources.cache.writer import CacheWriter
-from sources.connectors.records import RemoteBooking, RemoteCustomer
+from sources.connectors.records import RemoteBooking, RemoteCustomer, RemoteResource, RemoteStockLevel
 from sync.apply.batch import ApplyResult, ApplyRules
 from sync.apply.pipeline import apply_location_changes
 from sync.webhooks.receipts import Delivery
@@ -37,12 +37,21 @@ async def apply_inbound(
     *,
     customers: Sequence[RemoteCustomer] = (),
     bookings: Sequence[RemoteBooking] = (),
+    resources: Sequence[RemoteResource] = (),
+    stock: Sequence[RemoteStockLevel] = (),
     delivery: Delivery | None = None,
 ) -> ApplyResult:
     """Apply one location's records in one transaction under the pipeline's rules, then publish and wake.
     With `delivery`, once per event and never over newer data (sync.webhooks.receipts)."""
     result = await apply_location_changes(
-        pipeline.writer, location_id, customers=customers, bookings=bookings, rules=pipeline.rules, delivery=delivery
+        pipeline.writer,
+        location_id,
+        customers=customers,
+        bookings=bookings,
+        resources=resources,
+        stock=stock,
+        rules=pipeline.rules,
+        delivery=delivery,
     )
     await pipeline.publish_applied(result)
     return result
