@@ -1,5 +1,6 @@
-"""What every /api/admin/booksy/ endpoint shares: the caller (a bearer JWT whose role grants the endpoint's
-permissions; network and hub admins see every Booksy location, a location manager theirs), which Booksy
+"""What every /api/admin/booksy/ endpoint shares: the caller (a bearer JWT whose role grants view_sync and the
+endpoint's own permissions: network and hub admins for every Booksy location, a location manager for theirs;
+customers, staff and franchisees never), which Booksy
 locations it is about (`?location=`, else every platform location the caller sees), and pages."""
 
 from __future__ import annotations
@@ -58,10 +59,6 @@ async def admin_context(request: Request, *permissions: Permission) -> Context:
     for permission in permissions:
         require(principal, permission, settings)
     return context_for(request, principal)
-
-
-async def booksy_locations(context: Context, location: str | None) -> list[str]:
-    return await platform_locations(context, location)
 
 
 async def one_location(context: Context, location: str | None) -> str:

@@ -92,7 +92,7 @@ class ReconciliationAnswer(BaseModel):
 
 
 async def consent_records(request: Request) -> Response:
-    context = await admin_context(request, Permission.VIEW_CUSTOMERS)
+    context = await admin_context(request, Permission.VIEW_SYNC, Permission.VIEW_CUSTOMERS)
     query = parse_query(request, PageQuery, code="INVALID_INPUT")
     location_id = await one_location(context, query.location)
     result = await list_consent_records(context, location_id, page_args(query))
@@ -112,7 +112,7 @@ async def consent_records(request: Request) -> Response:
 
 
 async def reconciliation(request: Request) -> Response:
-    context = await admin_context(request, Permission.VIEW_REVENUE, Permission.VIEW_BOOKINGS)
+    context = await admin_context(request, Permission.VIEW_SYNC, Permission.VIEW_REVENUE, Permission.VIEW_BOOKINGS)
     query = parse_query(request, ReconciliationQuery, code="INVALID_INPUT")
     location_id = await one_location(context, query.location)
     found = await reconcile_revenue(context, location_id, query.from_, query.to)
