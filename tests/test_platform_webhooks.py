@@ -23,7 +23,7 @@ from devnet.simulators.store import LocationStore
 from devnet.simulators.store_records import StoredBooking
 from resolvers.ids import to_global_id
 from shims.platforms.registry import PLATFORMS
-from sources.cache.models import AuditEntry, Booking, WebhookReceipt
+from sources.cache.models import AuditEntry, Booking, Customer, CustomerMapping, WebhookReceipt
 
 LEEDS = "leeds-headingley"  # the demo's platform location
 SECRET = "whsec-leeds-7c1d9e"
@@ -156,6 +156,19 @@ def _notes(gateway: RunningGateway, local_id: str) -> str:
             return str(value)
 
     return gateway.run(notes())
+
+
+def _points(gateway: RunningGateway, local_id: str) -> int:
+    async def points() -> int:
+        async with gateway.engine.connect() as connection:
+            value = await connection.scalar(
+                select(CustomerMapping.loyalty_points).where(
+                    CustomerMapping.location_id == LEEDS, CustomerMapping.local_customer_id == local_id
+                )
+            )
+            return int(value or 0)
+
+    return gateway.run(points())
 
 
 def _refusals(gateway: RunningGateway, code: str) -> int:
@@ -335,3 +348,33 @@ def test_an_unknown_platform_or_location_is_not_found(platform_gateway: RunningG
     assert elsewhere.status_code == 404 and elsewhere.json()["error"]["code"] == "UNKNOWN_LOCATION"
     nowhere = httpx.post(f"{gateway.url}/api/webhooks/booksy", content=body)
     assert nowhere.status_code == 400 and nowhere.json()["error"]["code"] == "INVALID_LOCATION"
+
+
+def test_a_customer_event_from_a_platform_without_points_keeps_the_points_the_gateway_holds(
+    platform_gateway: RunningGateway,
+) -> None:
+    gateway = platform_gateway
+    store = gateway.store(LEEDS)
+    local_id = sorted(store.customers)[3]
+    points = _points(gateway, local_id)
+    customer = store.edit_customer(local_id, last_name="Renamed-at-Vagaro")
+    body = _encoded(
+        {
+            "id": "vagaro-evt-customer",
+            "type": "customer",
+            "action": "updated",
+            "createdDate": _iso(customer.updated_at),
+            "payload": {
+                "customerId": local_id,
+                "firstName": customer.first_name,
+                "lastName": customer.last_name,
+                "email": customer.email,
+                "modifiedDate": _iso(customer.updated_at),
+            },
+        }
+    )
+    answer = _deliver(gateway, "vagaro", body)
+    assert answer.status_code == 200, answer.text
+    [customer_id] = answer.json()["customer_ids"]
+    assert _count(gateway, Customer, Customer.id == customer_id, Customer.last_name == "Renamed-at-Vagaro") == 1
+    assert _points(gateway, local_id) == points

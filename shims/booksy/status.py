@@ -23,6 +23,7 @@ from resolvers.sync_admin.status import EntitySyncStatus, entity_sync_status
 from shims.booksy.admin import LocationQuery, admin_context, admin_endpoint, one_location
 from shims.common.endpoint import Endpoint
 from shims.common.parsing import json_body, parse_query, validated
+from sources.network.model import SLUG
 
 Verdict = Literal["healthy", "degraded", "failing"]
 LOCATIONS_MAX = 100
@@ -74,7 +75,11 @@ class HealthAnswer(BaseModel):
 
 class FullSyncRequest(BaseModel):
     location_id: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Left out: the only Booksy location the caller sees"
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=SLUG,
+        description="Left out: the only Booksy location the caller sees",
     )
 
 
