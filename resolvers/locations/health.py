@@ -98,3 +98,11 @@ async def network_health(context: Context) -> list[LocationHealth]:
         )
         for row in rows
     ]
+
+
+def breaker_state(context: Context, location_id: str) -> str | None:
+    """The location's circuit breaker as its connector sees it (closed, open, half_open); None where the connector
+    does not say (only some expose it) or there is none."""
+    connector = context.services.connectors.get(location_id)
+    state = getattr(connector, "breaker_state", None)
+    return state if isinstance(state, str) else None

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from shims.booksy.conflicts import conflict_endpoints
+from shims.booksy.operations import operation_endpoints
+from shims.booksy.records import record_endpoints
+from shims.booksy.status import status_endpoints
+from shims.booksy.webhook import webhook_endpoint
 from shims.common.endpoint import Endpoint
 
 
 def endpoints() -> list[Endpoint]:
-    return []
+    return [
+        webhook_endpoint(),
+        *status_endpoints(),
+        *conflict_endpoints(),
+        *operation_endpoints(),
+        *record_endpoints(),
+    ]

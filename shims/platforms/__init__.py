@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from shims.common.endpoint import Endpoint
+from shims.platforms.endpoints import webhook_endpoint
 
 
 def endpoints() -> list[Endpoint]:
-    return []
+    return [webhook_endpoint()]

@@ -78,6 +78,11 @@ class PlatformConnector:
     def capabilities(self) -> frozenset[Capability]:
         return CAPABILITIES
 
+    @property
+    def breaker_state(self) -> str:
+        """closed | open | half_open: whether calls to the platform are being let through (admin health)."""
+        return self._session.breaker_state
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _when(self, value: datetime) -> str:

@@ -63,6 +63,10 @@ class PlatformSession:
     def location_id(self) -> str:
         return self._config.location_id
 
+    @property
+    def breaker_state(self) -> str:
+        return self._http.breaker_state
+
     def unavailable(self, message: str) -> LocationUnavailable:
         return LocationUnavailable(self.location_id, message)
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from identity.secrets import SecretBox, new_api_key
@@ -70,6 +70,23 @@ class CredentialStore:
         async with AsyncSession(self.writer.engine) as session:
             row = await self.current_row(session, location_id)
             return None if row is None else self.decrypted(row)
+
+    async def in_force(self, location_id: str, name: str, *, now: datetime | None = None) -> list[str]:
+        """One outbound credential (e.g. `webhook_secret`) as every generation still in force holds it, newest
+        first: what a location signed just before a rotation still verifies during the grace."""
+        now = now or utc_now()
+        statement = (
+            select(LocationCredential)
+            .where(
+                LocationCredential.location_id == location_id,
+                or_(LocationCredential.expires_at.is_(None), LocationCredential.expires_at > now),
+            )
+            .order_by(LocationCredential.id.desc())
+        )
+        async with AsyncSession(self.writer.engine) as session:
+            rows = (await session.execute(statement)).scalars().all()
+            values = [self.decrypted(row).get(name) for row in rows]
+        return list(dict.fromkeys(value for value in values if value))
 
     async def current_of_active(self) -> dict[str, dict[str, str]]:
         """Outbound credentials of every location that is not retired, by location id."""
