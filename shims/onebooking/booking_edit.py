@@ -117,21 +117,24 @@ async def edit_booking(request: Request) -> JSONResponse:
         raise Refusal(404, NOT_FOUND, f"no booking {booking_id}")
     require_location(principal, booking.service_location_id)
     edit = await parse_body(request, BookingEdit, code=INVALID_PAYLOAD)
+    # One key per resolver call: the gateway's idempotency keys are one namespace across operations.
     key = (request.headers.get("idempotency-key") or uuid.uuid4().hex)[:100]
     results: list[WriteResult] = []
     if edit.activity_date is not None or edit.time_slot is not None:
         location = await context.loaders.location_by_id.load(booking.service_location_id)
         zone = ZoneInfo(location.timezone if location is not None else "UTC")
         start_at = _moved_start(booking.start_at, zone, edit)
-        results.append(await reschedule_booking(context, booking_id, start_at, None, key))
+        results.append(await reschedule_booking(context, booking_id, start_at, None, f"{key}:move"))
     notes_given = "admin_notes" in edit.model_fields_set
     if edit.status == "cancelled":
-        results.append(await cancel_booking(context, booking_id, edit.admin_notes or "", key))
+        results.append(await cancel_booking(context, booking_id, edit.admin_notes or "", f"{key}:cancel"))
         if notes_given:
             # The website heard the notes with the new status; the gateway keeps them without a second event.
-            results.append(await annotate_booking(context, booking_id, edit.admin_notes, key, tell_owner=False))
+            results.append(
+                await annotate_booking(context, booking_id, edit.admin_notes, f"{key}:notes", tell_owner=False)
+            )
     elif notes_given:
-        results.append(await annotate_booking(context, booking_id, edit.admin_notes, key))
+        results.append(await annotate_booking(context, booking_id, edit.admin_notes, f"{key}:notes"))
     answer = EditAnswer(
         message="Booking updated", booking=await _view(context, principal, booking_id), sync=_outcomes(results)
     )
