@@ -19,7 +19,7 @@ from devnet.simulators.store import LocationStore
 from devnet.simulators.store_records import StoreError
 from identity.principal import Role
 from settings import Settings
-from sources.cache.models import AuditEntry
+from sources.cache.models import AuditEntry, Resource
 
 SALFORD = "salford-quays"  # the demo network's OneBooking website
 MANCHESTER = "manchester-central"  # a BookingX location: no website
@@ -79,7 +79,7 @@ def new_bookings(store: LocationStore, count: int, *, tag: str, day_offset: int)
                     customer={
                         "first_name": "Guest",
                         "last_name": f"{tag} {number}",
-                        "email": f"{tag}.{number}@example.com",
+                        "email": f"{tag.replace(' ', '-').lower()}.{number}@example.com",
                     },
                     local_service_id=service.local_id,
                     local_resource_id=resource,
@@ -106,9 +106,16 @@ async def push_all(
 
 
 def token(gateway: RunningGateway, role: Role, *locations: str, customer_id: str | None = None) -> str:
+    """A token of `role` for these locations, as `python server.py issue-token` would issue it (a shared staff
+    member is one of the first location's resources)."""
+    resource_id = None
+    if role is Role.SHARED_STAFF:
+        resource_id = scalar(gateway, select(Resource.id).where(Resource.location_id == locations[0]).limit(1))
     authenticator = gateway.app.state.authenticator
     issued: str = gateway.run(
-        authenticator.issue(role, subject=f"test-{role.value}", locations=locations, customer_id=customer_id)
+        authenticator.issue(
+            role, subject=f"test-{role.value}", locations=locations, customer_id=customer_id, resource_id=resource_id
+        )
     )
     return issued
 

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from live_helpers import wait_for
 from onebooking_helpers import (
+    MANCHESTER,
     SALFORD,
     bearer,
+    count,
     credential,
     inbox,
     new_bookings,
@@ -28,6 +30,7 @@ from onebooking_helpers import (
 from conftest import RunningGateway, stop_gateway
 from devnet.simulators.onebooking import verify_webhook_signature
 from identity.principal import Role
+from sources.cache.models import Booking, OutboxMessage
 from sync.webhooks.verify import ONEBOOKING, verify
 
 BOOKINGS = "/api/bookings"
@@ -99,3 +102,126 @@ async def test_twenty_edits_of_two_hundred_pushed_bookings_reach_the_website_onc
     assert all(delivery.verified for delivery in deliveries)
     assert all(store.bookings[local_id].status == "cancelled" for local_id in edited)
     assert all(store.bookings[local_id].status == "confirmed" for local_id in local_ids if local_id not in edited)
+
+
+def test_staff_see_only_their_websites_bookings_and_no_contact_data(central: RunningGateway) -> None:
+    staff = bearer(token(central, Role.SHARED_STAFF, SALFORD, MANCHESTER))
+    answer = _get(central, staff, limit="100")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["success"] is True and body["bookings"]
+    # Manchester is theirs too, but it is no website: the dashboard shows websites only.
+    assert {booking["website_id"] for booking in body["bookings"]} == {SALFORD}
+    assert body["total"] == count(central, Booking, Booking.service_location_id == SALFORD)
+    assert all(booking["customer_email"] is None and booking["customer_phone"] is None for booking in body["bookings"])
+
+    elsewhere = bearer(token(central, Role.SHARED_STAFF, MANCHESTER))
+    assert _get(central, elsewhere).json() == {"success": True, "bookings": [], "total": 0, "next_cursor": None}
+    refused = _get(central, elsewhere, website=SALFORD)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "FORBIDDEN"
+    unknown = _get(central, elsewhere, website="no-such-website")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "WEBSITE_NOT_FOUND")
+
+
+def test_superadmin_pages_through_every_website_booking(central: RunningGateway) -> None:
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+        body = _get(central, central.headers, **params).json()
+        seen += [booking["id"] for booking in body["bookings"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == count(central, Booking, Booking.service_location_id == SALFORD)
+
+
+@pytest.mark.parametrize("role", [Role.SHARED_STAFF, Role.CUSTOMER])
+def test_staff_and_customers_cannot_edit_and_nothing_changes_or_is_queued(central: RunningGateway, role: Role) -> None:
+    store = website_store(central)
+    local_id = new_bookings(store, 1, tag=f"Forbidden {role.value}", day_offset=40)[0]
+    pushed = central.run(pusher(central).push(local_id, "booking.created"))
+    booking_id = pushed.json()["booking_id"]
+    customer_id = central.run(_customer_of(central, booking_id))
+    caller = bearer(token(central, role, SALFORD, customer_id=customer_id if role is Role.CUSTOMER else None))
+    queued = count(central, OutboxMessage, OutboxMessage.entity_id == booking_id)
+    deliveries = len(inbox(central).deliveries)
+
+    answer = _put(central, booking_id, {"status": "cancelled", "admin_notes": "not yours to cancel"}, caller)
+    assert answer.status_code == 403
+    assert answer.json()["success"] is False and answer.json()["code"] == "FORBIDDEN"
+    assert (
+        count(central, Booking, Booking.id == booking_id, Booking.status == "confirmed", Booking.admin_notes.is_(None))
+        == 1
+    )
+    assert count(central, OutboxMessage, OutboxMessage.entity_id == booking_id) == queued
+    assert len(inbox(central).deliveries) == deliveries
+    assert store.bookings[local_id].status == "confirmed"
+
+
+async def _customer_of(central: RunningGateway, booking_id: str) -> str:
+    async with central.engine.connect() as connection:
+        customer_id: str = (
+            (await connection.execute(Booking.__table__.select().where(Booking.id == booking_id))).one().customer_id
+        )
+    return customer_id
+
+
+def test_an_admin_of_another_location_cannot_edit_a_website_booking(central: RunningGateway) -> None:
+    store = website_store(central)
+    local_id = new_bookings(store, 1, tag="Other admin", day_offset=41)[0]
+    booking_id = central.run(pusher(central).push(local_id, "booking.created")).json()["booking_id"]
+    other = bearer(token(central, Role.LOCATION_MANAGER, MANCHESTER))
+    answer = _put(central, booking_id, {"admin_notes": "mine now"}, other)
+    # Not among the bookings they see: as if there were none.
+    assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND")
+    assert count(central, Booking, Booking.id == booking_id, Booking.admin_notes.is_(None)) == 1
+
+
+def test_notes_alone_reach_the_website_as_booking_updated(central: RunningGateway) -> None:
+    store = website_store(central)
+    local_id = new_bookings(store, 1, tag="Notes", day_offset=42)[0]
+    booking_id = central.run(pusher(central).push(local_id, "booking.created")).json()["booking_id"]
+    received = inbox(central)
+    already = len(received.deliveries)
+    answer = _put(
+        central, booking_id, {"admin_notes": "VIP: window seat"}, bearer(token(central, Role.FRANCHISEE, SALFORD))
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["sync"] == [{"location_id": SALFORD, "status": "delivered", "code": None, "reason": None}]
+    assert answer.json()["booking"]["admin_notes"] == "VIP: window seat"
+    [delivery] = received.deliveries[already:]
+    assert delivery.applied
+    assert delivery.payload["event"] == "booking.updated"
+    assert delivery.payload["data"] == {"admin_notes": "VIP: window seat"}
+    assert delivery.payload["updated_by"] == "test-franchisee"
+    assert store.bookings[local_id].status == "confirmed"
+
+
+def test_a_move_reaches_the_website_in_its_local_time(central: RunningGateway) -> None:
+    store = website_store(central)
+    local_id = new_bookings(store, 1, tag="Move", day_offset=43)[0]
+    booking_id = central.run(pusher(central).push(local_id, "booking.created")).json()["booking_id"]
+    before = store.bookings[local_id].start_at.astimezone(store.zone)
+    moved_to = "15:00" if before.hour != 15 else "16:00"
+    admin = bearer(token(central, Role.LOCATION_MANAGER, SALFORD))
+    answer = _put(central, booking_id, {"time_slot": moved_to}, admin)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["booking"]["time_slot"] == moved_to
+    assert answer.json()["booking"]["activity_date"] == before.date().isoformat()
+    assert store.bookings[local_id].start_at.astimezone(store.zone).strftime("%H:%M") == moved_to
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"status": "confirmed"}, {"admin_notes": "x" * 2001}, {"time_slot": "25:00"}, {"colour": "red"}],
+    ids=["nothing", "a-status-websites-do-not-take", "notes-too-long", "not-a-time", "unknown-field"],
+)
+def test_a_bad_edit_is_invalid_and_changes_nothing(central: RunningGateway, body: dict[str, object]) -> None:
+    store = website_store(central)
+    local_id = new_bookings(store, 1, tag="Bad edit", day_offset=44)[0]
+    booking_id = central.run(pusher(central).push(local_id, "booking.created")).json()["booking_id"]
+    answer = _put(central, booking_id, body, central.headers)
+    assert (answer.status_code, answer.json()["code"]) == (400, "INVALID_PAYLOAD")
+    assert count(central, OutboxMessage, OutboxMessage.entity_id == booking_id) == 0

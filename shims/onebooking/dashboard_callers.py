@@ -4,9 +4,10 @@ The spec's roles map onto the network's (identity.principal.Role):
 - superadmin: network_admin and hub_administrator, every website; registering websites is network_admin's
   alone (Permission.MANAGE_LOCATIONS).
 - admin: location_manager and franchisee, the websites among their token's locations: they read and edit.
-- staff: shared_staff, the websites among their token's locations: they read (a staff token for a website is
-  issued without a resource; one naming a resource sees only that resource's bookings, and websites'
-  bookings have none). Customer names, never their email or phone (Permission.VIEW_CONTACT_DATA).
+- staff: shared_staff, the websites among their token's locations: they read every booking of those websites
+  (resolvers.context.website_staff_scope: a website's bookings name no resource, so the staff member's own
+  schedule, their GraphQL scope, would show none), customer names but never email or phone
+  (Permission.VIEW_CONTACT_DATA).
 Customers, locations' own keys and anonymous callers are not dashboard users: 403 FORBIDDEN (401 AUTH_FAILED
 without a valid bearer token)."""
 
@@ -17,7 +18,7 @@ from enum import StrEnum
 from starlette.requests import Request
 
 from identity.principal import Principal, Role
-from resolvers.context import Context
+from resolvers.context import Context, website_staff_scope
 from resolvers.locations.queries import visible_location_ids
 from shims.common.callers import bearer_principal, context_for, spend
 from shims.common.refusal import Refusal
@@ -51,7 +52,11 @@ async def dashboard_caller(request: Request, *, editing: bool = False) -> tuple[
         raise Refusal(403, FORBIDDEN, f"the {principal.role.value} role does not use the OneBooking dashboard")
     if editing and role not in EDITORS:
         raise Refusal(403, FORBIDDEN, f"{role.value} may read bookings, not change them")
-    return principal, context_for(request, principal)
+    context = context_for(request, principal)
+    if role is DashboardRole.STAFF:
+        context.scope = website_staff_scope(principal, await websites_of(context))
+        context.reset_loaders()
+    return principal, context
 
 
 async def websites_of(context: Context) -> list[str]:
