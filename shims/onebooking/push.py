@@ -53,7 +53,7 @@ from shims.common.refusal import Refusal
 from shims.onebooking.errors import DUPLICATE_BOOKING, INVALID_PAYLOAD, ONEBOOKING_ERRORS, RATE_LIMITED
 from shims.onebooking.push_model import CANCELLING_EVENTS, LOCAL_ID_MAX, STATUSES, SyncBooking, SyncCustomer
 from shims.onebooking.website import KIND, website_of
-from sources.cache.models import Booking, CustomerMapping, Location, Service
+from sources.cache.models import Booking, CustomerMapping, Location, Resource, Service
 from sources.cache.money import InexactAmount, to_minor_units
 from sources.cache.types import utc_now
 from sources.connectors.records import RemoteBooking, RemoteCustomer
@@ -147,6 +147,14 @@ async def _records(
     ).first()
     if service is None:
         raise Refusal(400, INVALID_PAYLOAD, f"package_name: {push.package_name!r} is not a package here")
+    # The website names no resource: one the gateway knows the booking by (a booking made before the website
+    # pushed) is kept.
+    resource = await session.scalar(
+        select(Resource.local_resource_id)
+        .join(Booking, Booking.resource_id == Resource.id)
+        .where(Booking.service_location_id == website.id, Booking.local_booking_id == push.source_booking_id)
+        .limit(1)
+    )
     # The website has no loyalty scheme: keep the points the location's mapping already has.
     points = await session.scalar(
         select(CustomerMapping.loyalty_points).where(
@@ -167,7 +175,7 @@ async def _records(
         local_id=push.source_booking_id,
         local_customer_id=customer_local_id,
         local_service_id=service.local_service_id,
-        local_resource_id=None,
+        local_resource_id=resource,
         start_at=start_at,
         end_at=start_at + timedelta(minutes=service.duration_minutes),
         status="cancelled" if push.event in CANCELLING_EVENTS else STATUSES[push.status],
