@@ -225,3 +225,18 @@ def test_a_bad_edit_is_invalid_and_changes_nothing(central: RunningGateway, body
     answer = _put(central, booking_id, body, central.headers)
     assert (answer.status_code, answer.json()["code"]) == (400, "INVALID_PAYLOAD")
     assert count(central, OutboxMessage, OutboxMessage.entity_id == booking_id) == 0
+
+
+def test_a_retried_edit_with_its_idempotency_key_changes_nothing_twice(central: RunningGateway) -> None:
+    store = website_store(central)
+    local_id = new_bookings(store, 1, tag="Retried", day_offset=45)[0]
+    booking_id = central.run(pusher(central).push(local_id, "booking.created")).json()["booking_id"]
+    received = inbox(central)
+    already = len(received.deliveries)
+    headers = {**central.headers, "Idempotency-Key": "edit-" + "k" * 300}  # longer than a gateway key: hashed
+    first = _put(central, booking_id, {"status": "cancelled"}, headers)
+    again = _put(central, booking_id, {"status": "cancelled"}, headers)
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    assert again.json()["booking"]["status"] == "cancelled"
+    assert len([delivery for delivery in received.deliveries[already:] if delivery.applied]) == 1
+    assert count(central, OutboxMessage, OutboxMessage.entity_id == booking_id) == 1

@@ -16,6 +16,8 @@ reason}]}: `status` delivered, queued (the website will get it; the outbox retri
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from datetime import UTC, date, datetime, time
 from typing import Literal
@@ -39,7 +41,7 @@ from shims.onebooking.errors import INVALID_PAYLOAD, NOT_FOUND, ONEBOOKING_ERROR
 from shims.onebooking.views import TEXT_MAX, BookingView, booking_view
 
 BOOKING_PATH = "/api/bookings/{booking_id}"
-KEY_PATTERN = r"^[\x21-\x7e]{1,100}$"
+KEY_PATTERN = r"[\x21-\x7e]{1,100}"
 
 
 class BookingEdit(BaseModel):
@@ -94,6 +96,17 @@ def _moved_start(booking_start: datetime, zone: ZoneInfo, edit: BookingEdit) -> 
     return moment.astimezone(UTC)
 
 
+def _idempotency_key(given: str | None) -> str:
+    """The caller's key, or its hash when it is longer or wider than the gateway's keys (so two long keys never
+    collide by truncation); a fresh one without. Each resolver call suffixes it: the gateway's idempotency keys
+    are one namespace across operations."""
+    if given is None:
+        return uuid.uuid4().hex
+    if re.fullmatch(KEY_PATTERN, given):
+        return given
+    return "sha256-" + hashlib.sha256(given.encode()).hexdigest()
+
+
 async def _view(context: Context, principal: Principal, booking_id: str) -> BookingView:
     context.reset_loaders()  # the writes changed the cache behind the request's loaders
     booking = await context.loaders.booking_by_id.load(booking_id)
@@ -117,8 +130,7 @@ async def edit_booking(request: Request) -> JSONResponse:
         raise Refusal(404, NOT_FOUND, f"no booking {booking_id}")
     require_location(principal, booking.service_location_id)
     edit = await parse_body(request, BookingEdit, code=INVALID_PAYLOAD)
-    # One key per resolver call: the gateway's idempotency keys are one namespace across operations.
-    key = (request.headers.get("idempotency-key") or uuid.uuid4().hex)[:100]
+    key = _idempotency_key(request.headers.get("idempotency-key"))
     results: list[WriteResult] = []
     if edit.activity_date is not None or edit.time_slot is not None:
         location = await context.loaders.location_by_id.load(booking.service_location_id)
