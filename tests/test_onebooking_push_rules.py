@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -281,6 +281,7 @@ async def test_a_registered_website_gets_its_key_once_and_a_retired_one_is_not_f
         "currency": "THB",
         "latitude": 7.9,
         "longitude": 98.3,
+        "packages": [{"name": "World A+", "duration_minutes": 180, "price": 3490}],
     }
     async with httpx.AsyncClient(base_url=central.url, timeout=30) as client:
         manager = bearer(token(central, Role.HUB_ADMINISTRATOR))
@@ -294,11 +295,25 @@ async def test_a_registered_website_gets_its_key_once_and_a_retired_one_is_not_f
     assert registered["website_id"] == "hanuman-world" and registered["webhook_secret"].startswith("whsec_")
     assert count(central, Location, Location.id == "hanuman-world", Location.kind == "onebooking") == 1
 
-    body = pusher(central).payload(
-        new_bookings(website_store(central), 1, tag="Retired", day_offset=66)[0], "booking.created"
-    )
-    unknown_package = await _post(central, body, registered["api_key"])
-    assert (unknown_package.status_code, unknown_package.json()["code"]) == (400, "INVALID_PAYLOAD")
+    body = {
+        "event": "booking.created",
+        "source_booking_id": "0b8f7c3e-hw-000023",
+        "booking_ref": "HW-000023",
+        "package_name": "World A+",
+        "package_price": 3490,
+        "activity_date": "2031-03-01",
+        "time_slot": "10:00",
+        "guest_count": 2,
+        "total_amount": 6980,
+        "currency": "THB",
+        "customer": {"name": "John Doe", "email": "john.hw@example.com"},
+    }
+    pushed = await _post(central, body, registered["api_key"])
+    assert pushed.status_code == 200, pushed.text
+    booking = _booking(central, pushed.json()["booking_id"])
+    assert (booking.service_location_id, booking.price_minor, booking.currency) == ("hanuman-world", 698_000, "THB")
+    assert booking.start_at == datetime(2031, 3, 1, 3, 0, tzinfo=UTC)  # 10:00 in Bangkok
+    assert booking.end_at - booking.start_at == timedelta(hours=3)
 
     async def retire() -> None:
         async with central.engine.begin() as connection:
@@ -307,7 +322,7 @@ async def test_a_registered_website_gets_its_key_once_and_a_retired_one_is_not_f
             )
 
     central.run(retire())
-    gone = await _post(central, body, registered["api_key"])
+    gone = await _post(central, {**body, "event": "booking.updated"}, registered["api_key"])
     assert (gone.status_code, gone.json()["code"]) == (404, "WEBSITE_NOT_FOUND")
 
 

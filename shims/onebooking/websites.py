@@ -5,7 +5,8 @@ POST /api/websites (network_admin: Permission.MANAGE_LOCATIONS) registers a webs
     Body: the spec's `id`, `name`, `domain`, `webhook_url` (it must end in the spec's route,
     /api/webhooks/onebooking: the gateway posts there), an optional `webhook_secret` (made by the gateway when
     left out), and what the network needs beyond the spec: `timezone`, `currency`, `latitude`, `longitude`,
-    `town` (defaults to the domain), `opening_hours`.
+    `town` (defaults to the domain), `opening_hours`, and its `packages` ({name, duration_minutes, price}: the
+    services its pushes name in package_name; the website has nothing the gateway could pull them from).
     201 {"success": true, "website_id", "api_key", "webhook_secret", "message"}: the key (and a secret the
     gateway made) are shown this once; only the key's hash and the secret's ciphertext are kept.
     409 CONFLICT: there is a location with that id already.
@@ -18,6 +19,7 @@ outbox, tried at once; 200 {"success": true, "delivered": bool, "status", "code"
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,6 +29,7 @@ from starlette.responses import JSONResponse
 
 from identity.secrets import new_api_key
 from resolvers.bookings.annotate import send_test_webhook
+from resolvers.locations.packages import DURATION_MAX_MINUTES, PACKAGES_MAX, Package, add_packages
 from resolvers.locations.registration import register_location
 from resolvers.permissions import Permission, require, require_location
 from shims.common.endpoint import Endpoint
@@ -36,6 +39,7 @@ from shims.onebooking.dashboard_callers import dashboard_caller, websites_of
 from shims.onebooking.errors import FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND, ONEBOOKING_ERRORS, WEBSITE_NOT_FOUND
 from shims.onebooking.website import KIND
 from sources.cache.models import Booking, Location
+from sources.cache.money import InexactAmount, to_minor_units
 
 WEBSITES_PATH = "/api/websites"
 TEST_WEBHOOK_PATH = "/api/admin/test-webhook"
@@ -55,6 +59,14 @@ class Hours(BaseModel):
     sunday: tuple[int, int] | None = None
 
 
+class NewPackage(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200, description="as its pushes name it in package_name")
+    duration_minutes: int = Field(ge=1, le=DURATION_MAX_MINUTES)
+    price: Decimal = Field(ge=0, le=Decimal(1_000_000_000), description="major units of the website's currency")
+
+
 class NewWebsite(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -69,6 +81,7 @@ class NewWebsite(BaseModel):
     longitude: float = Field(ge=-180, le=180)
     town: str | None = Field(default=None, min_length=1, max_length=120)
     opening_hours: Hours | None = None
+    packages: list[NewPackage] = Field(default_factory=list, max_length=PACKAGES_MAX)
 
     @field_validator("webhook_url")
     @classmethod
@@ -84,6 +97,14 @@ class Registered(BaseModel):
     api_key: str = Field(max_length=200, description="shown once: the website's X-API-Key")
     webhook_secret: str = Field(max_length=500, description="the secret its webhooks are signed with")
     message: str = Field(max_length=200)
+
+
+def _package(package: NewPackage, currency: str) -> Package:
+    try:
+        price_minor = to_minor_units(package.price, currency)
+    except InexactAmount as inexact:
+        raise Refusal(400, INVALID_PAYLOAD, f"packages.price: {inexact}") from None
+    return Package(package.name, package.duration_minutes, price_minor)
 
 
 async def register_website(request: Request) -> JSONResponse:
@@ -104,7 +125,9 @@ async def register_website(request: Request) -> JSONResponse:
         "opening_hours": None if website.opening_hours is None else website.opening_hours.model_dump(),
         "credentials": {"webhook_secret": secret},
     }
+    packages = [_package(package, website.currency) for package in website.packages]
     registration = await register_location(context, spec)
+    await add_packages(context, registration.location_id, packages)
     answer = Registered(
         website_id=registration.location_id,
         api_key=registration.api_key,
