@@ -39,6 +39,13 @@ def scope_of(principal: Principal) -> RowScope:
     return RowScope.of_locations(principal.location_ids)
 
 
+def website_staff_scope(principal: Principal, website_ids: list[str]) -> RowScope:
+    """A shared staff member's rows at the source websites they work for (OneBooking's dashboard staff): every
+    booking there, not only their own, since a website's bookings name no resource to be anyone's by. Read-only
+    is the permissions' business (shared staff cannot BOOK); contact data stays hidden by its permission."""
+    return RowScope.of_locations(principal.location_ids & set(website_ids))
+
+
 @dataclass
 class Context:
     engine: AsyncEngine

@@ -20,6 +20,7 @@ from sync.outbox.messages import (
     BookingCancelMessage,
     BookingCreateMessage,
     BookingRescheduleMessage,
+    BookingWebhookMessage,
     CustomerMergeMessage,
     CustomerUpsertMessage,
     Message,
@@ -142,6 +143,16 @@ SAMPLES: list[tuple[Message[Any], dict[str, Any]]] = [
             "with_location_id": "salford",
             "rules": {},
             "before": {"rules": {"days": ["mon"]}, "is_active": True},
+        },
+    ),
+    (
+        BookingWebhookMessage("bkg_1", "B-77", "booking.updated", {"admin_notes": "late"}, "admin@example.com"),
+        {
+            "booking_id": "bkg_1",
+            "local_booking_id": "B-77",
+            "event": "booking.updated",
+            "data": {"admin_notes": "late"},
+            "updated_by": "admin@example.com",
         },
     ),
     (

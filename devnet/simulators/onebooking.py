@@ -8,6 +8,9 @@ POST /api/webhooks/onebooking   (the spec's app/api/webhooks/onebooking/route.ts
     headers  X-Webhook-Signature: sha256=<hex HMAC-SHA256 of f"{timestamp}.{raw body}" under the shared secret>
              X-Webhook-Timestamp: <unix seconds>, accepted within ±300 s of the website's clock
              X-Webhook-Id: <event id, stable across retries>; a replay is applied once (store idempotency key)
+             The signature is checked by the spec's own verifyWebhookSignature (onebooking_inbox), and every
+             delivery is recorded in the app's WebhookInbox; `inbox.fail_first = N` answers each event's
+             first N deliveries 503 SERVER_ERROR (checked, nothing applied).
     body     {"event": "booking.updated" | "booking.status_changed", "source_booking_id": "...",
               "updated_fields": [...], "data": {...}, "updated_at": "...", "updated_by": "..."}
              data.status == "cancelled" cancels; data.activity_date ("YYYY-MM-DD") and/or data.time_slot
@@ -25,7 +28,6 @@ GET /api/onebooking/health   200 {"status": "ok", "version": "<version>"}
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import random
 import time
@@ -40,11 +42,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from devnet.simulators.onebooking_inbox import ReceivedWebhook, WebhookInbox, verify_webhook_signature
 from devnet.simulators.onebooking_push import OneBookingPusher
 from devnet.simulators.store import LocationStore
 from devnet.simulators.store_records import StoreError
 
-__all__ = ["OneBookingPusher", "onebooking_app", "onebooking_local_ids"]
+__all__ = [
+    "OneBookingPusher",
+    "ReceivedWebhook",
+    "WebhookInbox",
+    "onebooking_app",
+    "onebooking_local_ids",
+    "verify_webhook_signature",
+    "webhook_inbox",
+]
 
 WEBHOOK_PATH = "/api/webhooks/onebooking"
 HEALTH_PATH = "/api/onebooking/health"
@@ -71,8 +82,18 @@ def _failure(status: int, code: str, error: str) -> JSONResponse:
     return JSONResponse({"success": False, "error": error, "code": code}, status_code=status)
 
 
-def _verify(secret: bytes, body: bytes, signature: str | None, timestamp: str | None, now: float) -> None:
-    """The spec's verifyWebhookSignature, plus a replay window and a constant-time compare."""
+def _signed_by(secret: str, body: bytes, signature: str | None, timestamp: str | None) -> bool:
+    if not signature or not timestamp:
+        return False
+    try:
+        payload = body.decode()
+    except UnicodeDecodeError:
+        return False
+    return verify_webhook_signature(payload, signature, secret, timestamp)
+
+
+def _verify(secret: str, body: bytes, signature: str | None, timestamp: str | None, now: float) -> None:
+    """The spec's verifyWebhookSignature, plus a replay window."""
     if not signature or not timestamp:
         raise _Refused(401, "AUTH_FAILED", "X-Webhook-Signature and X-Webhook-Timestamp are required")
     try:
@@ -81,8 +102,7 @@ def _verify(secret: bytes, body: bytes, signature: str | None, timestamp: str | 
         raise _Refused(401, "AUTH_FAILED", "X-Webhook-Timestamp is not unix seconds") from None
     if abs(now - sent_at) > TIMESTAMP_TOLERANCE_SECONDS:
         raise _Refused(401, "AUTH_FAILED", "X-Webhook-Timestamp is outside the accepted window")
-    expected = "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
+    if not _signed_by(secret, body, signature, timestamp):
         raise _Refused(401, "AUTH_FAILED", "invalid webhook signature")
 
 
@@ -141,25 +161,29 @@ def onebooking_app(
     webhook_secret: str,
     version: str = DEFAULT_VERSION,
     clock: Callable[[], float] = time.time,
+    inbox: WebhookInbox | None = None,
 ) -> Starlette:
-    """The website's HTTP side: the webhook Central calls, and a health check."""
-    secret = webhook_secret.encode()
+    """The website's HTTP side: the webhook Central calls, and a health check. Every webhook delivery is
+    recorded in `inbox` (webhook_inbox(app) finds it again)."""
+    received = inbox if inbox is not None else WebhookInbox()
 
-    async def webhook(request: Request) -> JSONResponse:
-        body = await request.body()
+    async def answer(request: Request, body: bytes, event_key: str) -> JSONResponse:
+        event_id = request.headers.get("x-webhook-id")
         try:
             _verify(
-                secret,
+                webhook_secret,
                 body,
                 request.headers.get("x-webhook-signature"),
                 request.headers.get("x-webhook-timestamp"),
                 clock(),
             )
+            if received.attempt(event_key) <= received.fail_first:
+                return _failure(503, "SERVER_ERROR", "the website is briefly down (simulated)")
             try:
                 payload = json.loads(body)
             except ValueError:
                 raise _Refused(400, "INVALID_PAYLOAD", "the body is not JSON") from None
-            _apply_update(store, payload, request.headers.get("x-webhook-id"))
+            _apply_update(store, payload, event_id)
         except _Refused as refused:
             return _failure(refused.status, refused.code, refused.error)
         except StoreError as error:
@@ -167,12 +191,46 @@ def onebooking_app(
             return _failure(status, code, error.message)
         return JSONResponse({"success": True, "message": "Booking updated"})
 
+    async def webhook(request: Request) -> JSONResponse:
+        body = await request.body()
+        event_key = request.headers.get("x-webhook-id") or hashlib.sha256(body).hexdigest()
+        replay = received.seen_applied(event_key)
+        response = await answer(request, body, event_key)
+        signature, timestamp = request.headers.get("x-webhook-signature"), request.headers.get("x-webhook-timestamp")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = None
+        received.record(
+            ReceivedWebhook(
+                event_id=request.headers.get("x-webhook-id"),
+                body=body,
+                signature=signature,
+                timestamp=timestamp,
+                verified=_signed_by(webhook_secret, body, signature, timestamp),
+                status=response.status_code,
+                replay=replay and response.status_code == 200,
+                payload=payload if isinstance(payload, dict) else {},
+            ),
+            event_key,
+        )
+        return response
+
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": version})
 
-    return Starlette(
+    app = Starlette(
         routes=[Route(WEBHOOK_PATH, webhook, methods=["POST"]), Route(HEALTH_PATH, health, methods=["GET"])]
     )
+    app.state.webhook_inbox = received
+    return app
+
+
+def webhook_inbox(app: Any) -> WebhookInbox:
+    """The inbox of a website app, also through the simulator's controls (SimulatedLocation.app)."""
+    inner = getattr(app, "app", app) if not hasattr(app, "state") else app
+    inbox: WebhookInbox = inner.state.webhook_inbox
+    return inbox
 
 
 def onebooking_local_ids(seed: int) -> Callable[[str], str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 
 from resolvers import bounds
 from resolvers.bookings.vocabulary import BOOKING_SORT_ORDERS, BookingRelation
@@ -16,11 +17,13 @@ from resolvers.bookings.vocabulary import BookingStatus as BookingStatus
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs
+from resolvers.permissions import Permission, granted
 from resolvers.scope import RowScope, scoped
 from resolvers.validation import require_known_locations, require_ordered_range
-from sources.cache.models import Booking
+from sources.cache.models import Booking, Customer
 
 bookings = Booking.__table__
+customers = Customer.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +37,17 @@ class BookingFilter:
     starts_at_or_after: datetime | None = None
     starts_before: datetime | None = None
     cross_location_only: bool = False
+    # Part of the booking's local id or its source's booking_ref, or of its customer's name (and email, for a
+    # caller who may see contact data), in any case.
+    search: str | None = None
+    search_contact_data: bool = False
 
 
 async def validate_booking_filter(context: Context, where: BookingFilter) -> None:
     bounds.optional_instant("startsAtOrAfter", where.starts_at_or_after)
     bounds.optional_instant("startsBefore", where.starts_before)
     require_ordered_range("startsAtOrAfter", where.starts_at_or_after, "startsBefore", where.starts_before)
+    bounds.optional_text("search", where.search, bounds.SEARCH_LENGTH)
     mentioned = [
         *(where.location_ids or ()),
         *(where.service_location_ids or ()),
@@ -72,7 +80,25 @@ def filtered_bookings(scope: RowScope, where: BookingFilter) -> Select[Any]:
         statement = statement.where(bookings.c.start_at < where.starts_before)
     if where.cross_location_only:
         statement = statement.where(bookings.c.service_location_id != bookings.c.originating_location_id)
+    if where.search:
+        statement = statement.where(_searched(where.search, contact_data=where.search_contact_data))
     return statement
+
+
+def _searched(text: str, *, contact_data: bool) -> Any:
+    # LIKE's wildcards in the text are searched for as themselves.
+    pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    columns: list[Any] = [customers.c.first_name, customers.c.last_name]
+    if contact_data:
+        columns.append(customers.c.email)
+    matching_customers = select(customers.c.id).where(
+        or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
+    )
+    return or_(
+        func.lower(bookings.c.local_booking_id).like(pattern, escape="\\"),
+        func.lower(bookings.c.source_details["booking_ref"].as_string()).like(pattern, escape="\\"),
+        bookings.c.customer_id.in_(matching_customers),
+    )
 
 
 async def list_bookings(
@@ -83,6 +109,9 @@ async def list_bookings(
     include: Collection[str] = (),
 ) -> ListResult:
     await validate_booking_filter(context, where)
+    if where.search:
+        contact_data = granted(context.principal, Permission.VIEW_CONTACT_DATA, context.settings)
+        where = dataclasses.replace(where, search_contact_data=contact_data)
     result = await list_page(context, filtered_bookings(context.scope, where), BOOKING_SORT_ORDERS[sort], args)
     await prefetch_booking_relations(context, result.page.rows, include)
     return result

@@ -32,3 +32,13 @@ async def list_locations(context: Context, where: LocationFilter, args: PageArgs
     if where.statuses:
         statement = statement.where(locations.c.status.in_(where.statuses))
     return await list_page(context, statement, LOCATION_ORDER, args)
+
+
+async def visible_location_ids(context: Context, kind: str) -> list[str]:
+    """The ids of the locations of this kind in the network (not retired) that the caller's scope shows."""
+    statement = scoped(
+        select(locations.c.id).where(locations.c.retired_at.is_(None), locations.c.kind == kind),
+        context.scope.locations(),
+    ).order_by(locations.c.id)
+    async with context.engine.connect() as connection:
+        return list((await connection.execute(statement)).scalars())

@@ -1,179 +1,89 @@
 """OneBooking Central's inbound API (specs/onebooking-central.md): source websites push their bookings.
 
-POST /api/bookings/sync
-    X-API-Key: the website's key: the credential store's current (or in-grace) inbound key of a
-    location of kind "onebooking" that is not retired (that location is the website).
-    Body: the spec's booking (event, source_booking_id, booking_ref, package_name,
-    package_price, activity_date, time_slot, guest_count, total_amount, discount_amount,
-    currency, status, customer {name, email, phone, ...}, created_at; transport, addons
-    and payment fields are accepted and not kept).
-    200 {"success": true, "booking_id": "<network booking id>", "message": "Booking synced successfully"}
-    errors {"success": false, "error": "<what>", "code": ...}: 401 AUTH_FAILED, 400 INVALID_PAYLOAD,
-    409 DUPLICATE_BOOKING (booking.created for a booking we already have), 429 RATE_LIMITED (with
-    Retry-After: the website spent its requests for now), 500 SERVER_ERROR.
+POST /api/bookings/sync, `X-API-Key` (website.website_of), the body of push_model.SyncBooking.
+    200 {"success": true, "booking_id": "<network booking id>", "message": "..."}
+    401 AUTH_FAILED, 404 WEBSITE_NOT_FOUND (a retired website's key), 400 INVALID_PAYLOAD,
+    409 DUPLICATE_BOOKING (booking.created for a booking the gateway has), 429 RATE_LIMITED (Retry-After:
+    keyed by the website), 500 SERVER_ERROR. Every refusal but 429 leaves one audit entry, nothing else.
 
 Choices the spec leaves open:
-- Amounts are JSON numbers in the currency's major units, read exactly (never through a
-  float) and kept in minor units: 45.5 GBP -> 4550. More decimals than the currency has
-  is INVALID_PAYLOAD. `currency` defaults to the location's own and must equal it.
-- `package_name` must be the name of one of the location's services; the booking lasts
-  that service's duration from `activity_date` + `time_slot`, local time at the location.
-- The website's customer is known at the location by their email, lowercased, or by
-  their phone when there is no email (an email longer than a local id can hold is hashed).
-- `booking.updated`/`booking.cancelled`/`booking.refunded` for a booking we have not seen
-  creates it: pushes may arrive out of order.
+- Amounts are JSON numbers in the currency's major units, read exactly and kept in minor units:
+  45.5 GBP -> 4550 (more decimals than the currency has is INVALID_PAYLOAD). `currency` defaults
+  to the website's own and must equal it.
+- `package_name` names one of the website's services; the booking lasts its duration from
+  `activity_date` + `time_slot`, local time at the website.
+- The website's customer is known by their email, lowercased (by phone without one); one the
+  location already knows under another id is that same network customer.
+- Transport, addons, guest count, booking ref, payment id, country code, special requests and the
+  website's status word are kept as the booking's source details (GET /api/bookings shows them).
+- Once per event (sync.webhooks.receipts): a booking.created is one event per booking (a second copy,
+  however concurrent, is 409 DUPLICATE_BOOKING); any other event is identified by its exact body, so
+  a replay is answered 200 again with the same booking id and applies nothing.
+- Order: the website sends no event id or version. An event is dated by the body's optional
+  `updated_at` (else a booking.created by its `created_at`, else by when it arrived); cancellation
+  and refund are terminal (the spec has no event that reinstates a booking), dated after anything:
+  an update arriving after them (a late or replayed one) is stale. A stale event is answered 200,
+  kept in the change log and not applied.
+- An update/cancel/refund for a booking not seen yet creates it: pushes may arrive out of order.
 
-A push is taken in as a pull of the website would be (`sync.apply.inbound`): the same apply
-pipeline, the network's rules, the app's one cache writer, the same events to subscribers and
-the outbox woken for what it queued. Everything it uses comes from the app's services.
+A push is taken in as a pull of the website would be (sync.apply.inbound): the same apply pipeline,
+the network's rules, the app's one cache writer, the same bookingEvents, the outbox woken for what it
+queued. The website has nothing to pull, so no delta pull follows.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from identity.principal import location_principal
-from resolvers.services import Services
-from shims.common.endpoint import Endpoint, ErrorShape
+from shims.common.callers import services_of, spend
+from shims.common.endpoint import Endpoint, HeaderDoc, request_id_of
+from shims.common.parsing import json_body, validated
 from shims.common.refusal import Refusal
-from shims.limits import retry_after, retry_after_headers
-from sources.cache.models import Booking, CustomerMapping, Location, Service
+from shims.onebooking.errors import DUPLICATE_BOOKING, INVALID_PAYLOAD, ONEBOOKING_ERRORS, RATE_LIMITED
+from shims.onebooking.push_model import CANCELLING_EVENTS, LOCAL_ID_MAX, STATUSES, SyncBooking, SyncCustomer
+from shims.onebooking.website import KIND, website_of
+from sources.cache.models import Booking, CustomerMapping, Location, Resource, Service
 from sources.cache.money import InexactAmount, to_minor_units
 from sources.cache.types import utc_now
 from sources.connectors.records import RemoteBooking, RemoteCustomer
 from sync.apply.inbound import apply_inbound
-
-logger = logging.getLogger(__name__)
+from sync.webhooks.receipts import Delivery, DuplicateDelivery, body_sha256
+from sync.webhooks.refusals import record_refusal
 
 SYNC_PATH = "/api/bookings/sync"
-LOCAL_ID_MAX = 64
-# The website's status words -> the gateway's.
-_STATUSES = {
-    "pending": "pending",
-    "confirmed": "confirmed",
-    "paid": "confirmed",
-    "completed": "completed",
-    "cancelled": "cancelled",
-    "canceled": "cancelled",
-    "refunded": "cancelled",
-    "no_show": "no_show",
-}
-_CANCELLING_EVENTS = frozenset({"booking.cancelled", "booking.refunded"})
+# A cancellation's or refund's place in the booking's order: after any update the website can date.
+TERMINAL = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-class SyncCustomer(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    name: str = Field(min_length=1, max_length=100)
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    phone: str | None = Field(default=None, min_length=1, max_length=32)
-    special_requests: str | None = Field(default=None, max_length=2000)
-
-    @model_validator(mode="after")
-    def _reachable(self) -> SyncCustomer:
-        if not self.email and not self.phone:
-            raise ValueError("the customer needs an email or a phone")
-        return self
-
-
-class SyncBooking(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    event: Literal["booking.created", "booking.updated", "booking.cancelled", "booking.refunded"]
-    source_booking_id: str = Field(min_length=1, max_length=LOCAL_ID_MAX)
-    booking_ref: str = Field(min_length=1, max_length=64)
-    package_name: str = Field(min_length=1, max_length=200)
-    package_price: Decimal = Field(ge=0)
-    activity_date: date
-    time_slot: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
-    guest_count: int = Field(ge=1)
-    total_amount: Decimal = Field(ge=0)
-    discount_amount: Decimal = Field(default=Decimal(0), ge=0)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    status: str = "confirmed"
-    customer: SyncCustomer
-    created_at: datetime | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> SyncBooking:
-        if self.status not in _STATUSES:
-            raise ValueError(f"status must be one of {sorted(_STATUSES)}")
-        if self.discount_amount > self.total_amount:
-            raise ValueError("discount_amount is more than total_amount")
-        return self
-
-
-class _Refused(Exception):
-    """An expected refusal, answered with the spec's error body."""
-
-    def __init__(self, status: int, code: str, error: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(error)
-        self.status, self.code, self.error, self.headers = status, code, error, headers
-
-
-def _failure(status: int, code: str, error: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"success": False, "error": error, "code": code}, status_code=status, headers=headers)
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
-def _parse(raw: bytes) -> SyncBooking:
-    try:
-        # Decimals straight from the text: an amount never passes through a float.
-        body = json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
-    except ValueError:
-        raise _Refused(400, "INVALID_PAYLOAD", "the body is not JSON") from None
-    try:
-        return SyncBooking.model_validate(body)
-    except ValidationError as error:
-        problems = [
-            f"{'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
-            for problem in error.errors()[:10]
-        ]
-        raise _Refused(400, "INVALID_PAYLOAD", "; ".join(problems)) from None
-
-
-async def _website(services: Services, api_key: str | None) -> Location:
-    if not api_key:
-        raise _Refused(401, "AUTH_FAILED", "Missing API key")
-    # The store compares keyed hashes in constant time, and accepts a rotated-out key during its grace.
-    location_id = await services.credentials.verify(api_key, kind="onebooking")
-    if location_id is None:
-        raise _Refused(401, "AUTH_FAILED", "Invalid API key")
-    async with AsyncSession(services.engine) as session:
-        website = await session.get(Location, location_id)
-    if website is None:
-        raise _Refused(401, "AUTH_FAILED", "Invalid API key")
-    return website
+class SyncAnswer(BaseModel):
+    success: Literal[True] = True
+    booking_id: str = Field(max_length=64)
+    message: str = Field(max_length=200)
 
 
 def _minor_units(amount: Decimal, currency: str) -> int:
     try:
         return to_minor_units(amount, currency)
     except InexactAmount as inexact:
-        raise _Refused(400, "INVALID_PAYLOAD", f"total_amount: {inexact}") from None
+        raise Refusal(400, INVALID_PAYLOAD, f"total_amount: {inexact}") from None
 
 
 def _local_start(day: date, slot: str, zone: ZoneInfo) -> datetime:
     naive = datetime.combine(day, time.fromisoformat(slot))
     moment = naive.replace(tzinfo=zone)
     if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        raise _Refused(400, "INVALID_PAYLOAD", f"{day} {slot} does not exist in {zone.key} (the clocks change)")
+        raise Refusal(400, INVALID_PAYLOAD, f"{day} {slot} does not exist in {zone.key} (the clocks change)")
     return moment.astimezone(UTC)
 
 
@@ -185,55 +95,72 @@ def _customer_local_id(customer: SyncCustomer) -> str:
     return customer.phone
 
 
-def _services(request: Request) -> Services:
-    """The app's services, opened once by its lifespan (one cache writer, one bus, the sync engine and its rules)."""
-    services: Services = request.app.state.services
-    return services
+def _occurred_at(push: SyncBooking, arrived_at: datetime) -> datetime:
+    if push.event in CANCELLING_EVENTS:
+        return TERMINAL
+    if push.updated_at is not None:
+        return push.updated_at
+    if push.event == "booking.created" and push.created_at is not None:
+        return push.created_at
+    return arrived_at
 
 
-async def _sync(request: Request) -> JSONResponse:
-    services = _services(request)
-    engine = services.engine
-    website = await _website(services, request.headers.get("x-api-key"))
-    # Keyed by the website it authenticated as: one busy website does not slow the others down.
-    wait = retry_after(request, location_principal(website.id))
-    if wait is not None:
-        raise _Refused(429, "RATE_LIMITED", f"Too many requests: try again in {wait} s", retry_after_headers(wait))
-    push = _parse(await request.body())
+def _delivery(website_id: str, push: SyncBooking, raw: bytes, arrived_at: datetime) -> Delivery:
+    digest = body_sha256(raw)
+    # A booking is created once: every booking.created for it is the same event, whatever else it says.
+    event_id = f"booking.created:{push.source_booking_id}" if push.event == "booking.created" else f"body:{digest}"
+    return Delivery(
+        source=f"{KIND}:{website_id}",
+        event_id=event_id,
+        payload_sha256=digest,
+        entity_type="booking",
+        entity_id=push.source_booking_id,
+        occurred_at=_occurred_at(push, arrived_at),
+    )
+
+
+async def _booking_id(session: AsyncSession, website_id: str, local_id: str) -> str | None:
+    return await session.scalar(
+        select(Booking.id)
+        .where(Booking.service_location_id == website_id, Booking.local_booking_id == local_id)
+        .limit(1)
+    )
+
+
+async def _records(
+    session: AsyncSession, website: Location, push: SyncBooking, now: datetime
+) -> tuple[RemoteCustomer, RemoteBooking]:
+    """The push as the website's records, in its local ids; INVALID_PAYLOAD where it does not fit the website."""
     currency = push.currency or website.currency
     if currency != website.currency:
-        raise _Refused(400, "INVALID_PAYLOAD", f"currency: {website.id} takes {website.currency}")
+        raise Refusal(400, INVALID_PAYLOAD, f"currency: {website.id} takes {website.currency}")
     price_minor = _minor_units(push.total_amount - push.discount_amount, currency)
     start_at = _local_start(push.activity_date, push.time_slot, ZoneInfo(website.timezone))
     customer_local_id = _customer_local_id(push.customer)
-
-    async with AsyncSession(engine) as session:
-        if push.event == "booking.created":
-            known = await session.scalar(
-                select(Booking.id)
-                .where(Booking.service_location_id == website.id, Booking.local_booking_id == push.source_booking_id)
-                .limit(1)
-            )
-            if known is not None:
-                raise _Refused(409, "DUPLICATE_BOOKING", "Booking already exists (use an update event)")
-        service = (
-            await session.execute(
-                select(Service.local_service_id, Service.duration_minutes)
-                .where(Service.location_id == website.id, Service.name == push.package_name)
-                .order_by(Service.is_active.desc(), Service.local_service_id)
-                .limit(1)
-            )
-        ).first()
-        if service is None:
-            raise _Refused(400, "INVALID_PAYLOAD", f"package_name: {push.package_name!r} is not a package here")
-        # The website has no loyalty scheme: keep the points the location's mapping already has.
-        points = await session.scalar(
-            select(CustomerMapping.loyalty_points).where(
-                CustomerMapping.location_id == website.id, CustomerMapping.local_customer_id == customer_local_id
-            )
+    service = (
+        await session.execute(
+            select(Service.local_service_id, Service.duration_minutes)
+            .where(Service.location_id == website.id, Service.name == push.package_name)
+            .order_by(Service.is_active.desc(), Service.local_service_id)
+            .limit(1)
         )
-
-    now = utc_now()
+    ).first()
+    if service is None:
+        raise Refusal(400, INVALID_PAYLOAD, f"package_name: {push.package_name!r} is not a package here")
+    # The website names no resource: one the gateway knows the booking by (a booking made before the website
+    # pushed) is kept.
+    resource = await session.scalar(
+        select(Resource.local_resource_id)
+        .join(Booking, Booking.resource_id == Resource.id)
+        .where(Booking.service_location_id == website.id, Booking.local_booking_id == push.source_booking_id)
+        .limit(1)
+    )
+    # The website has no loyalty scheme: keep the points the location's mapping already has.
+    points = await session.scalar(
+        select(CustomerMapping.loyalty_points).where(
+            CustomerMapping.location_id == website.id, CustomerMapping.local_customer_id == customer_local_id
+        )
+    )
     first_name, _, last_name = " ".join(push.customer.name.split()).partition(" ")
     customer = RemoteCustomer(
         local_id=customer_local_id,
@@ -248,56 +175,77 @@ async def _sync(request: Request) -> JSONResponse:
         local_id=push.source_booking_id,
         local_customer_id=customer_local_id,
         local_service_id=service.local_service_id,
-        local_resource_id=None,
+        local_resource_id=resource,
         start_at=start_at,
         end_at=start_at + timedelta(minutes=service.duration_minutes),
-        status="cancelled" if push.event in _CANCELLING_EVENTS else _STATUSES[push.status],
+        status="cancelled" if push.event in CANCELLING_EVENTS else STATUSES[push.status],
         price_minor=price_minor,
         currency=currency,
         notes=push.customer.special_requests or "",
         version=0,  # the website keeps no version: the cache counts its own
         updated_at=now,
+        details=push.details(),
     )
-    result = await apply_inbound(services.sync, website.id, customers=[customer], bookings=[booking])
-    return JSONResponse(
-        {
-            "success": True,
-            "booking_id": result.booking_ids[push.source_booking_id],
-            "message": "Booking synced successfully",
-        }
+    return customer, booking
+
+
+def _answer(booking_id: str, message: str) -> JSONResponse:
+    return JSONResponse(SyncAnswer(booking_id=booking_id, message=message).model_dump())
+
+
+async def _sync(request: Request, raw: bytes, website: Location) -> JSONResponse:
+    services = services_of(request)
+    push = validated(SyncBooking, json_body(raw))
+    now = utc_now()
+    async with AsyncSession(services.engine) as session:
+        known = await _booking_id(session, website.id, push.source_booking_id)
+        if push.event == "booking.created" and known is not None:
+            raise Refusal(409, DUPLICATE_BOOKING, "Booking already exists (use an update event)")
+        customer, booking = await _records(session, website, push, now)
+    delivery = _delivery(website.id, push, raw, now)
+    try:
+        result = await apply_inbound(
+            services.sync, website.id, customers=[customer], bookings=[booking], delivery=delivery
+        )
+    except DuplicateDelivery:
+        if push.event == "booking.created":
+            raise Refusal(409, DUPLICATE_BOOKING, "Booking already exists (use an update event)") from None
+        async with AsyncSession(services.engine) as session:
+            replayed = await _booking_id(session, website.id, push.source_booking_id)
+        await _audit(request, website.id, 200, "DUPLICATE_DELIVERY", "an exact copy of an event already received")
+        return _answer(replayed or "", "Booking already synced (this event was received before)")
+    if result.stale:
+        return _answer(known or "", "Booking not changed: a newer event for it was applied already")
+    return _answer(result.booking_ids[push.source_booking_id], "Booking synced successfully")
+
+
+async def _audit(request: Request, website_id: str | None, status: int, code: str, reason: str) -> None:
+    await record_refusal(
+        services_of(request).writer,
+        sender=f"{KIND}:{website_id or 'unknown'}",
+        endpoint=f"POST {SYNC_PATH}",
+        status=status,
+        code=code,
+        reason=reason,
+        location_id=website_id,
+        request_id=request_id_of(request),
     )
 
 
 async def sync_booking(request: Request) -> JSONResponse:
+    raw = await request.body()
+    website_id: str | None = None
     try:
-        return await _sync(request)
-    except _Refused as refused:
-        return _failure(refused.status, refused.code, refused.error, refused.headers)
-    except Exception:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        logger.exception("POST %s failed (request %s)", SYNC_PATH, request_id)
-        return _failure(500, "SERVER_ERROR", f"Internal server error (request {request_id})")
-
-
-class OneBookingError(BaseModel):
-    """The spec's error body."""
-
-    success: Literal[False] = False
-    error: str
-    code: str
-
-
-class SyncAnswer(BaseModel):
-    success: Literal[True] = True
-    booking_id: str
-    message: str
-
-
-def _render(refusal: Refusal) -> dict[str, Any]:
-    return {"success": False, "error": refusal.message, "code": refusal.code}
-
-
-ONEBOOKING_ERRORS = ErrorShape(render=_render, model=OneBookingError)
+        website = await website_of(request)
+        website_id = website.id
+        # Keyed by the website it authenticated as: one busy website does not slow the others down.
+        spend(request, location_principal(website.id), code=RATE_LIMITED)
+        return await _sync(request, raw, website)
+    except Refusal as refusal:
+        # A flood is refused without writing anything: the limit is there to spare the gateway.
+        if refusal.status != 429:
+            await _audit(request, website_id, refusal.status, refusal.code, refusal.message)
+        raise
 
 
 def push_endpoint() -> Endpoint:
@@ -310,6 +258,10 @@ def push_endpoint() -> Endpoint:
         tag="onebooking",
         request_model=SyncBooking,
         response_model=SyncAnswer,
-        refusals={409: "DUPLICATE_BOOKING: booking.created for a booking the gateway has"},
+        refusals={
+            404: "WEBSITE_NOT_FOUND: the key is a retired website's",
+            409: "DUPLICATE_BOOKING: booking.created for a booking the gateway has",
+        },
         security=["apiKey"],
+        headers={"X-API-Key": HeaderDoc("The website's API key")},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sources.connectors.records import (
     BookingAck,
@@ -136,3 +136,14 @@ class Connector(Protocol):
     async def release_stock(self, sku: str, quantity: int, reference: str, idempotency_key: str) -> StockAck: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class SendsBookingWebhooks(Protocol):
+    """A location told of a booking's changes by a webhook event of its own protocol (a OneBooking website's
+    `booking.updated` / `booking.status_changed`), beyond the Connector's cancel and reschedule: what a change
+    the Connector has no method for (an admin's notes) or a test event goes out through."""
+
+    async def send_booking_webhook(
+        self, event: str, local_id: str, data: dict[str, str], idempotency_key: str, updated_by: str
+    ) -> None: ...

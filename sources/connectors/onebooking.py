@@ -152,19 +152,34 @@ class OneBookingConnector:
         self, local_id: str, reason: str, idempotency_key: str, expected_version: int | None = None
     ) -> BookingAck:
         data = {"status": "cancelled", **({"admin_notes": reason} if reason else {})}
-        await self._send_update(local_id, data, idempotency_key)
+        # The spec's event for a new status ("New status + notes").
+        await self._send_update(local_id, data, idempotency_key, event="booking.status_changed")
         return BookingAck(
             local_id=local_id, local_customer_id="", local_resource_id=None, status="cancelled", version=0
         )
 
-    async def _send_update(self, local_id: str, data: dict[str, str], idempotency_key: str) -> None:
+    async def send_booking_webhook(
+        self, event: str, local_id: str, data: dict[str, str], idempotency_key: str, updated_by: str
+    ) -> None:
+        """Any of the spec's events to the website (an admin's notes, a test event), signed like every other."""
+        await self._send_update(local_id, data, idempotency_key, event=event, updated_by=updated_by)
+
+    async def _send_update(
+        self,
+        local_id: str,
+        data: dict[str, str],
+        idempotency_key: str,
+        *,
+        event: str = "booking.updated",
+        updated_by: str = UPDATED_BY,
+    ) -> None:
         payload = {
-            "event": "booking.updated",
+            "event": event,
             "source_booking_id": local_id,
             "updated_fields": sorted(data),
             "data": data,
             "updated_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "updated_by": UPDATED_BY,
+            "updated_by": updated_by,
         }
         headers = {"X-Webhook-Id": idempotency_key, "Idempotency-Key": idempotency_key}
         response = await self._http.request("POST", WEBHOOK_PATH, json=payload, headers=headers)

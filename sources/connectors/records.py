@@ -74,6 +74,8 @@ class RemoteBooking:
     updated_at: datetime
     # The gateway's id when the booking was made through the gateway; None when made at the location.
     global_id: str | None = None
+    # What the source says beyond the fields above, kept as it says it (Booking.source_details); None: nothing.
+    details: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

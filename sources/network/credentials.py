@@ -101,9 +101,18 @@ class CredentialStore:
             # Ordered by id: a later current row (there should be one) wins.
             return {row.location_id: self.decrypted(row) for row in rows}
 
-    async def verify(self, api_key: str | None, *, kind: str | None = None, now: datetime | None = None) -> str | None:
+    async def verify(
+        self,
+        api_key: str | None,
+        *,
+        kind: str | None = None,
+        now: datetime | None = None,
+        include_retired: bool = False,
+    ) -> str | None:
         """The location presenting this inbound key, if any: the current generation or one still in its grace,
-        of a location that is not retired (and of `kind`, when given)."""
+        of a location that is not retired (and of `kind`, when given). With `include_retired`, a retired
+        location's key is recognised too, so a caller can say the location is gone rather than the key wrong;
+        such a caller must then refuse it."""
         if not api_key:
             return None
         now = now or utc_now()
@@ -113,8 +122,10 @@ class CredentialStore:
         statement = (
             select(LocationCredential.location_id, LocationCredential.api_key_hash, LocationCredential.expires_at)
             .join(Location, Location.id == LocationCredential.location_id)
-            .where(LocationCredential.api_key_hash == presented, Location.retired_at.is_(None))
+            .where(LocationCredential.api_key_hash == presented)
         )
+        if not include_retired:
+            statement = statement.where(Location.retired_at.is_(None))
         if kind is not None:
             statement = statement.where(Location.kind == kind)
         async with self.writer.engine.connect() as connection:

@@ -107,7 +107,8 @@ class Bookings:
         touched: list[Booking] = []
         for remote in records:
             service_id = services.get(remote.local_service_id)
-            customer_id = customers.get(remote.local_customer_id)
+            # A customer the location knows under another id comes through the batch's own matching.
+            customer_id = customers.get(remote.local_customer_id) or result.customer_ids.get(remote.local_customer_id)
             if service_id is None or customer_id is None:
                 # The location speaks of a service or customer we have not pulled yet; the next pull brings it.
                 continue
@@ -156,16 +157,23 @@ class Bookings:
         )
         if verdict is None or verdict.pending:
             return False
+        # The source's own extra details are its alone: no conflict to judge, the latest applied is kept.
+        details_changed = remote.details is not None and remote.details != booking.source_details
+        if details_changed:
+            booking.source_details = remote.details
         if verdict.apply:
             await set_pulled_fields(session, batch, booking, verdict.apply, result)
             booking.updated_at = remote.updated_at  # its source's change time: what `newest` compares
+        elif details_changed:
+            result.updated += 1
+            result.events.append(booking_event(booking, "synced"))
         else:
             result.unchanged += 1
         await agree(session, BOOKING, booking.id, location_id, remote.version, there)
         if verdict.push_back and verdict.conflict_id is not None:
             await supersede(session, BOOKING, booking.id, location_id, "conflict settled")
             result.queued += await push_booking(session, booking, there, why="conflict")
-        return bool(verdict.apply)
+        return bool(verdict.apply) or details_changed
 
     async def _create(
         self, session: AsyncSession, batch: Batch, remote: RemoteBooking, values: Image, result: ApplyResult
@@ -177,6 +185,7 @@ class Bookings:
             service_location_id=location_id,
             local_booking_id=remote.local_id,
             version=max(remote.version, 1),
+            source_details=remote.details,
             **{name: row_value(name, value) for name, value in values.items()},
         )
         session.add(booking)

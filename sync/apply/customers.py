@@ -100,12 +100,35 @@ class Customers:
         for remote in records:
             mapping = mapped.get(remote.local_id)
             if mapping is None:
-                customer = await self._first_seen(session, batch, remote, result)
+                mapping = await self._known_by_email(session, location_id, remote)
+                if mapping is not None:
+                    # The location knows this person under another id already (a website keying its pushes by
+                    # email, a duplicate record there): the same network customer, its mapping and points kept.
+                    customer = await session.get_one(Customer, mapping.customer_id, with_for_update=batch.lock_rows)
+                    state = await session.get(SyncState, (CUSTOMER, customer.id, location_id))
+                    await self._known(session, batch, customer, remote, result, state)
+                else:
+                    customer = await self._first_seen(session, batch, remote, result)
             else:
                 mapping.loyalty_points = remote.loyalty_points
                 customer = await session.get_one(Customer, mapping.customer_id, with_for_update=batch.lock_rows)
                 await self._known(session, batch, customer, remote, result, states.get(customer.id))
             result.customer_ids[remote.local_id] = customer.id
+
+    async def _known_by_email(
+        self, session: AsyncSession, location_id: str, remote: RemoteCustomer
+    ) -> CustomerMapping | None:
+        """This location's mapping of a network customer with the record's email, if it has one."""
+        if not remote.email:
+            return None
+        statement = (
+            select(CustomerMapping)
+            .join(Customer, Customer.id == CustomerMapping.customer_id)
+            .where(CustomerMapping.location_id == location_id, func.lower(Customer.email) == remote.email.lower())
+            .order_by(CustomerMapping.id)
+            .limit(1)
+        )
+        return (await session.execute(statement)).scalar()
 
     async def _known(
         self,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sources.cache.models.base import Base
@@ -30,6 +31,11 @@ class Booking(Base):
     currency: Mapped[str] = mapped_column(String(3))
     notes: Mapped[str] = mapped_column(String(2000), default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # What the source says of the booking beyond the fields above, as it says it (a OneBooking website's
+    # booking_ref, guest_count, transport, addons, stripe_payment_intent_id...); None: it says nothing more.
+    source_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Notes an admin keeps on the booking in the gateway (OneBooking's admin_notes), not the customer's.
+    admin_notes: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 

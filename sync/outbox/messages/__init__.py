@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sync.outbox.messages.base import DeliveryEffects, Message, UndecodableMessage
+from sync.outbox.messages.booking_webhooks import BookingWebhookMessage
 from sync.outbox.messages.bookings import (
     BookingBefore,
     BookingCancelMessage,
@@ -28,6 +29,7 @@ __all__ = [
     "BookingCancelMessage",
     "BookingCreateMessage",
     "BookingRescheduleMessage",
+    "BookingWebhookMessage",
     "CustomerMergeMessage",
     "CustomerUpsertMessage",
     "DeliveryEffects",
@@ -50,6 +52,7 @@ MESSAGE_TYPES: dict[str, type[AnyMessage]] = {
         BookingCreateMessage,
         BookingRescheduleMessage,
         BookingCancelMessage,
+        BookingWebhookMessage,
         CustomerUpsertMessage,
         CustomerMergeMessage,
         ResourceShareMessage,
