@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from resolvers.hotels.stays import nights_of, stay_dates
 from shims.booking_engine.hotels import AMOUNT_PATTERN, amount
 from shims.booking_engine.shape import KEY_PATTERN
-from shims.booking_engine.stays import EARLIEST, LATEST
+from shims.booking_engine.stays import bounded_date
 from sync.outbox.delivery import DeliveryOutcome
 
 NAME_MAX = 100
@@ -23,8 +23,9 @@ class Guest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    first_name: str = Field(min_length=1, max_length=NAME_MAX)
-    last_name: str = Field(min_length=1, max_length=NAME_MAX)
+    # Not only spaces: the names are stripped before they are checked.
+    first_name: str = Field(min_length=1, max_length=NAME_MAX, pattern=r"\S")
+    last_name: str = Field(min_length=1, max_length=NAME_MAX, pattern=r"\S")
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()-]*[0-9][0-9 ()-]*$")
 
@@ -35,8 +36,8 @@ class NewBooking(BaseModel):
     hotel_id: str = Field(pattern=KEY_PATTERN)
     room_type_id: str = Field(pattern=KEY_PATTERN)
     room_id: str | None = Field(default=None, pattern=KEY_PATTERN, description="A room of the type; else any free")
-    check_in: date = Field(ge=EARLIEST, le=LATEST)
-    check_out: date = Field(ge=EARLIEST, le=LATEST)
+    check_in: date = bounded_date("Arrival, hotel-local")
+    check_out: date = bounded_date("Departure, hotel-local")
     guest_id: str | None = Field(
         default=None, pattern=KEY_PATTERN, description="The customer; a customer token books for itself"
     )
@@ -48,15 +49,13 @@ class NewBooking(BaseModel):
 class ChangedBooking(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    check_in: date | None = Field(default=None, ge=EARLIEST, le=LATEST)
-    check_out: date | None = Field(default=None, ge=EARLIEST, le=LATEST)
+    check_in: date | None = bounded_date("New arrival", default=None)
+    check_out: date | None = bounded_date("New departure", default=None)
     room_id: str | None = Field(default=None, pattern=KEY_PATTERN)
 
-    @model_validator(mode="after")
-    def _something(self) -> ChangedBooking:
-        if self.check_in is None and self.check_out is None and self.room_id is None:
-            raise ValueError("give check_in, check_out or room_id")
-        return self
+    @property
+    def changes_anything(self) -> bool:
+        return self.check_in is not None or self.check_out is not None or self.room_id is not None
 
 
 class CancelQuery(BaseModel):

@@ -128,6 +128,8 @@ async def change(request: Request) -> Response:
     body = await parse_body(request, ChangedBooking, code=INVALID)
     booking_id = request.path_params["booking_id"]
     row, hotel = await _stay(context, booking_id)
+    if not body.changes_anything:
+        return await _answer(context, booking_id)  # nothing asked, nothing changed
     check_in, check_out = stay_dates(hotel.timezone, row.start_at, row.end_at)
     start_at, end_at = stay_window(hotel.timezone, body.check_in or check_in, body.check_out or check_out)
     result = await reschedule_booking(context, booking_id, start_at, body.room_id, _key(request), end_at=end_at)

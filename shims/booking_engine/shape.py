@@ -84,13 +84,15 @@ async def caller(request: Request, permission: Permission, *, anonymous: bool = 
     With `anonymous`, a request without a token is the public (allowed when the gateway's public availability
     is on, as for GraphQL), its requests counted per client address."""
     principal = await bearer_principal(request, required=not anonymous, code="UNAUTHORIZED")
+    settings = request.app.state.settings
     if principal.is_anonymous:
+        # Told to authenticate before being counted: a refused anonymous caller spends nothing.
+        require(principal, permission, settings)
         client = request.client.host if request.client else "unknown"
         principal = Principal(subject=f"anonymous:{client}", role=principal.role)
     spend(request, principal)
-    context = context_for(request, principal)
-    require(principal, permission, context.settings)
-    return context
+    require(principal, permission, settings)
+    return context_for(request, principal)
 
 
 async def hotel_of(context: Context, hotel_id: str) -> Any:
