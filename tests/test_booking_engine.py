@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from live_helpers import cache_row, customer_known_at
 from sqlalchemy import select
 
@@ -298,3 +299,17 @@ def test_a_guest_profile_is_for_the_guest_and_the_hotels_staff(live_gateway: Run
     resource = cache_row(live_gateway, Booking, _other_customers_stay(live_gateway, guest)).resource_id
     cleaner = _token(live_gateway, Role.SHARED_STAFF, locations=[HOTEL_ID], resource_id=resource)
     _refused(_call(live_gateway, "GET", f"auth/user/{other}", {"Authorization": f"Bearer {cleaner}"}), 403, "FORBIDDEN")
+
+
+def test_with_public_availability_on_anyone_reads_the_hotel_but_only_a_token_books(
+    live_gateway: RunningGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    public = live_gateway.app.state.settings.model_copy(update={"public_availability": True})
+    monkeypatch.setattr(live_gateway.app.state, "settings", public)
+    check_in, check_out = _stay_dates(25, 1)
+    dates = {"check_in": check_in, "check_out": check_out}
+    assert _call(live_gateway, "GET", f"hotels/{HOTEL_ID}").json()["data"]["hotel"]["id"] == HOTEL_ID
+    free = _call(live_gateway, "GET", f"availability/{HOTEL_ID}", params=dates)
+    assert free.status_code == 200 and free.json()["data"]["room_types"], free.text
+    _refused(_call(live_gateway, "GET", "bookings/bkg_nope"), 401, "UNAUTHORIZED")
+    _refused(_call(live_gateway, "POST", "bookings", json={}), 401, "UNAUTHORIZED")
