@@ -233,6 +233,15 @@ def test_the_hotel_shows_its_room_types_amenities_and_prices(live_gateway: Runni
     ).json()["data"]["room_types"]
     for price in prices:
         assert price["nights"] == 3 and Decimal(price["total"]) == 3 * Decimal(price["rate_per_night"])
+    suites = _call(
+        live_gateway,
+        "GET",
+        f"availability/{HOTEL_ID}",
+        headers,
+        params={"check_in": check_in, "check_out": check_out, "guests": "3"},
+    ).json()["data"]["room_types"]
+    # Only the suites sleep three.
+    assert {t["room_type_id"] for t in suites if t["available_count"]} <= {t["id"] for t in types if t["code"] == "STE"}
     images = _call(live_gateway, "GET", f"hotels/{HOTEL_ID}/images", headers).json()["data"]
     assert images == {"hotel_id": HOTEL_ID, "images": []}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -29,7 +29,17 @@ def local_resource_ref(resource: Resource, location_id: str) -> str:
 LONGEST_BOOKING = timedelta(days=60)
 
 
-def booked_end(service: Service, start_at: datetime, end_at: datetime | None) -> tuple[datetime, int]:
+class Timed(Protocol):
+    """What booked_end needs of a service: a Service, or a row of the services table."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def duration_minutes(self) -> int: ...
+
+
+def booked_end(service: Timed, start_at: datetime, end_at: datetime | None) -> tuple[datetime, int]:
     """When a booking of the service from `start_at` ends, and how many of the service's prices it costs: the
     service's duration once, or until `end_at` when asked, one more price per day added beyond the duration (a
     stay's nights, the clocks changing included)."""

@@ -82,7 +82,7 @@ def amenities_of(types: list[Row[Any]]) -> list[Amenity]:
 
 def price_of(row: Row[Any], start_at: datetime, end_at: datetime) -> RoomTypePrice:
     """A stay's price as createBooking would charge it (resolvers.bookings.slots.booked_end)."""
-    _, periods = booked_end(row, start_at, end_at)  # type: ignore[arg-type]
+    _, periods = booked_end(row, start_at, end_at)
     return RoomTypePrice(row, periods, row.price_minor * periods)
 
 
