@@ -86,6 +86,8 @@ class HotelBook:
     mapping_rows: list[Row]
     booking_rows: list[Row]
     revenue_rows: list[Row]
+    job_rows: list[Row]
+    log_rows: list[Row]
 
 
 class _HotelBuilder:
@@ -133,6 +135,44 @@ class _HotelBuilder:
             "created_at": self.joined,
             "updated_at": self.joined + timedelta(days=30),
         }
+
+    def last_sync(self, finished_at: datetime) -> tuple[list[Row], list[Row]]:
+        """The hotel's last scheduled pull, which ended at its `last_sync_at`, and its one log per feed."""
+        job_id = self.ids.new("sync")
+        entities = ("customers", "bookings", "resources")
+        step = timedelta(milliseconds=self.rng.randint(300, 2_000))
+        started = finished_at - step * len(entities)
+        counts = [self.rng.choice((0, self.rng.randint(1, 6))) for _ in entities]
+        logs = [
+            {
+                "sync_job_id": job_id,
+                "location_id": HOTEL_ID,
+                "sync_type": "delta_pull",
+                "operation": "pull",
+                "entity_count": count,
+                "status": "completed",
+                "duration_ms": int(step.total_seconds() * 1000),
+                "error_details": None,
+                "started_at": started + step * index,
+                "completed_at": started + step * (index + 1),
+            }
+            for index, count in enumerate(counts)
+        ]
+        job = {
+            "id": job_id,
+            "location_id": HOTEL_ID,
+            "trigger": "scheduled",
+            "entity_types": list(entities),
+            "status": "completed",
+            "pulled_count": sum(counts),
+            "applied_count": sum(counts),
+            "conflict_count": 0,
+            "error_count": 0,
+            "error_message": None,
+            "started_at": started,
+            "completed_at": finished_at,
+        }
+        return [job], logs
 
     def add_room_types(self) -> None:
         for room_type in ROOM_TYPES:
@@ -261,6 +301,7 @@ def build_hotel(rng: random.Random, ids: GlobalIds, now: datetime, customers: tu
     location_row = builder.location_row()
     builder.add_room_types()
     guests = builder.add_guests(customers)
+    job_rows, log_rows = builder.last_sync(location_row["last_sync_at"])
     number = FIRST_RESERVATION_NUMBER
     attempts = 0
     while len(builder.booking_rows) < STAY_COUNT:
@@ -276,4 +317,6 @@ def build_hotel(rng: random.Random, ids: GlobalIds, now: datetime, customers: tu
         mapping_rows=builder.mapping_rows,
         booking_rows=builder.booking_rows,
         revenue_rows=builder.revenue_rows,
+        job_rows=job_rows,
+        log_rows=log_rows,
     )
