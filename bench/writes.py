@@ -10,8 +10,8 @@ its simulated locations as one uvicorn process pinned to core 0, this process as
    then as many createBooking calls for overlapping slots at three locations, each batch over the same
    httpx client with `--connections` calls in flight; then the cache is checked for double bookings.
 2. Fan-out: with every location answering `--latency-ms` late, updateCustomer for a customer known at
-   five customer-writable locations against one known at one; the ratio is near 1 when the gateway
-   writes to the five in parallel, near 5 when it writes to them one after another.
+   six customer-writable locations against one known at one; the ratio is near 1 when the gateway
+   writes to the six in parallel, near 6 when it writes to them one after another.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def print_summary(results: Sequence[BackendResult], args: argparse.Namespace) ->
         )
     print(
         f"\nFan-out: updateCustomer with every location answering {args.latency_ms:.0f} ms late"
-        f" (median of {args.rounds} round medians; 1.00 = fully parallel, ~5 = one after another)"
+        f" (median of {args.rounds} round medians; 1.00 = fully parallel, ~6 = one after another)"
     )
     for result in results:
         fan_out = result.fan_out

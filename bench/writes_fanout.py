@@ -1,4 +1,4 @@
-"""updateCustomer to five slow locations against the same write to one: parallel fan-out costs one wait, not five."""
+"""updateCustomer to six slow locations against the same write to one: parallel fan-out costs one wait, not six."""
 
 from __future__ import annotations
 

@@ -108,7 +108,8 @@ def _local_customer_id(kind: str, serial: int) -> str:
 
 
 async def prepare_cache(database_url: str, booking_locations: Sequence[str]) -> PreparedCache:
-    """Migrate, load the demo, add a fifth customer-writable location and map one customer at all five.
+    """Migrate, load the demo, add a sixth customer-writable location and map one customer at all six
+    (the demo's five, its hotel included, and the annex).
 
     The gateway's simulators seed their stores from this cache on start, so every location will know
     the customer by the local id given here.

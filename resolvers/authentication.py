@@ -160,13 +160,18 @@ class Authenticator:
     async def principal_for_token(self, token: str) -> Principal:
         """The token's principal. A token verified before is not verified again while it is in date and its key
         still verifies (a dashboard sends the same token on every request: ~0.13 ms of pyjwt saved each time)."""
+        principal, _ = await self.verified(token)
+        return principal
+
+    async def verified(self, token: str) -> tuple[Principal, float]:
+        """The token's principal and its expiry (epoch seconds); InvalidToken when it does not verify."""
         now = time.time()
         known = self._verified.get(token)
         if known is not None:
             principal, kid, expires_at = known
             key = self._own.get(kid) or self._published.get(kid)
             if key is not None and key.usable_at(now) and now < expires_at + self._policy.leeway_seconds:
-                return principal
+                return principal, expires_at
             del self._verified[token]
         kid = unverified_kid(token)
         key = await self._key(kid)
@@ -174,8 +179,9 @@ class Authenticator:
         principal = _principal_from_claims(claims)
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             self._verified.pop(next(iter(self._verified)))  # the oldest: dicts keep insertion order
-        self._verified[token] = (principal, kid, float(claims["exp"]))
-        return principal
+        expires_at = float(claims["exp"])
+        self._verified[token] = (principal, kid, expires_at)
+        return principal, expires_at
 
     async def principal_for(self, authorization: str | None) -> Principal:
         """The caller of a request with this Authorization header value; ANONYMOUS without one."""

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from shims import booking_engine, bookingx, booksy, onebooking, platforms
-from shims.common.endpoint import Endpoint
+from shims.common.endpoint import Endpoint, routes_of
 from shims.common.openapi import openapi_document
 
 OPENAPI_PATH = "/openapi.json"
@@ -31,4 +31,4 @@ def shim_routes() -> list[Route]:
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(document)
 
-    return [*(endpoint.route() for endpoint in endpoints), Route(OPENAPI_PATH, openapi, methods=["GET"])]
+    return [*routes_of(endpoints), Route(OPENAPI_PATH, openapi, methods=["GET"])]

@@ -17,12 +17,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devnet.demo.generator import cache_is_empty, load_demo_network
+from devnet.demo.hotel import HOTEL_ID, STAY_COUNT
 from devnet.demo.network import distance_km
 from sources.cache.database import create_engine
 from sources.cache.models import Base, Booking, CustomerMapping
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 SEED = 7
+SALONS = f"location_id <> '{HOTEL_ID}'"
 
 
 def sqlite_url(path: Path) -> str:
@@ -90,7 +92,7 @@ async def test_network_spans_two_timezones_with_one_hub_and_nearby_sites(demo: A
 
 @pytest.mark.asyncio
 async def test_resources_mix_staff_rooms_and_equipment_and_some_are_shared(demo: AsyncEngine) -> None:
-    kinds = dict(await fetch(demo, "SELECT kind, COUNT(*) FROM resources GROUP BY kind"))
+    kinds = dict(await fetch(demo, f"SELECT kind, COUNT(*) FROM resources WHERE {SALONS} GROUP BY kind"))
     assert 40 <= sum(kinds.values()) <= 60
     assert set(kinds) == {"staff", "room", "equipment"} and kinds["staff"] > sum(kinds.values()) / 2
     assert 8 <= await scalar(demo, "SELECT COUNT(DISTINCT resource_id) FROM resource_shares") <= 10
@@ -105,8 +107,8 @@ async def test_customers_are_known_at_several_locations_under_different_local_id
     sql = """SELECT COUNT(*) FROM customers c WHERE NOT EXISTS (SELECT 1
         FROM customer_mappings m WHERE m.customer_id = c.id AND m.location_id = c.primary_location_id)"""
     assert await scalar(demo, sql) == 0
-    sql = """SELECT customer_id, COUNT(*), COUNT(DISTINCT local_customer_id)
-        FROM customer_mappings GROUP BY customer_id HAVING COUNT(*) > 1"""
+    sql = f"""SELECT customer_id, COUNT(*), COUNT(DISTINCT local_customer_id)
+        FROM customer_mappings WHERE {SALONS} GROUP BY customer_id HAVING COUNT(*) > 1"""
     spread = await fetch(demo, sql)
     assert 75 <= len(spread) <= 175
     assert all(mappings == local_ids for _, mappings, local_ids in spread)
@@ -117,20 +119,38 @@ async def test_bookings_fall_within_sixty_days_of_now_and_some_cross_locations(d
     async with demo.connect() as conn:
         starts = await conn.execute(Booking.__table__.select().with_only_columns(Booking.start_at))
         start_times = [row.start_at for row in starts]
-    assert len(start_times) == 5000
+    assert len(start_times) == 5000 + STAY_COUNT
     assert all(abs(start - NOW) <= timedelta(days=60) for start in start_times)
     cross = await scalar(demo, "SELECT COUNT(*) FROM bookings WHERE originating_location_id <> service_location_id")
     assert 500 <= cross <= 750
-    # The booking's customer is known where it was booked; service and resource belong where it happens.
+    # The booking's customer is known where it was booked; service and resource belong where it happens; a
+    # stay costs its nights at the room type's rate.
     sql = """SELECT COUNT(*) FROM bookings b
         JOIN services s ON s.id = b.service_id JOIN resources r ON r.id = b.resource_id
-        WHERE s.location_id <> b.service_location_id OR b.price_minor <> s.price_minor
+        WHERE s.location_id <> b.service_location_id
+           OR (s.category <> 'room' AND b.price_minor <> s.price_minor)
+           OR (s.category = 'room' AND b.price_minor % s.price_minor <> 0)
            OR b.created_at >= b.start_at OR b.updated_at < b.created_at
            OR NOT EXISTS (SELECT 1 FROM customer_mappings m
                           WHERE m.customer_id = b.customer_id AND m.location_id = b.originating_location_id)
            OR (r.location_id <> b.service_location_id AND NOT EXISTS (SELECT 1 FROM resource_shares rs
                           WHERE rs.resource_id = r.id AND rs.location_id = b.service_location_id))"""
     assert await scalar(demo, sql) == 0
+
+
+@pytest.mark.asyncio
+async def test_the_hotel_has_room_types_rooms_guests_and_stays_from_check_in_to_check_out(demo: AsyncEngine) -> None:
+    rooms = await fetch(demo, f"SELECT skill, COUNT(*) FROM resources WHERE location_id = '{HOTEL_ID}' GROUP BY skill")
+    assert dict(rooms) == {"DBL": 6, "TWN": 4, "STE": 2}
+    room_types = await fetch(demo, f"SELECT category, duration_minutes FROM services WHERE location_id = '{HOTEL_ID}'")
+    assert set(room_types) == {("room", 20 * 60)}
+    assert await scalar(demo, f"SELECT COUNT(*) FROM customer_mappings WHERE location_id = '{HOTEL_ID}'") == 80
+    async with demo.connect() as conn:
+        stays = (await conn.execute(Booking.__table__.select().where(Booking.service_location_id == HOTEL_ID))).all()
+    assert len(stays) == STAY_COUNT
+    for stay in stays:
+        nights = (stay.end_at - stay.start_at + timedelta(hours=4)) / timedelta(days=1)
+        assert 1 <= round(nights) <= 4 and stay.start_at.minute == 0 and stay.created_at < stay.start_at
 
 
 @pytest.mark.asyncio
@@ -207,7 +227,7 @@ async def test_loads_into_postgresql_with_the_same_rows(demo: AsyncEngine) -> No
         await admin.execute(f'CREATE DATABASE "{name}"')
         async with opened(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}", create_schema=True) as engine:
             summary = await load_demo_network(engine, seed=SEED, now=NOW)
-            assert summary.bookings == await scalar(engine, "SELECT COUNT(*) FROM bookings") == 5000
+            assert summary.bookings == await scalar(engine, "SELECT COUNT(*) FROM bookings") == 5000 + STAY_COUNT
             assert summary.revenue_entries == await scalar(engine, "SELECT COUNT(*) FROM revenue_entries")
             assert await dump_bookings_and_mappings(engine) == await dump_bookings_and_mappings(demo)
     finally:

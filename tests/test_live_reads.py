@@ -8,10 +8,20 @@ from typing import Any
 
 from conftest import RunningGateway
 
-LOCATIONS = {"dublin-ranelagh", "leeds-headingley", "manchester-central", "salford-quays", "stockport-merseyway"}
+LOCATIONS = {
+    "dublin-ranelagh",
+    "leeds-headingley",
+    "manchester-central",
+    "manchester-piccadilly-hotel",
+    "salford-quays",
+    "stockport-merseyway",
+}
 # Nothing to ask there, so the cache is all there is: a OneBooking source website pushes its bookings to the
-# gateway, and neither it nor the platform location keeps stock.
-CACHE_ONLY = {"bookings": {"salford-quays"}, "stock": {"salford-quays", "leeds-headingley"}}
+# gateway, and neither it, the platform location nor the hotel keeps stock.
+CACHE_ONLY = {
+    "bookings": {"salford-quays"},
+    "stock": {"salford-quays", "leeds-headingley", "manchester-piccadilly-hotel"},
+}
 MANCHESTER = "manchester-central"
 
 

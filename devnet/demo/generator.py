@@ -1,9 +1,10 @@
 """Load the demo booking network into an empty cache.
 
-Five locations in four towns and two timezones, about fifty staff, rooms and
-machines (some lent between neighbouring sites), 500 customers, 5,000 bookings
-either side of "now", their revenue, stock running low here and there, and a
-little sync activity. The same seed and ``now`` always give the same rows.
+Five salons and studios and a hotel in four towns and two timezones, about fifty
+staff, rooms and machines (some lent between neighbouring sites), twelve hotel
+rooms, 500 customers, 5,000 appointments and 120 stays either side of "now",
+their revenue, stock running low here and there, and a little sync activity.
+The same seed and ``now`` always give the same rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from devnet.demo.activity import build_activity
 from devnet.demo.bookings import build_bookings
 from devnet.demo.customers import build_customers
+from devnet.demo.hotel import build_hotel
 from devnet.demo.ids import GlobalIds, Row
 from devnet.demo.inventory import build_stock
 from devnet.demo.network import build_network
@@ -86,22 +88,24 @@ async def load_demo_network(
     bookings = build_bookings(rng, ids, anchor, network, customers.customers)
     stock = build_stock(rng, ids, anchor, network)
     activity = build_activity(rng, ids, anchor, network, customers, bookings)
+    # Last, and from an RNG of its own: the rows above are the same with or without the hotel.
+    hotel = build_hotel(random.Random(seed + 1), ids, anchor, customers.customers)
 
     # Parents before children, so foreign keys hold on PostgreSQL and on SQLite with foreign_keys=ON.
     tables: list[tuple[type[Base], Sequence[Row]]] = [
-        (Location, network.location_rows),
-        (Resource, network.resource_rows),
+        (Location, [*network.location_rows, hotel.location_row]),
+        (Resource, [*network.resource_rows, *hotel.resource_rows]),
         (ResourceShare, network.share_rows),
-        (Service, network.service_rows),
+        (Service, [*network.service_rows, *hotel.service_rows]),
         (Customer, customers.customer_rows),
-        (CustomerMapping, customers.mapping_rows),
-        (Booking, bookings.booking_rows),
-        (RevenueEntry, bookings.revenue_rows),
+        (CustomerMapping, [*customers.mapping_rows, *hotel.mapping_rows]),
+        (Booking, [*bookings.booking_rows, *hotel.booking_rows]),
+        (RevenueEntry, [*bookings.revenue_rows, *hotel.revenue_rows]),
         (StockItem, stock.item_rows),
         (StockLevel, stock.level_rows),
         (StockMovement, stock.movement_rows),
-        (SyncJob, activity.job_rows),
-        (SyncLog, activity.log_rows),
+        (SyncJob, [*activity.job_rows, *hotel.job_rows]),
+        (SyncLog, [*activity.log_rows, *hotel.log_rows]),
         (ChangeLogEntry, activity.change_rows),
         (Conflict, activity.conflict_rows),
         (OutboxMessage, activity.outbox_rows),
@@ -111,16 +115,16 @@ async def load_demo_network(
             await _insert(conn, model, rows)
 
     return DemoSummary(
-        locations=len(network.location_rows),
+        locations=len(network.location_rows) + 1,
         customers=len(customers.customer_rows),
-        resources=len(network.resource_rows),
+        resources=len(network.resource_rows) + len(hotel.resource_rows),
         shared_resources=len({share.resource_id for share in network.shares}),
-        services=len(network.service_rows),
-        bookings=len(bookings.booking_rows),
+        services=len(network.service_rows) + len(hotel.service_rows),
+        bookings=len(bookings.booking_rows) + len(hotel.booking_rows),
         cross_location_bookings=bookings.cross_location_count,
         stock_items=len(stock.item_rows),
         low_stock_levels=stock.low_level_count,
-        revenue_entries=len(bookings.revenue_rows),
+        revenue_entries=len(bookings.revenue_rows) + len(hotel.revenue_rows),
     )
 
 

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers import bounds
 from resolvers.authorization import require_visible_booking
-from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
+from resolvers.bookings.slots import (
+    booked_end,
+    claim_resource,
+    eligible_resources,
+    local_resource_ref,
+    within_opening_hours,
+)
 from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
 from resolvers.context import Context
 from resolvers.errors import ConflictError, InvalidInputError, SlotUnavailableError
@@ -46,11 +52,19 @@ async def _active_booking(session: AsyncSession, booking_id: str) -> Booking:
 
 
 async def reschedule_booking(
-    context: Context, booking_id: str, start_at: datetime, resource_id: str | None, key: str
+    context: Context,
+    booking_id: str,
+    start_at: datetime,
+    resource_id: str | None,
+    key: str,
+    end_at: datetime | None = None,
 ) -> WriteResult:
+    """Move the booking to `start_at` (on `resource_id`, or its own or another free one); `end_at` stretches
+    it beyond its service's duration (a stay's new check-out), its price kept per day as booked."""
     bounds.idempotency_key(key)
     bounds.key("bookingId", booking_id)
     bounds.instant("startAt", start_at)
+    bounds.optional_instant("endAt", end_at)
     bounds.optional_key("resourceId", resource_id)
     require_future("startAt", start_at)
     await require_visible_booking(context, booking_id)
@@ -61,8 +75,12 @@ async def reschedule_booking(
             location = await session.get_one(Location, booking.service_location_id)
             require_capability(context, location, Capability.CHANGE_BOOKING, "change bookings")
             service = await session.get_one(Service, booking.service_id)
-            end_at = start_at + timedelta(minutes=service.duration_minutes)
-            if not within_opening_hours(location, start_at, end_at):
+            _, periods_before = booked_end(service, booking.start_at, booking.end_at)
+            asked_end = end_at
+            if asked_end is None and periods_before > 1:
+                asked_end = start_at + (booking.end_at - booking.start_at)  # a stay moved keeps its length
+            new_end, periods = booked_end(service, start_at, asked_end)
+            if not within_opening_hours(location, start_at, new_end):
                 raise SlotUnavailableError(f"{location.name} is closed then")
             candidates = await eligible_resources(session, service, location.id)
             wanted = resource_id or booking.resource_id
@@ -73,12 +91,15 @@ async def reschedule_booking(
                 session,
                 preferred or candidates,
                 start_at,
-                end_at,
+                new_end,
                 lock_rows=context.services.writer.locks_rows,
                 ignore_booking_id=booking.id,
             )
             before, prior = _before(booking), BookingBefore.of(booking)
-            booking.start_at, booking.end_at, booking.resource_id = start_at, end_at, resource.id
+            booking.start_at, booking.end_at, booking.resource_id = start_at, new_end, resource.id
+            if periods != periods_before:
+                # The rate the guest booked at, whatever the service costs today (as a PMS keeps it).
+                booking.price_minor = booking.price_minor * periods // periods_before
             message_id = await enqueue_for_owner(
                 session,
                 location_id=location.id,
@@ -88,7 +109,7 @@ async def reschedule_booking(
                     booking.local_booking_id,
                     prior,
                     start_at,
-                    end_at,
+                    new_end,
                     local_resource_id=local_resource_ref(resource, location.id),
                 ),
             )
@@ -107,7 +128,9 @@ async def reschedule_booking(
         context,
         "rescheduleBooking",
         key,
-        {"booking_id": booking_id, "start_at": start_at, "resource_id": resource_id},
+        # Without end_at, the arguments (and so the keys' hashes) are what they were before stays existed.
+        {"booking_id": booking_id, "start_at": start_at, "resource_id": resource_id}
+        | ({} if end_at is None else {"end_at": end_at}),
         perform,
     )
 

@@ -7,14 +7,20 @@ offers it, takes bookings through the gateway and has a free resource then.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers import bounds
 from resolvers.authorization import may_book_at, require_booking_for, require_visible_customer
-from resolvers.bookings.slots import claim_resource, eligible_resources, local_resource_ref, within_opening_hours
+from resolvers.bookings.slots import (
+    booked_end,
+    claim_resource,
+    eligible_resources,
+    local_resource_ref,
+    within_opening_hours,
+)
 from resolvers.context import Context
 from resolvers.errors import (
     ForbiddenError,
@@ -66,6 +72,9 @@ class CreateBooking:
     max_distance_km: float = 50.0
     currency: str | None = None
     notes: str = ""
+    # Longer than the service lasts: a stay of several nights at a hotel (resolvers/hotels/stays.py). The
+    # default is the service's own duration.
+    end_at: datetime | None = None
 
 
 async def _customer(session: AsyncSession, request: CreateBooking) -> Customer:
@@ -153,7 +162,7 @@ async def _origin_point(session: AsyncSession, request: CreateBooking) -> GeoPoi
 async def _claim(
     context: Context, session: AsyncSession, request: CreateBooking, service: Service, location: Location
 ) -> tuple[Booking, Resource]:
-    end_at = request.start_at + timedelta(minutes=service.duration_minutes)
+    end_at, periods = booked_end(service, request.start_at, request.end_at)
     if not within_opening_hours(location, request.start_at, end_at):
         raise SlotUnavailableError(f"{location.name} is closed then")
     candidates = await eligible_resources(session, service, location.id)
@@ -177,7 +186,7 @@ async def _claim(
         start_at=request.start_at,
         end_at=end_at,
         status="pending",
-        price_minor=service.price_minor,
+        price_minor=service.price_minor * periods,
         currency=service.currency,
         notes=request.notes,
         version=1,
@@ -188,6 +197,7 @@ def check_bounds(request: CreateBooking) -> None:
     """Every value of the request within its bounds (resolvers.bounds), before anything is read or written."""
     bounds.idempotency_key(request.idempotency_key)
     bounds.instant("startAt", request.start_at)
+    bounds.optional_instant("endAt", request.end_at)
     for field, value in (
         ("serviceId", request.service_id),
         ("originatingLocationId", request.originating_location_id),
@@ -271,7 +281,10 @@ async def create_booking(context: Context, request: CreateBooking) -> WriteResul
         assert last_error is not None
         raise last_error
 
-    return await run_idempotent(context, "createBooking", request.idempotency_key, asdict(request), perform)
+    arguments = asdict(request)
+    if request.end_at is None:
+        del arguments["end_at"]  # the arguments (and so the keys' hashes) as they were before stays existed
+    return await run_idempotent(context, "createBooking", request.idempotency_key, arguments, perform)
 
 
 async def _claim_and_queue(

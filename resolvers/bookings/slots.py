@@ -9,20 +9,48 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
-from resolvers.errors import SlotUnavailableError
+from resolvers.errors import InvalidInputError, SlotUnavailableError
 from sources.cache.models import Booking, Location, Resource, ResourceShare, Service
 
 
 def local_resource_ref(resource: Resource, location_id: str) -> str:
     """How the location knows the resource: its own id for its own, the network id for one lent in."""
     return resource.local_resource_id if resource.location_id == location_id else resource.id
+
+
+# The longest booking a service may be stretched to (a hotel stay of many nights).
+LONGEST_BOOKING = timedelta(days=60)
+
+
+class Timed(Protocol):
+    """What booked_end needs of a service: a Service, or a row of the services table."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def duration_minutes(self) -> int: ...
+
+
+def booked_end(service: Timed, start_at: datetime, end_at: datetime | None) -> tuple[datetime, int]:
+    """When a booking of the service from `start_at` ends, and how many of the service's prices it costs: the
+    service's duration once, or until `end_at` when asked, one more price per day added beyond the duration (a
+    stay's nights, the clocks changing included)."""
+    duration = timedelta(minutes=service.duration_minutes)
+    if end_at is None:
+        return start_at + duration, 1
+    if end_at < start_at + duration:
+        raise InvalidInputError(f"{service.name} lasts at least {service.duration_minutes} minutes", field="endAt")
+    if end_at - start_at > LONGEST_BOOKING:
+        raise InvalidInputError(f"a booking lasts at most {LONGEST_BOOKING.days} days", field="endAt")
+    return end_at, 1 + round((end_at - start_at - duration) / timedelta(days=1))
 
 
 def within_opening_hours(location: Location, start: datetime, end: datetime) -> bool:

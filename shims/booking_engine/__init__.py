@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from shims.booking_engine import auth, bookings, hotels, stays
 from shims.common.endpoint import Endpoint
 
 
 def endpoints() -> list[Endpoint]:
-    return []
+    return [*hotels.endpoints(), *stays.endpoints(), *bookings.endpoints(), *auth.endpoints()]

@@ -79,6 +79,28 @@ class Endpoint:
         return Route(self.path, _answering(self), methods=[self.method], name=f"{self.tag}:{self.method} {self.path}")
 
 
+def routes_of(endpoints: Sequence[Endpoint]) -> list[Route]:
+    """One route per path: endpoints sharing a path (GET, PUT and DELETE of one resource) answer through one
+    route, so a method none of them takes is a 405 whose Allow names all of theirs, not the first route's."""
+    by_path: dict[str, list[Endpoint]] = {}
+    for endpoint in endpoints:
+        by_path.setdefault(endpoint.path, []).append(endpoint)
+    routes: list[Route] = []
+    for path, sharing in by_path.items():
+        if len(sharing) == 1:
+            routes.append(sharing[0].route())
+            continue
+        handlers = {endpoint.method: _answering(endpoint) for endpoint in sharing}
+        if "GET" in handlers:
+            handlers.setdefault("HEAD", handlers["GET"])
+
+        async def dispatch(request: Request, handlers: dict[str, Handler] = handlers) -> Response:
+            return await handlers[request.method](request)
+
+        routes.append(Route(path, dispatch, methods=list(handlers), name=f"{sharing[0].tag}: {path}"))
+    return routes
+
+
 def request_id_of(request: Request) -> str:
     given = request.headers.get("x-request-id")
     return given[:64] if given else uuid.uuid4().hex
