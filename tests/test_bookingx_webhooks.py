@@ -7,20 +7,30 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from bookingx_helpers import MANCHESTER, STOCKPORT, Node, count, local_booking, receipts, refusals
 from live_helpers import wait_for
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from ws_helpers import GraphQLSocket
 
 from conftest import RunningGateway
 from devnet.simulators.bookingx_webhooks import WEBHOOK_PREFIX, webhook_signature
 from resolvers.ids import to_global_id
-from sources.cache.models import Booking, ChangeLogEntry, Customer, CustomerMapping, Resource, StockItem, StockLevel
+from sources.cache.models import (
+    Booking,
+    ChangeLogEntry,
+    Customer,
+    CustomerMapping,
+    LocationCredential,
+    Resource,
+    StockItem,
+    StockLevel,
+)
 
 BOOKING_EVENTS = """subscription Bookings($location: ID) {
   bookingEvents(locationId: $location) { bookingId change status serviceLocationId } }"""
@@ -275,3 +285,54 @@ def test_a_resource_that_became_unavailable_is_inactive_in_the_network(live_gate
         select(Resource.is_active).where(Resource.location_id == MANCHESTER, Resource.local_resource_id == local_id),
     )
     assert active is False
+
+
+def _rotate_api_secret(gateway: RunningGateway, node_id: str, api_secret: str) -> None:
+    """A new generation of the node's credentials with a new api_secret; the previous one stays in force for the
+    grace (rotateLocationCredentials keeps the outbound credentials, so this is how a new api_secret lands)."""
+
+    async def rotate() -> None:
+        credentials = gateway.app.state.services.credentials
+        async with credentials.writer.transaction() as session:
+            current = await credentials.current_row(session, node_id)
+            assert current is not None, f"{node_id} has no credentials to rotate"
+            held = credentials.decrypted(current)
+            await credentials.add_generation(
+                session, node_id, credentials={**held, "api_secret": api_secret}, inbound_api_key=None
+            )
+
+    gateway.run(rotate())
+
+
+def _end_grace(gateway: RunningGateway, node_id: str) -> None:
+    """Every rotated-out generation of the node's credentials expired, as once the grace has passed."""
+
+    async def expire() -> None:
+        async with gateway.app.state.services.credentials.writer.transaction() as session:
+            await session.execute(
+                update(LocationCredential)
+                .where(LocationCredential.location_id == node_id, LocationCredential.expires_at.is_not(None))
+                .values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+            )
+
+    gateway.run(expire())
+
+
+def test_a_delivery_signed_with_a_rotated_out_secret_is_accepted_during_its_grace_only(
+    live_gateway: RunningGateway,
+) -> None:
+    # Stockport: the other tests sign as Manchester, whose secret this must not change under them.
+    node = _node(live_gateway, STOCKPORT)
+    old_secret = node.credentials["api_secret"]
+    _rotate_api_secret(live_gateway, STOCKPORT, "bkx-secret-after-rotation")
+    within_grace = f"BK-rotated-{time.perf_counter_ns()}"
+    answer = node.deliver("booking-created", _fake_booking_event(node, within_grace))
+    assert answer.status_code == 200, answer.text
+    assert count(live_gateway, Booking, Booking.local_booking_id == within_grace) == 1
+    assert node.webhooks.api_secret == old_secret  # signed with the secret from before the rotation
+
+    _end_grace(live_gateway, STOCKPORT)
+    after_grace = f"BK-expired-secret-{time.perf_counter_ns()}"
+    refused = node.deliver("booking-created", _fake_booking_event(node, after_grace))
+    assert refused.status_code == 401 and refused.json()["code"] == "bkx_bad_signature", refused.text
+    assert count(live_gateway, Booking, Booking.local_booking_id == after_grace) == 0

@@ -4,7 +4,8 @@ POST webhook/booking-created | webhook/customer-updated | webhook/inventory-chan
 
 - Authenticated twice: the node's handshake token (Authorization: Bearer), and
   `X-BKX-Signature: sha256=<hex HMAC-SHA256(api_secret, "<X-BKX-Timestamp>.<raw body>")>` with the node's
-  api_secret, the timestamp Unix seconds within `bookingx_webhook_window_seconds` of our clock.
+  api_secret (a rotated-out one during its grace), the timestamp Unix seconds within
+  `bookingx_webhook_window_seconds` of our clock.
 - Body: {"event_id", "node_id", "occurred_at", <the entity's local id>, <the record, optional>}. An event
   without its record (thin) is hydrated from the node through its connector.
 - Applied once: the receipt (source "bookingx:<node>", event_id) commits with the effect; a second copy is
@@ -60,6 +61,7 @@ from sync.webhooks.verify import Scheme, SignatureRejected, verify
 SIGNATURE_HEADER = "X-BKX-Signature"
 TIMESTAMP_HEADER = "X-BKX-Timestamp"
 SCHEME = Scheme(prefix="sha256=", timestamped=True)
+SECRET_NAME = "api_secret"
 DUPLICATE = "bkx_duplicate_event"
 TOO_LARGE = "bkx_payload_too_large"
 # How far back of the event's own time a thin event's record is looked for at the node.
@@ -233,8 +235,9 @@ async def _verified_event(request: Request, hook: Hook, principal: Principal, ra
     services = services_of(request)
     node_id = node_id_of(principal)
     settings = request.app.state.settings
-    stored = await services.credentials.current(node_id)
-    secrets = [secret for secret in [(stored or {}).get("api_secret")] if secret]
+    now = utc_now()
+    # Every generation still in force: a node that signed just before a rotation is not refused during the grace.
+    secrets = await services.credentials.in_force(node_id, SECRET_NAME, now=now)
     try:
         verify(
             SCHEME,
@@ -242,7 +245,7 @@ async def _verified_event(request: Request, hook: Hook, principal: Principal, ra
             raw,
             request.headers.get(SIGNATURE_HEADER),
             timestamp=request.headers.get(TIMESTAMP_HEADER),
-            now=utc_now(),
+            now=now,
             window_seconds=settings.bookingx_webhook_window_seconds,
         )
     except SignatureRejected as rejected:
