@@ -35,12 +35,10 @@ from shims.platforms.event import (
     PlatformEvent,
     Points,
     Revision,
-    Subject,
-    minor_units,
-    ordered,
+    booking_event,
+    customer_event,
 )
 from sources.connectors.platform_wire import STATUS_IN
-from sources.connectors.records import RemoteBooking, RemoteCustomer
 from sync.webhooks.verify import Scheme
 
 BooksyStatus = Literal["booked", "confirmed", "finished", "cancelled", "no_show"]
@@ -114,9 +112,9 @@ def normalise(event: BooksyEvent, facts: Facts) -> PlatformEvent:
     appointment, customer = event.data.appointment, event.data.customer
     if event.event_type in BOOKING_EVENTS:
         assert appointment is not None  # the model requires it
-        ordered(appointment.starts_at, appointment.ends_at)
-        currency = appointment.price.currency
-        booking = RemoteBooking(
+        return booking_event(
+            event.event_id,
+            event.occurred_at,
             local_id=appointment.id,
             local_customer_id=appointment.client_id,
             local_service_id=appointment.service_id,
@@ -124,33 +122,27 @@ def normalise(event: BooksyEvent, facts: Facts) -> PlatformEvent:
             start_at=appointment.starts_at,
             end_at=appointment.ends_at,
             status="cancelled" if event.event_type == "appointment.cancelled" else STATUS_IN[appointment.status],
-            price_minor=minor_units(appointment.price.amount, currency, "data.appointment.price.amount"),
-            currency=currency,
+            price=appointment.price.amount,
+            price_field="data.appointment.price.amount",
+            currency=appointment.price.currency,
             notes=appointment.note,
             version=appointment.revision,
             updated_at=appointment.updated_at,
             global_id=appointment.external_reference,
         )
-        return PlatformEvent(event.event_id, event.occurred_at, Subject.BOOKING, appointment.id, bookings=[booking])
     if customer is None:
         raise MalformedEvent("the event carries no customer")
-    remote = RemoteCustomer(
+    return customer_event(
+        event.event_id,
+        event.occurred_at,
         local_id=customer.id,
         first_name=customer.first_name,
         last_name=customer.last_name,
         email=customer.email,
         phone=customer.mobile,
-        loyalty_points=customer.points_balance or 0,
-        updated_at=customer.updated_at,
+        loyalty_points=customer.points_balance,
         version=customer.revision,
-    )
-    return PlatformEvent(
-        event.event_id,
-        event.occurred_at,
-        Subject.CUSTOMER,
-        customer.id,
-        customers=[remote],
-        points_known=customer.points_balance is not None,
+        updated_at=customer.updated_at,
     )
 
 

@@ -3,7 +3,9 @@ customer at the platform location, with the records it carries (or, for a thin e
 
 A platform is one `Platform`: its name in the path, how it signs (a `sync.webhooks.verify.Scheme` and the
 headers it puts the signature and timestamp in), the pydantic model of its body, and the normaliser that turns
-a validated body into a `PlatformEvent`. shims/platforms/registry.py holds the one table of them.
+a validated body into a `PlatformEvent` (through `booking_event` / `customer_event`, so every platform's
+appointment is checked and priced alike and a platform module holds only its own spelling).
+shims/platforms/registry.py holds the one table of them.
 """
 
 from __future__ import annotations
@@ -108,3 +110,77 @@ def ordered(start: datetime, end: datetime) -> None:
 def split_name(name: str) -> tuple[str, str]:
     first, _, last = " ".join(name.split()).partition(" ")
     return first, last
+
+
+def booking_event(
+    event_id: str,
+    occurred_at: datetime,
+    *,
+    local_id: str,
+    local_customer_id: str,
+    local_service_id: str,
+    local_resource_id: str | None,
+    start_at: datetime,
+    end_at: datetime,
+    status: str,
+    price: Decimal,
+    price_field: str,  # where the body carries the price, for the 422's message
+    currency: str,
+    notes: str,
+    version: int,
+    updated_at: datetime,
+    global_id: str | None = None,
+) -> PlatformEvent:
+    """An event about one appointment, in the gateway's words: refused when it ends before it starts or its price
+    is not a whole number of the currency's minor units."""
+    ordered(start_at, end_at)
+    booking = RemoteBooking(
+        local_id=local_id,
+        local_customer_id=local_customer_id,
+        local_service_id=local_service_id,
+        local_resource_id=local_resource_id,
+        start_at=start_at,
+        end_at=end_at,
+        status=status,
+        price_minor=minor_units(price, currency, price_field),
+        currency=currency,
+        notes=notes,
+        version=version,
+        updated_at=updated_at,
+        global_id=global_id,
+    )
+    return PlatformEvent(event_id, occurred_at, Subject.BOOKING, local_id, bookings=[booking])
+
+
+def customer_event(
+    event_id: str,
+    occurred_at: datetime,
+    *,
+    local_id: str,
+    first_name: str,
+    last_name: str,
+    email: str | None,
+    phone: str | None,
+    loyalty_points: int | None,  # None: the platform keeps none (the customer keeps the points the gateway holds)
+    version: int,
+    updated_at: datetime,
+) -> PlatformEvent:
+    """An event about one customer, in the gateway's words."""
+    customer = RemoteCustomer(
+        local_id=local_id,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        loyalty_points=loyalty_points or 0,
+        updated_at=updated_at,
+        version=version,
+    )
+    return PlatformEvent(
+        event_id,
+        occurred_at,
+        Subject.CUSTOMER,
+        local_id,
+        customers=[customer],
+        points_known=loyalty_points is not None,
+    )

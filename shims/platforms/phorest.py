@@ -35,11 +35,9 @@ from shims.platforms.event import (
     Platform,
     PlatformEvent,
     Revision,
-    Subject,
-    minor_units,
-    ordered,
+    booking_event,
+    customer_event,
 )
-from sources.connectors.records import RemoteBooking, RemoteCustomer
 from sync.webhooks.verify import Scheme
 
 STATES = {
@@ -108,9 +106,9 @@ class PhorestEvent(BaseModel):
 def normalise(event: PhorestEvent, facts: Facts) -> PlatformEvent:
     appointment, client = event.appointment, event.client
     if appointment is not None and event.eventType in APPOINTMENT_EVENTS:
-        ordered(appointment.startTime, appointment.endTime)
-        currency = appointment.currency or facts.currency
-        booking = RemoteBooking(
+        return booking_event(
+            event.eventId,
+            event.timestamp,
             local_id=appointment.appointmentId,
             local_customer_id=appointment.clientId,
             local_service_id=appointment.serviceId,
@@ -118,29 +116,26 @@ def normalise(event: PhorestEvent, facts: Facts) -> PlatformEvent:
             start_at=appointment.startTime,
             end_at=appointment.endTime,
             status="cancelled" if event.eventType == "APPOINTMENT_CANCELLED" else STATES[appointment.state],
-            price_minor=minor_units(appointment.price, currency, "appointment.price"),
-            currency=currency,
+            price=appointment.price,
+            price_field="appointment.price",
+            currency=appointment.currency or facts.currency,
             notes=appointment.notes,
             version=appointment.version,
             updated_at=appointment.updatedAt,
         )
-        return PlatformEvent(
-            event.eventId, event.timestamp, Subject.BOOKING, appointment.appointmentId, bookings=[booking]
-        )
     if client is None:
         raise MalformedEvent("the event carries no client")
-    customer = RemoteCustomer(
+    return customer_event(
+        event.eventId,
+        event.timestamp,
         local_id=client.clientId,
         first_name=client.firstName,
         last_name=client.lastName,
         email=client.email,
         phone=client.mobile,
-        loyalty_points=0,
-        updated_at=client.updatedAt,
+        loyalty_points=None,
         version=client.version,
-    )
-    return PlatformEvent(
-        event.eventId, event.timestamp, Subject.CUSTOMER, client.clientId, customers=[customer], points_known=False
+        updated_at=client.updatedAt,
     )
 
 

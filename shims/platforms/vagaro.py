@@ -34,11 +34,9 @@ from shims.platforms.event import (
     Phone,
     Platform,
     PlatformEvent,
-    Subject,
-    minor_units,
-    ordered,
+    booking_event,
+    customer_event,
 )
-from sources.connectors.records import RemoteBooking, RemoteCustomer
 from sync.webhooks.verify import Scheme
 
 STATUSES = {
@@ -99,27 +97,26 @@ class VagaroEvent(BaseModel):
 def normalise(event: VagaroEvent, facts: Facts) -> PlatformEvent:
     payload = event.payload
     if event.type == "customer":
-        customer = RemoteCustomer(
+        return customer_event(
+            event.id,
+            event.createdDate,
             local_id=payload.customerId,
             first_name=payload.firstName,
             last_name=payload.lastName,
             email=payload.email,
             phone=payload.mobilePhone,
-            loyalty_points=0,
-            updated_at=payload.modifiedDate or event.createdDate,
+            loyalty_points=None,
             version=0,
-        )
-        return PlatformEvent(
-            event.id, event.createdDate, Subject.CUSTOMER, payload.customerId, customers=[customer], points_known=False
+            updated_at=payload.modifiedDate or event.createdDate,
         )
     start, end, status, amount = payload.startTime, payload.endTime, payload.bookingStatus, payload.amount
     if payload.appointmentId is None or payload.serviceId is None or start is None or end is None:
         raise MalformedEvent("the appointment is incomplete")
     if status is None or amount is None:
         raise MalformedEvent("the appointment is incomplete")
-    ordered(start, end)
-    currency = payload.currency or facts.currency
-    booking = RemoteBooking(
+    return booking_event(
+        event.id,
+        event.createdDate,
         local_id=payload.appointmentId,
         local_customer_id=payload.customerId,
         local_service_id=payload.serviceId,
@@ -127,13 +124,13 @@ def normalise(event: VagaroEvent, facts: Facts) -> PlatformEvent:
         start_at=start,
         end_at=end,
         status="cancelled" if event.action == "cancelled" else STATUSES[status],
-        price_minor=minor_units(amount, currency, "payload.amount"),
-        currency=currency,
+        price=amount,
+        price_field="payload.amount",
+        currency=payload.currency or facts.currency,
         notes=payload.notes,
         version=0,
         updated_at=event.createdDate,
     )
-    return PlatformEvent(event.id, event.createdDate, Subject.BOOKING, payload.appointmentId, bookings=[booking])
 
 
 VAGARO = Platform(
