@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from cache_helpers import count, scalars
 from clock import open_tuesday
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select
 
 from conftest import RunningGateway
 from devnet.simulators.bookingx_webhooks import WEBHOOK_PREFIX, NodeWebhooks
@@ -79,25 +79,11 @@ class Node:
         return httpx.post(f"{self.gateway.url}{WEBHOOK_PREFIX}/{hook}", content=body, headers=headers, timeout=60)
 
 
-def count(gateway: RunningGateway, model: Any, *where: Any) -> int:
-    async def counted(engine: AsyncEngine) -> int:
-        async with engine.connect() as connection:
-            return int(await connection.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-    return gateway.run(counted(gateway.engine))
-
-
 def refusals(gateway: RunningGateway) -> list[dict[str, Any]]:
     """The audit entries of refused webhooks, oldest first."""
 
-    async def read(engine: AsyncEngine) -> list[dict[str, Any]]:
-        async with engine.connect() as connection:
-            rows = await connection.execute(
-                select(AuditEntry.details).where(AuditEntry.action == "webhook.refused").order_by(AuditEntry.id)
-            )
-            return [dict(details) for (details,) in rows]
-
-    return gateway.run(read(gateway.engine))
+    statement = select(AuditEntry.details).where(AuditEntry.action == "webhook.refused").order_by(AuditEntry.id)
+    return [dict(details) for details in scalars(gateway, statement)]
 
 
 def receipts(gateway: RunningGateway) -> int:

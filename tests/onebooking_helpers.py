@@ -1,19 +1,18 @@
 """What the OneBooking central tests share: a gateway of their own over the demo network (Salford Quays is its
 OneBooking website, served by the website simulator), new bookings made at the website and pushed, tokens of
-each dashboard role, and counting rows in the gateway's cache."""
+each dashboard role, and counting refusals in the gateway's cache."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from cache_helpers import count, scalar
+from sqlalchemy import select
 
-from conftest import RunningGateway, start_gateway
+from conftest import RunningGateway, start_gateway, stop_gateway
 from devnet.simulators.onebooking import OneBookingPusher, WebhookInbox, webhook_inbox
 from devnet.simulators.store import LocationStore
 from devnet.simulators.store_records import StoreError
@@ -24,10 +23,12 @@ from sources.cache.models import AuditEntry, Resource
 SALFORD = "salford-quays"  # the demo network's OneBooking website
 MANCHESTER = "manchester-central"  # a BookingX location: no website
 FIRST_DAY = datetime(2031, 6, 2)
+BOOKINGS = "/api/bookings"
 
 
-def start_central(database_url: str) -> RunningGateway:
-    """The demo network, its outbox quick to retry (a website that fails a delivery gets it again in moments)."""
+def running_central(database_url: str) -> Iterator[RunningGateway]:
+    """The demo network, its outbox quick to retry (a website that fails a delivery gets it again in moments),
+    stopped when the module's tests are done: `yield from` it in a module-scoped fixture."""
     settings = Settings(
         database_url=database_url,
         demo_network=True,
@@ -38,7 +39,11 @@ def start_central(database_url: str) -> RunningGateway:
         outbox_max_attempts=30,
         connector_breaker_reset_seconds=0.3,
     )
-    return start_gateway(settings)
+    running = start_gateway(settings)
+    try:
+        yield running
+    finally:
+        stop_gateway(running)
 
 
 def credential(gateway: RunningGateway, location_id: str, name: str) -> str:
@@ -122,20 +127,6 @@ def token(gateway: RunningGateway, role: Role, *locations: str, customer_id: str
 
 def bearer(value: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {value}"}
-
-
-async def _scalar(engine: AsyncEngine, statement: Select[Any]) -> Any:
-    async with engine.connect() as connection:
-        return await connection.scalar(statement)
-
-
-def scalar(gateway: RunningGateway, statement: Select[Any]) -> Any:
-    """One value from the gateway's cache, read on its own loop."""
-    return gateway.run(_scalar(gateway.engine, statement))
-
-
-def count(gateway: RunningGateway, model: Any, *where: Any) -> int:
-    return int(scalar(gateway, select(func.count()).select_from(model).where(*where)) or 0)
 
 
 def refusals(gateway: RunningGateway) -> int:

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from bookingx_helpers import DUBLIN, MANCHESTER, PREFIX, STOCKPORT, Node, count, local_booking
+from bookingx_helpers import DUBLIN, MANCHESTER, PREFIX, STOCKPORT, Node, local_booking
+from cache_helpers import count, rows
 from clock import open_tuesday
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from conftest import RunningGateway
 from devnet.simulators.bookingx_webhooks import NodeWebhooks
@@ -29,14 +29,6 @@ NODE_ONLY = "rest_forbidden"
 
 def _node(gateway: RunningGateway, node_id: str = MANCHESTER) -> Node:
     return Node(gateway, node_id).connect()
-
-
-def _rows(gateway: RunningGateway, statement: Any) -> list[Any]:
-    async def read(engine: AsyncEngine) -> list[Any]:
-        async with engine.connect() as connection:
-            return list((await connection.execute(statement)).all())
-
-    return gateway.run(read(gateway.engine))
 
 
 # -- handshake -------------------------------------------------------------------------------------
@@ -146,17 +138,27 @@ def _new_local_booking(gateway: RunningGateway, node_id: str, seed: int) -> tupl
 
 
 def _a_customer_known_at(gateway: RunningGateway, node_id: str) -> str:
-    rows = _rows(
+    found = rows(
         gateway,
         select(CustomerMapping.customer_id)
         .where(CustomerMapping.location_id == node_id)
         .order_by(CustomerMapping.customer_id)
         .limit(1),
     )
-    return str(rows[0][0])
+    return str(found[0][0])
 
 
 UPDATE_CUSTOMER = """mutation($input: UpdateCustomerInput!) { updateCustomer(input: $input) { errors { code } } }"""
+
+
+def _network_changes_phone(gateway: RunningGateway, customer_id: str, phone: str) -> None:
+    """The network (an admin, through GraphQL) changes a customer's phone."""
+    key = uuid.uuid4().hex
+    changed = gateway.graphql(
+        UPDATE_CUSTOMER,
+        {"input": {"idempotencyKey": key, "customerId": to_global_id("Customer", customer_id), "phone": phone}},
+    )
+    assert changed["data"]["updateCustomer"]["errors"] == [], changed
 
 
 def test_a_node_pushes_a_delta_and_receives_the_delta_it_missed(live_gateway: RunningGateway) -> None:
@@ -164,17 +166,7 @@ def test_a_node_pushes_a_delta_and_receives_the_delta_it_missed(live_gateway: Ru
     cursor = _caught_up(node)
     # Given: while the node was away, the network changed a customer it knows.
     customer_id = _a_customer_known_at(live_gateway, MANCHESTER)
-    changed = live_gateway.graphql(
-        UPDATE_CUSTOMER,
-        {
-            "input": {
-                "idempotencyKey": uuid.uuid4().hex,
-                "customerId": to_global_id("Customer", customer_id),
-                "phone": "+447700900777",
-            }
-        },
-    )
-    assert changed["data"]["updateCustomer"]["errors"] == [], changed
+    _network_changes_phone(live_gateway, customer_id, "+447700900777")
     booking, customer = _new_local_booking(live_gateway, MANCHESTER, seed=1)
     batch = {
         "node_id": MANCHESTER,
@@ -256,18 +248,18 @@ def test_a_person_s_token_is_not_a_node_s(live_gateway: RunningGateway) -> None:
 def _pending_conflict_of_a_node(gateway: RunningGateway) -> tuple[str, str, str]:
     """(conflict id, a BookingX node that is a side of it, a BookingX node that is not)."""
     nodes = {MANCHESTER, STOCKPORT, DUBLIN}
-    rows = _rows(
+    pending = rows(
         gateway,
         select(Conflict.id, Conflict.source_location_id, Conflict.target_location_id)
         .where(Conflict.status == "pending")
         .order_by(Conflict.id),
     )
-    for conflict_id, source, target in rows:
+    for conflict_id, source, target in pending:
         side = source if source in nodes else target if target in nodes else None
         outsider = sorted(nodes - {source, target})
         if side is not None and outsider:
             return conflict_id, side, outsider[0]
-    raise AssertionError(f"the demo has no pending conflict a BookingX node is a side of: {rows}")
+    raise AssertionError(f"the demo has no pending conflict a BookingX node is a side of: {pending}")
 
 
 def test_a_node_resolves_its_conflict_through_conflict_resolve(live_gateway: RunningGateway) -> None:
@@ -291,7 +283,7 @@ def test_a_node_resolves_its_conflict_through_conflict_resolve(live_gateway: Run
 # -- writes and reads ------------------------------------------------------------------------------
 def test_a_node_books_a_service_at_another_location(live_gateway: RunningGateway) -> None:
     node = _node(live_gateway, MANCHESTER)
-    service_id = _rows(
+    service_id = rows(
         live_gateway,
         select(Service.id).where(Service.location_id == STOCKPORT, Service.is_active).order_by(Service.id).limit(1),
     )[0][0]
@@ -320,7 +312,7 @@ def test_a_node_updates_a_customer_it_knows_but_not_one_it_does_not(live_gateway
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["last_name"] == "Byrne"
-    known_elsewhere = _rows(
+    known_elsewhere = rows(
         live_gateway,
         select(Customer.id, Customer.last_name)
         .where(~Customer.id.in_(select(CustomerMapping.customer_id).where(CustomerMapping.location_id == DUBLIN)))
@@ -398,7 +390,7 @@ def test_a_node_pushes_a_concurrent_change_and_settles_the_conflict_it_made(live
     try:
         node = _node(live_gateway, MANCHESTER)
         store = live_gateway.store(MANCHESTER)
-        local_id, customer_id = _rows(
+        local_id, customer_id = rows(
             live_gateway,
             select(CustomerMapping.local_customer_id, CustomerMapping.customer_id)
             .where(CustomerMapping.location_id == MANCHESTER)
@@ -409,17 +401,7 @@ def test_a_node_pushes_a_concurrent_change_and_settles_the_conflict_it_made(live
         # Given: the node and the network change the same phone, neither seeing the other.
         store.upsert_customer(key=None, local_id=local_id, details={"phone": "+447700900555"})
         ours = NodeWebhooks(store, node_id=MANCHESTER, api_secret="").customer_updated(local_id)["customer"]
-        changed = live_gateway.graphql(
-            UPDATE_CUSTOMER,
-            {
-                "input": {
-                    "idempotencyKey": uuid.uuid4().hex,
-                    "customerId": to_global_id("Customer", customer_id),
-                    "phone": "+447700900444",
-                }
-            },
-        )
-        assert changed["data"]["updateCustomer"]["errors"] == [], changed
+        _network_changes_phone(live_gateway, customer_id, "+447700900444")
         # When: the node pushes its change.
         change = {"entity_type": "customer", "entity_id": local_id, "operation": "update", "payload": ours}
         answer = node.request("POST", "sync", json={"changes": [change]})
@@ -429,13 +411,13 @@ def test_a_node_pushes_a_concurrent_change_and_settles_the_conflict_it_made(live
         assert body["applied"]["conflicts"] == 1
         waiting = [c for c in body["pending_conflicts"] if c["entity_id"] == customer_id]
         assert len(waiting) == 1 and waiting[0]["source_node_id"] == MANCHESTER
-        assert _rows(live_gateway, select(Customer.phone).where(Customer.id == customer_id))[0][0] == "+447700900444"
+        assert rows(live_gateway, select(Customer.phone).where(Customer.id == customer_id))[0][0] == "+447700900444"
         settled = node.request(
             "POST", "sync/conflict-resolve", json={"conflict_id": waiting[0]["conflict_id"], "strategy": "node_wins"}
         )
         assert settled.status_code == 200, settled.text
         assert settled.json()["status"] == "resolved"
-        assert _rows(live_gateway, select(Customer.phone).where(Customer.id == customer_id))[0][0] == "+447700900555"
+        assert rows(live_gateway, select(Customer.phone).where(Customer.id == customer_id))[0][0] == "+447700900555"
     finally:
         services.sync.rule_book.current = rules
         live_gateway.run(simulator.start())

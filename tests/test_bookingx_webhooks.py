@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from bookingx_helpers import MANCHESTER, STOCKPORT, Node, count, local_booking, receipts, refusals
+from bookingx_helpers import MANCHESTER, STOCKPORT, Node, local_booking, receipts, refusals
+from cache_helpers import count, scalar, scalars
 from live_helpers import wait_for
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 from ws_helpers import GraphQLSocket
 
 from conftest import RunningGateway
@@ -40,14 +40,6 @@ def _node(gateway: RunningGateway, node_id: str = MANCHESTER) -> Node:
     return Node(gateway, node_id).connect()
 
 
-def _scalar(gateway: RunningGateway, statement: Any) -> Any:
-    async def read(engine: AsyncEngine) -> Any:
-        async with engine.connect() as connection:
-            return await connection.scalar(statement)
-
-    return gateway.run(read(gateway.engine))
-
-
 def _subscribers(gateway: RunningGateway, topic: str) -> int:
     async def subscribed() -> int:
         return int(gateway.app.state.services.bus.subscriber_count(topic))
@@ -67,7 +59,7 @@ def test_a_booking_made_at_a_node_reaches_a_subscriber_in_about_a_second(live_ga
         answer = node.deliver("booking-created", node.webhooks.booking_created(local_id, thin=True))
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == "applied"
-        network_id = _scalar(live_gateway, select(Booking.id).where(Booking.local_booking_id == local_id))
+        network_id = scalar(live_gateway, select(Booking.id).where(Booking.local_booking_id == local_id))
         wanted = to_global_id("Booking", network_id)
         event = subscriber.next(operation, seconds=5.0)["bookingEvents"]
         while event["bookingId"] != wanted:
@@ -208,20 +200,12 @@ async def test_concurrent_copies_of_one_event_apply_once(live_gateway: RunningGa
 def _mapped_customer(node: Node) -> str:
     """A customer of the node's own system that the network knows there."""
     mapped = set(
-        _scalars(
+        scalars(
             node.gateway,
             select(CustomerMapping.local_customer_id).where(CustomerMapping.location_id == node.node_id),
         )
     )
     return next(local_id for local_id in sorted(node.gateway.store(node.node_id).customers) if local_id in mapped)
-
-
-def _scalars(gateway: RunningGateway, statement: Any) -> list[Any]:
-    async def read(engine: AsyncEngine) -> list[Any]:
-        async with engine.connect() as connection:
-            return list((await connection.scalars(statement)).all())
-
-    return gateway.run(read(gateway.engine))
 
 
 def test_an_older_event_arriving_late_never_overwrites_newer_data(live_gateway: RunningGateway) -> None:
@@ -239,14 +223,14 @@ def test_an_older_event_arriving_late_never_overwrites_newer_data(live_gateway: 
     late = node.deliver("customer-updated", older)
     assert late.status_code == 200, late.text
     assert late.json()["status"] == "stale" and late.json()["applied"] == 0
-    customer_id = _scalar(
+    customer_id = scalar(
         live_gateway,
         select(CustomerMapping.customer_id).where(
             CustomerMapping.location_id == MANCHESTER, CustomerMapping.local_customer_id == local_id
         ),
     )
-    assert _scalar(live_gateway, select(Customer.phone).where(Customer.id == customer_id)) == "+447700900002"
-    kept = _scalar(
+    assert scalar(live_gateway, select(Customer.phone).where(Customer.id == customer_id)) == "+447700900002"
+    kept = scalar(
         live_gateway,
         select(ChangeLogEntry.after)
         .where(ChangeLogEntry.operation == "stale", ChangeLogEntry.entity_id == local_id)
@@ -263,7 +247,7 @@ def test_a_thin_inventory_event_is_read_back_from_the_node(live_gateway: Running
     level = store.change_stock(key=None, sku=sku, delta=7)
     answer = node.deliver("inventory-changed", node.webhooks.inventory_changed(sku, thin=True))
     assert answer.status_code == 200 and answer.json()["status"] == "applied", answer.text
-    quantity = _scalar(
+    quantity = scalar(
         live_gateway,
         select(StockLevel.quantity)
         .join(StockItem, StockItem.id == StockLevel.item_id)
@@ -280,7 +264,7 @@ def test_a_resource_that_became_unavailable_is_inactive_in_the_network(live_gate
     store.touch(store.resources[local_id])
     answer = node.deliver("resource-unavailable", node.webhooks.resource_unavailable(local_id, reason="off sick"))
     assert answer.status_code == 200, answer.text
-    active = _scalar(
+    active = scalar(
         live_gateway,
         select(Resource.is_active).where(Resource.location_id == MANCHESTER, Resource.local_resource_id == local_id),
     )

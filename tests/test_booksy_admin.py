@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cache_helpers import count, scalar
 from live_helpers import customer_known_at
 from sqlalchemy import func, select
 from sync_helpers import eventually, local_customer_id, settle, trigger
@@ -54,16 +55,8 @@ def _post(
     )
 
 
-def _scalar(gateway: RunningGateway, statement: Any) -> Any:
-    async def read() -> Any:
-        async with gateway.engine.connect() as connection:
-            return await connection.scalar(statement)
-
-    return gateway.run(read())
-
-
 def _jobs(gateway: RunningGateway) -> int:
-    return int(_scalar(gateway, select(func.count()).select_from(SyncJob).where(SyncJob.location_id == LEEDS)))
+    return count(gateway, SyncJob, SyncJob.location_id == LEEDS)
 
 
 def _job(gateway: RunningGateway, job_id: str) -> Any:
@@ -77,9 +70,9 @@ def _job(gateway: RunningGateway, job_id: str) -> Any:
 @pytest.fixture(scope="module")
 def people(live_gateway: RunningGateway) -> dict[str, dict[str, str]]:
     """Tokens of the roles that must be refused, and of the location managers."""
-    customer_id = str(_scalar(live_gateway, select(Booking.customer_id).where(Booking.service_location_id == LEEDS)))
+    customer_id = str(scalar(live_gateway, select(Booking.customer_id).where(Booking.service_location_id == LEEDS)))
     resource_id = str(
-        _scalar(live_gateway, select(Booking.resource_id).where(Booking.service_location_id == LEEDS).limit(1))
+        scalar(live_gateway, select(Booking.resource_id).where(Booking.service_location_id == LEEDS).limit(1))
     )
     return {
         "customer": _token(live_gateway, Role.CUSTOMER, customer_id=customer_id),
@@ -184,10 +177,10 @@ def test_full_sync_runs_a_full_job_against_the_simulated_platform_and_refuses_a_
 
 
 def test_a_full_sync_of_a_location_that_is_not_booksy_is_not_found(live_gateway: RunningGateway) -> None:
-    jobs_elsewhere = _scalar(live_gateway, select(func.count()).select_from(SyncJob))
+    jobs_elsewhere = scalar(live_gateway, select(func.count()).select_from(SyncJob))
     answer = _post(live_gateway, "full-sync", {"location_id": MANCHESTER})
     assert answer.status_code == 404, answer.text
-    assert _scalar(live_gateway, select(func.count()).select_from(SyncJob)) == jobs_elsewhere
+    assert scalar(live_gateway, select(func.count()).select_from(SyncJob)) == jobs_elsewhere
 
 
 def test_a_pending_conflict_at_the_booksy_location_is_listed_and_resolved_once(
@@ -212,7 +205,7 @@ def test_a_pending_conflict_at_the_booksy_location_is_listed_and_resolved_once(
     # A location manager may look, not settle.
     refused = _post(live_gateway, f"conflicts/{conflict['id']}/resolve", {"choice": "source"}, people["leeds_manager"])
     assert refused.status_code == 403
-    assert _scalar(live_gateway, select(Conflict.status).where(Conflict.id == conflict["id"])) == "pending"
+    assert scalar(live_gateway, select(Conflict.status).where(Conflict.id == conflict["id"])) == "pending"
     resolved = _post(live_gateway, f"conflicts/{conflict['id']}/resolve", {"choice": "source"})
     assert resolved.status_code == 200, resolved.text
     assert resolved.json()["status"] == "resolved"

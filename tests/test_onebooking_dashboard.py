@@ -11,38 +11,33 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from cache_helpers import count
 from live_helpers import wait_for
 from onebooking_helpers import (
+    BOOKINGS,
     MANCHESTER,
     SALFORD,
     bearer,
-    count,
     credential,
     inbox,
     new_bookings,
     push_all,
     pusher,
-    start_central,
+    running_central,
     token,
     website_store,
 )
 
-from conftest import RunningGateway, stop_gateway
+from conftest import RunningGateway
 from devnet.simulators.onebooking import verify_webhook_signature
 from identity.principal import Role
 from sources.cache.models import Booking, OutboxMessage
 from sync.webhooks.verify import ONEBOOKING, verify
 
-BOOKINGS = "/api/bookings"
-
 
 @pytest.fixture(scope="module")
 def central(own_database_url: str) -> Iterator[RunningGateway]:
-    running = start_central(own_database_url)
-    try:
-        yield running
-    finally:
-        stop_gateway(running)
+    yield from running_central(own_database_url)
 
 
 def _get(central: RunningGateway, headers: dict[str, str], **params: str | list[str]) -> httpx.Response:

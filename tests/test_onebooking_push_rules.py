@@ -12,40 +12,35 @@ from typing import Any
 
 import httpx
 import pytest
+from cache_helpers import count, rows
 from live_helpers import wait_for
 from onebooking_helpers import (
+    BOOKINGS,
     SALFORD,
     bearer,
-    count,
     credential,
     inbox,
     new_bookings,
     pusher,
     refusals,
-    start_central,
+    running_central,
     token,
     website_store,
 )
 from sqlalchemy import select, update
 from ws_helpers import GraphQLSocket
 
-from conftest import RunningGateway, stop_gateway
+from conftest import RunningGateway
 from devnet.simulators.store import LocationStore
 from identity.principal import Role
 from resolvers.ids import to_global_id
 from shims.onebooking.push import SYNC_PATH
 from sources.cache.models import Booking, ChangeLogEntry, Customer, CustomerMapping, Location
 
-BOOKINGS = "/api/bookings"
-
 
 @pytest.fixture(scope="module")
 def central(own_database_url: str) -> Iterator[RunningGateway]:
-    running = start_central(own_database_url)
-    try:
-        yield running
-    finally:
-        stop_gateway(running)
+    yield from running_central(own_database_url)
 
 
 async def _post(central: RunningGateway, body: Any, key: str | None = None, **kwargs: Any) -> httpx.Response:
@@ -57,25 +52,14 @@ async def _post(central: RunningGateway, body: Any, key: str | None = None, **kw
 
 
 def _booking(central: RunningGateway, booking_id: str) -> Any:
-    async def read() -> Any:
-        async with central.engine.connect() as connection:
-            return (await connection.execute(select(Booking).where(Booking.id == booking_id))).one()
-
-    return central.run(read())
+    [booking] = rows(central, select(Booking).where(Booking.id == booking_id))
+    return booking
 
 
 def _reachable_by_email(store: LocationStore, local_id: str) -> bool:
     booking = store.bookings.get(local_id)
     customer = None if booking is None else store.customers.get(booking.local_customer_id)
     return customer is not None and bool(customer.email)
-
-
-def _rows(central: RunningGateway, statement: Any) -> list[Any]:
-    async def read() -> list[Any]:
-        async with central.engine.connect() as connection:
-            return list((await connection.execute(statement)).all())
-
-    return central.run(read())
 
 
 def _changes(central: RunningGateway, booking_id: str) -> int:
@@ -177,7 +161,7 @@ async def test_a_push_for_a_customer_the_website_already_knows_is_that_customer(
     )
     booking_id, local_id = next(
         (booking_id, local_id)
-        for booking_id, local_id in _rows(central, never_pushed.order_by(Booking.local_booking_id))
+        for booking_id, local_id in rows(central, never_pushed.order_by(Booking.local_booking_id))
         if _reachable_by_email(store, local_id)
     )
     known = store.bookings[local_id]

@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from cache_helpers import count, scalar
 from live_helpers import wait_for
-from sqlalchemy import func, select
+from sqlalchemy import select
 from ws_helpers import GraphQLSocket
 
 from conftest import RunningGateway
@@ -139,44 +140,22 @@ def _changed_booking(gateway: RunningGateway, index: int, notes: str) -> StoredB
 
 
 # -- what the cache holds ---------------------------------------------------------------------------
-def _count(gateway: RunningGateway, model: Any, *where: Any) -> int:
-    async def count() -> int:
-        async with gateway.engine.connect() as connection:
-            return int(await connection.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-    return gateway.run(count())
-
-
 def _notes(gateway: RunningGateway, local_id: str) -> str:
-    async def notes() -> str:
-        async with gateway.engine.connect() as connection:
-            value = await connection.scalar(
-                select(Booking.notes).where(Booking.service_location_id == LEEDS, Booking.local_booking_id == local_id)
-            )
-            return str(value)
-
-    return gateway.run(notes())
+    where = (Booking.service_location_id == LEEDS, Booking.local_booking_id == local_id)
+    return str(scalar(gateway, select(Booking.notes).where(*where)))
 
 
 def _points(gateway: RunningGateway, local_id: str) -> int:
-    async def points() -> int:
-        async with gateway.engine.connect() as connection:
-            value = await connection.scalar(
-                select(CustomerMapping.loyalty_points).where(
-                    CustomerMapping.location_id == LEEDS, CustomerMapping.local_customer_id == local_id
-                )
-            )
-            return int(value or 0)
-
-    return gateway.run(points())
+    where = (CustomerMapping.location_id == LEEDS, CustomerMapping.local_customer_id == local_id)
+    return int(scalar(gateway, select(CustomerMapping.loyalty_points).where(*where)) or 0)
 
 
 def _refusals(gateway: RunningGateway, code: str) -> int:
-    return _count(gateway, AuditEntry, AuditEntry.action == "webhook.refused", AuditEntry.entity_id == code)
+    return count(gateway, AuditEntry, AuditEntry.action == "webhook.refused", AuditEntry.entity_id == code)
 
 
 def _receipts(gateway: RunningGateway, event_id: str) -> int:
-    return _count(gateway, WebhookReceipt, WebhookReceipt.event_id == event_id)
+    return count(gateway, WebhookReceipt, WebhookReceipt.event_id == event_id)
 
 
 def _subscribers(gateway: RunningGateway) -> int:
@@ -376,5 +355,5 @@ def test_a_customer_event_from_a_platform_without_points_keeps_the_points_the_ga
     answer = _deliver(gateway, "vagaro", body)
     assert answer.status_code == 200, answer.text
     [customer_id] = answer.json()["customer_ids"]
-    assert _count(gateway, Customer, Customer.id == customer_id, Customer.last_name == "Renamed-at-Vagaro") == 1
+    assert count(gateway, Customer, Customer.id == customer_id, Customer.last_name == "Renamed-at-Vagaro") == 1
     assert _points(gateway, local_id) == points
