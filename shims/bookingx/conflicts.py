@@ -16,14 +16,10 @@ from starlette.responses import JSONResponse
 
 from resolvers.sync_admin.queries import resolve_conflict
 from shims.bookingx.wire import (
-    FORBIDDEN_DOC,
     INVALID,
-    NODE_SECURITY,
-    PREFIX,
-    TAG,
-    WORDPRESS_ERRORS,
     Strict,
     node_context,
+    node_endpoint,
     node_id_of,
 )
 from shims.common.endpoint import Endpoint
@@ -103,19 +99,15 @@ async def answer_conflict_resolve(request: Request) -> JSONResponse:
 
 
 def conflict_endpoint() -> Endpoint:
-    return Endpoint(
-        method="POST",
-        path=f"{PREFIX}/sync/conflict-resolve",
-        handler=answer_conflict_resolve,
-        errors=WORDPRESS_ERRORS,
-        summary="A node settles a pending conflict it is a side of",
-        tag=TAG,
+    return node_endpoint(
+        "POST",
+        "sync/conflict-resolve",
+        answer_conflict_resolve,
+        "A node settles a pending conflict it is a side of",
         request_model=ConflictResolveRequest,
         response_model=ConflictAnswer,
         refusals={
-            403: FORBIDDEN_DOC,
             404: "rest_not_found: no conflict of this node has that id",
             409: "bkx_conflict: the conflict was resolved already",
         },
-        security=NODE_SECURITY,
     )

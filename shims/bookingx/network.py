@@ -18,14 +18,10 @@ from resolvers.listing import ListResult
 from resolvers.pagination import PageArgs
 from resolvers.revenue.queries import RevenueGrouping, RevenueRow, revenue_report
 from shims.bookingx.wire import (
-    FORBIDDEN_DOC,
     INVALID,
-    NODE_SECURITY,
-    PREFIX,
-    TAG,
-    WORDPRESS_ERRORS,
     Day,
     node_context,
+    node_endpoint,
     node_id_of,
 )
 from shims.common.endpoint import Endpoint
@@ -225,36 +221,29 @@ async def answer_analytics(request: Request) -> JSONResponse:
 
 
 def network_endpoints() -> list[Endpoint]:
-    common: dict[str, Any] = {
-        "method": "GET",
-        "errors": WORDPRESS_ERRORS,
-        "tag": TAG,
-        "refusals": {403: FORBIDDEN_DOC},
-        "security": NODE_SECURITY,
-    }
     return [
-        Endpoint(
-            path=f"{PREFIX}/resources",
-            handler=answer_resources,
-            summary="The resources a node owns or has lent to it, with each lending's sharing rules",
+        node_endpoint(
+            "GET",
+            "resources",
+            answer_resources,
+            "The resources a node owns or has lent to it, with each lending's sharing rules",
             query_model=ResourcesQuery,
             response_model=ResourcesAnswer,
-            **common,
         ),
-        Endpoint(
-            path=f"{PREFIX}/inventory",
-            handler=answer_inventory,
-            summary="Stock levels the node holds, by item",
+        node_endpoint(
+            "GET",
+            "inventory",
+            answer_inventory,
+            "Stock levels the node holds, by item",
             query_model=InventoryQuery,
             response_model=InventoryAnswer,
-            **common,
         ),
-        Endpoint(
-            path=f"{PREFIX}/analytics",
-            handler=answer_analytics,
-            summary="The node's revenue and booking figures for service days from..to (inclusive)",
+        node_endpoint(
+            "GET",
+            "analytics",
+            answer_analytics,
+            "The node's revenue and booking figures for service days from..to (inclusive)",
             query_model=AnalyticsQuery,
             response_model=AnalyticsAnswer,
-            **common,
         ),
     ]

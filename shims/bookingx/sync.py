@@ -23,16 +23,12 @@ from resolvers.sync_admin.queries import ConflictFilter, list_conflicts
 from shims.bookingx.conflicts import PENDING_SHOWN, PendingConflict
 from shims.bookingx.records import BookingRecord, CustomerRecord, ResourceRecord, StockRecord
 from shims.bookingx.wire import (
-    FORBIDDEN_DOC,
     INVALID,
-    NODE_SECURITY,
-    PREFIX,
-    TAG,
-    WORDPRESS_ERRORS,
     LocalId,
     NodeId,
     Strict,
     node_context,
+    node_endpoint,
     node_id_of,
     require_same_node,
 )
@@ -201,16 +197,13 @@ async def answer_sync(request: Request) -> JSONResponse:
 
 def sync_endpoints() -> list[Endpoint]:
     return [
-        Endpoint(
-            method="POST",
-            path=f"{PREFIX}/sync",
-            handler=answer_sync,
-            errors=WORDPRESS_ERRORS,
-            summary="A node sends its queued changes and receives the network's changes since its cursor",
-            tag=TAG,
+        node_endpoint(
+            "POST",
+            "sync",
+            answer_sync,
+            "A node sends its queued changes and receives the network's changes since its cursor",
             request_model=SyncRequest,
             response_model=SyncAnswer,
-            refusals={403: FORBIDDEN_DOC, 409: "bkx_conflict: the batch ran into a concurrent change; send it again"},
-            security=NODE_SECURITY,
+            refusals={409: "bkx_conflict: the batch ran into a concurrent change; send it again"},
         ),
     ]

@@ -31,17 +31,14 @@ from identity.principal import Principal
 from resolvers.errors import GatewayError
 from shims.bookingx.records import BookingRecord, CustomerRecord, ResourceRecord, StockRecord
 from shims.bookingx.wire import (
-    FORBIDDEN_DOC,
     INVALID,
     INVALID_JSON,
-    NODE_SECURITY,
-    PREFIX,
-    TAG,
     WORDPRESS_ERRORS,
     LocalId,
     Moment,
     NodeId,
     node_caller,
+    node_endpoint,
     node_id_of,
     require_same_node,
 )
@@ -326,22 +323,18 @@ def _receiver(hook: Hook) -> Callable[[Request], Awaitable[JSONResponse]]:
 
 def webhook_endpoints() -> list[Endpoint]:
     return [
-        Endpoint(
-            method="POST",
-            path=f"{PREFIX}/webhook/{hook.name}",
-            handler=_receiver(hook),
-            errors=WORDPRESS_ERRORS,
-            summary=hook.summary,
-            tag=TAG,
+        node_endpoint(
+            "POST",
+            f"webhook/{hook.name}",
+            _receiver(hook),
+            hook.summary,
             request_model=hook.model,
             response_model=WebhookAnswer,
             refusals={
-                403: FORBIDDEN_DOC,
                 409: f"{DUPLICATE}: this event was received already",
                 413: f"{TOO_LARGE}: the body is over the webhook limit",
                 503: "bkx_location_unavailable: the event's record could not be read from the node; send it again",
             },
-            security=NODE_SECURITY,
             headers={
                 SIGNATURE_HEADER: HeaderDoc('"sha256=" + hex HMAC-SHA256(api_secret, "<timestamp>.<raw body>")'),
                 TIMESTAMP_HEADER: HeaderDoc("Unix seconds when the node signed the delivery"),

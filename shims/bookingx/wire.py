@@ -14,7 +14,7 @@ from resolvers import bounds
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
 from shims.common.callers import bearer_principal, context_for, spend
-from shims.common.endpoint import ErrorShape
+from shims.common.endpoint import Endpoint, ErrorShape, Handler
 from shims.common.refusal import Refusal
 
 PREFIX = "/wp-json/bookingx-network/v1"
@@ -112,3 +112,21 @@ def require_same_node(principal: Principal, named: str | None) -> None:
 async def node_context(request: Request) -> tuple[Principal, Context]:
     principal = await node_caller(request)
     return principal, context_for(request, principal)
+
+
+def node_endpoint(
+    method: str, path: str, handler: Handler, summary: str, *, refusals: dict[int, str] | None = None, **described: Any
+) -> Endpoint:
+    """An endpoint a node calls with its handshake token (`path` under PREFIX): WordPress's error body, and 403
+    for a token that is not a node's or a body that names another node."""
+    return Endpoint(
+        method=method,
+        path=f"{PREFIX}/{path}",
+        handler=handler,
+        errors=WORDPRESS_ERRORS,
+        summary=summary,
+        tag=TAG,
+        refusals={403: FORBIDDEN_DOC, **(refusals or {})},
+        security=NODE_SECURITY,
+        **described,
+    )

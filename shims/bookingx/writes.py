@@ -5,7 +5,7 @@ node's own staff as it holds them now, taken in as a pull of the node would take
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, JsonValue, model_validator
 from starlette.requests import Request
@@ -17,16 +17,12 @@ from resolvers.permissions import Permission, require
 from resolvers.results import WriteResult
 from shims.bookingx.records import ResourceRecord
 from shims.bookingx.wire import (
-    FORBIDDEN_DOC,
     INVALID,
-    NODE_SECURITY,
-    PREFIX,
-    TAG,
-    WORDPRESS_ERRORS,
     Moment,
     NodeId,
     Strict,
     node_context,
+    node_endpoint,
     node_id_of,
     require_same_node,
 )
@@ -241,47 +237,40 @@ async def answer_staff(request: Request) -> JSONResponse:
 
 
 def write_endpoints() -> list[Endpoint]:
-    common: dict[str, Any] = {"errors": WORDPRESS_ERRORS, "tag": TAG, "security": NODE_SECURITY}
     return [
-        Endpoint(
-            method="POST",
-            path=f"{PREFIX}/bookings",
-            handler=answer_booking,
-            summary="A booking made at the node, for a service at any location of the network",
+        node_endpoint(
+            "POST",
+            "bookings",
+            answer_booking,
+            "A booking made at the node, for a service at any location of the network",
             request_model=BookingBody,
             response_model=BookingAnswer,
             success_status=201,
             refusals={
-                403: FORBIDDEN_DOC,
                 404: "rest_not_found: no such service, customer or resource",
                 409: "bkx_slot_unavailable (the slot is taken) or the serving location's refusal",
                 422: "bkx_idempotency_key_reused: the key was used for another request",
                 503: "bkx_location_unavailable: the serving location cannot take bookings now",
             },
-            **common,
         ),
-        Endpoint(
-            method="PUT",
-            path=f"{PREFIX}/customers",
-            handler=answer_customer,
-            summary="A customer's profile changed at the node: changed network-wide",
+        node_endpoint(
+            "PUT",
+            "customers",
+            answer_customer,
+            "A customer's profile changed at the node: changed network-wide",
             request_model=CustomerBody,
             response_model=CustomerAnswer,
             refusals={
-                403: FORBIDDEN_DOC,
                 404: "rest_not_found: no customer known to this node has that id",
                 422: "bkx_idempotency_key_reused: the key was used for another request",
             },
-            **common,
         ),
-        Endpoint(
-            method="POST",
-            path=f"{PREFIX}/staff",
-            handler=answer_staff,
-            summary="The node's staff as it holds them now (new, changed, unavailable: is_active false)",
+        node_endpoint(
+            "POST",
+            "staff",
+            answer_staff,
+            "The node's staff as it holds them now (new, changed, unavailable: is_active false)",
             request_model=StaffBody,
             response_model=StaffAnswer,
-            refusals={403: FORBIDDEN_DOC},
-            **common,
         ),
     ]
