@@ -238,7 +238,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             services.worker.start()
             heartbeat.start()
             if scheduler is not None:
-                scheduler.start()
+                scheduler.start()  # its ticks also take over dead jobs
+            else:
+                services.sync.watch_leases()
             app.state.loop = asyncio.get_running_loop()
             app.state.engine = engine
             app.state.settings = settings

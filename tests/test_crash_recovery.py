@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,8 @@ class Network:
     stalling: Stalling
     file: Path
     folder: Path
+    # Every gateway process started against this network: one a failed test left running is killed at the end.
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -103,13 +105,18 @@ def network(own_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     folder = tmp_path_factory.mktemp("crash")
     path = folder / "network.toml"
     path.write_text(location_toml(site, folder))
+    network = Network(site, stalling, path, folder)
     try:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in credentials.items():
                 patch.setenv(env_name(HUB, name), value)
             patch.setenv("GATEWAY_SECRET_KEY_FILE", str(folder / "secret.key"))
-            yield Network(site, stalling, path, folder)
+            yield network
     finally:
+        for process in network.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
         thread.run(location.stop())
         thread.close()
 
@@ -165,6 +172,7 @@ def start(database_url: str, network: Network, name: str) -> Process:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
     )
+    network.processes.append(process)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -323,7 +331,9 @@ def test_a_retry_after_a_kill_mid_booking_gets_the_one_booking_made(database: st
     assert at_slot == [(1,)]
 
 
-def test_a_sync_job_killed_mid_pull_is_taken_over_and_finished_from_its_cursor(database: str, network: Network) -> None:
+def _kill_mid_pull(database: str, network: Network, name: str) -> tuple[tuple[Any, ...], list[str]]:
+    """Twelve new customers at the location, a gateway process killed while its job is pulling them page by
+    page: the dead job's row (id, status, applied) and the customers' local ids."""
     store = network.site.store
     added = []
     for n in range(12):
@@ -334,7 +344,7 @@ def test_a_sync_job_killed_mid_pull_is_taken_over_and_finished_from_its_cursor(d
         store.customers[local_id].updated_at = LONG_AGO
         store.touch(store.customers[local_id])
         added.append(local_id)
-    gateway = start(database, network, "sync")
+    gateway = start(database, network, name)
     network.stalling.method, network.stalling.path_part, network.stalling.before = "GET", "/customers", True
     network.stalling.hold_seconds = 0.4  # a page every 0.4 s: the job is mid-pull when killed
     try:
@@ -347,22 +357,12 @@ def test_a_sync_job_killed_mid_pull_is_taken_over_and_finished_from_its_cursor(d
         database, select(SyncJob.id, SyncJob.status, SyncJob.applied_count).where(SyncJob.id.contains(job_id))
     )
     assert dead[1] == "running" and 0 < dead[2] < 12
+    return tuple(dead), added
 
-    again = start(database, network, "sync-again")
-    try:
 
-        def taken_over() -> dict[str, Any] | None:
-            answer = again.graphql(TRIGGER_SYNC, {"input": {"locationId": f"Location:{HUB}", "wait": True}})
-            result: dict[str, Any] = answer["triggerSync"]
-            return None if result["errors"] else result["syncJob"]
+def _assert_finished_once(database: str, dead: tuple[Any, ...], added: list[str]) -> None:
+    """The dead job completed, taken over once, every new customer applied once and counted once."""
 
-        job = _until(taken_over)
-        assert job["status"] == "COMPLETED"
-        assert dead[0] in job["id"] or job["id"].endswith(dead[0])  # the same job, finished
-        fresh = _sync(again, wait=True)  # and the next one runs as ever
-        assert fresh["status"] == "COMPLETED"
-    finally:
-        again.kill()
     (finished,) = _query(
         database, select(SyncJob.status, SyncJob.applied_count, SyncJob.lease_owner).where(SyncJob.id == dead[0])
     )
@@ -392,3 +392,36 @@ def test_a_sync_job_killed_mid_pull_is_taken_over_and_finished_from_its_cursor(d
     assert sorted(mapped) == sorted((local_id, 1) for local_id in added)
     running = _query(database, select(func.count()).select_from(SyncJob).where(SyncJob.status == "running"))
     assert running == [(0,)]
+
+
+def test_a_sync_job_killed_mid_pull_is_taken_over_and_finished_from_its_cursor(database: str, network: Network) -> None:
+    dead, added = _kill_mid_pull(database, network, "sync")
+    again = start(database, network, "sync-again")
+    try:
+
+        def taken_over() -> dict[str, Any] | None:
+            answer = again.graphql(TRIGGER_SYNC, {"input": {"locationId": f"Location:{HUB}", "wait": True}})
+            result: dict[str, Any] = answer["triggerSync"]
+            return None if result["errors"] else result["syncJob"]
+
+        job = _until(taken_over)
+        assert job["status"] == "COMPLETED"
+        if not (dead[0] in job["id"] or job["id"].endswith(dead[0])):
+            # The restarted process's lease watch took the dead job over first; the trigger then ran a new one.
+            assert _query(database, select(SyncJob.status).where(SyncJob.id == dead[0])) == [("completed",)]
+        fresh = _sync(again, wait=True)  # and the next one runs as ever
+        assert fresh["status"] == "COMPLETED"
+    finally:
+        again.kill()
+    _assert_finished_once(database, dead, added)
+
+
+def test_a_dead_sync_job_is_finished_without_any_trigger(database: str, network: Network) -> None:
+    dead, added = _kill_mid_pull(database, network, "watch")
+    # No scheduler and no trigger: the restarted process's lease watch takes the job over by itself.
+    again = start(database, network, "watch-again")
+    try:
+        _until(lambda: _query(database, select(SyncJob.status).where(SyncJob.id == dead[0]))[0][0] == "completed")
+    finally:
+        again.kill()
+    _assert_finished_once(database, dead, added)

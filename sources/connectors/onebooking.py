@@ -24,8 +24,6 @@ is nothing to pull: every `pull_changes` raises `OperationNotSupported`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
+from identity.signatures import ONEBOOKING
 from sources.cache.types import utc_now
 from sources.connectors.base import Capability, ConnectorConfig
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
@@ -86,9 +85,8 @@ class WebhookSigningTransport(httpx.AsyncBaseTransport):
         if request.method == "POST":
             body = await request.aread()
             timestamp = str(int(self._clock()))
-            digest = hmac.new(self._secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
             request.headers["X-Webhook-Timestamp"] = timestamp
-            request.headers["X-Webhook-Signature"] = f"sha256={digest}"
+            request.headers["X-Webhook-Signature"] = ONEBOOKING.sign(self._secret, body, timestamp)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

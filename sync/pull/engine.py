@@ -162,6 +162,19 @@ class SyncEngine:
                 taken.append(await self.start_job(location_id, trigger="recovery"))
         return taken
 
+    def watch_leases(self) -> None:
+        """Without a scheduler, still take over jobs whose process died: look once per lease period."""
+
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(self.jobs.lease.seconds)
+                try:
+                    await self.recover()
+                except Exception:  # the database is down for a moment: the next round looks again
+                    logger.exception("sync: recovering dead jobs failed")
+
+        self._running["lease-watch"] = asyncio.create_task(watch(), name="background:sync-lease-watch")
+
     async def stop(self) -> None:
         for task in list(self._running.values()):
             task.cancel()
