@@ -329,7 +329,7 @@ def test_the_demos_credentials_are_random_kept_across_restarts_and_written_0600(
     two.mkdir()
     first = asyncio.run(_demo_credentials(f"sqlite+aiosqlite:///{one / 'cache.sqlite3'}", one))
     other = asyncio.run(_demo_credentials(f"sqlite+aiosqlite:///{two / 'cache.sqlite3'}", two))
-    assert set(first) == set(other) and len(first) == 5
+    assert set(first) == set(other) and len(first) == 6  # five salons and the hotel
     for location_id in first:
         assert not set(first[location_id].values()) & set(other[location_id].values())
         for value in first[location_id].values():

@@ -31,7 +31,11 @@ def restarted_without_marks() -> Iterator[RunningGateway]:
     """A demo gateway on PostgreSQL started again with `refresh_marks` empty: every location is refreshed at once."""
     database = ThrowawayPostgres()
     database.create()
-    settings = Settings(database_url=database.url, demo_network=True)
+    # Only the refreshes write (no scheduled pulls beside them), and their deadline is far: this is about locks,
+    # not about how long seven locations take on a loaded machine.
+    settings = Settings(
+        database_url=database.url, demo_network=True, sync_scheduler=False, live_refresh_deadline_seconds=60
+    )
     try:
         first = start_gateway(settings)
         stop_gateway(first)
