@@ -68,6 +68,11 @@ class CacheWriter:
             except DBAPIError as error:
                 if attempt == TRANSACTION_ATTEMPTS or not ran_into_another(error):
                     raise
-                logger.info("%s ran into a concurrent writer (attempt %d); running it again", what, attempt)
+                logger.info(
+                    "%s ran into a concurrent writer (attempt %d); running it again: %s",
+                    what,
+                    attempt,
+                    str(error.orig).replace("\n", " ")[:500],
+                )
                 await asyncio.sleep(0.01 * attempt)
         raise AssertionError("unreachable")
