@@ -72,7 +72,15 @@ class CacheWriter:
                     "%s ran into a concurrent writer (attempt %d); running it again: %s",
                     what,
                     attempt,
-                    str(error.orig).replace("\n", " ")[:500],
+                    _collision(error),
                 )
                 await asyncio.sleep(0.01 * attempt)
         raise AssertionError("unreachable")
+
+
+def _collision(error: DBAPIError) -> str:
+    """What the database said it collided on: its message and, from asyncpg, the detail naming the rows."""
+    cause = error.orig.__cause__ if error.orig is not None else None
+    detail = getattr(cause, "detail", None)
+    text = f"{error.orig}: {detail}" if detail else str(error.orig)
+    return text.replace("\n", " ")[:1000]

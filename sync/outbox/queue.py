@@ -80,20 +80,19 @@ async def enqueue(
 async def lease_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
     """Take up to `limit` due messages, oldest first, pushing their next attempt past the lease.
 
-    The conditional update makes two workers (two replicas) never take the same message.
+    The conditional update makes two workers (two replicas) never take the same message. On PostgreSQL the due
+    rows are locked as they are read, skipping any another transaction holds (an apply superseding them): the
+    worker never waits on a writer while holding rows that writer wants next, so the two cannot deadlock.
     """
-    due = (
-        (
-            await session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.created_at, OutboxMessage.id)
-                .limit(limit)
-            )
-        )
-        .scalars()
-        .all()
+    due_messages = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        .limit(limit)
     )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        due_messages = due_messages.with_for_update(skip_locked=True)
+    due = (await session.execute(due_messages)).scalars().all()
     taken: list[OutboxMessage] = []
     for message in due:
         claimed = await session.execute(
