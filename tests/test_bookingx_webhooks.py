@@ -302,7 +302,7 @@ def _end_grace(gateway: RunningGateway, node_id: str) -> None:
     gateway.run(expire())
 
 
-def test_a_delivery_signed_with_a_rotated_out_secret_is_accepted_during_its_grace_only(
+def test_a_rotated_out_secret_signs_and_handshakes_during_its_grace_only(
     live_gateway: RunningGateway,
 ) -> None:
     # Stockport: the other tests sign as Manchester, whose secret this must not change under them.
@@ -314,8 +314,10 @@ def test_a_delivery_signed_with_a_rotated_out_secret_is_accepted_during_its_grac
     assert answer.status_code == 200, answer.text
     assert count(live_gateway, Booking, Booking.local_booking_id == within_grace) == 1
     assert node.webhooks.api_secret == old_secret  # signed with the secret from before the rotation
+    assert node.handshake().status_code == 200  # and the node still gets a token with it
 
     _end_grace(live_gateway, STOCKPORT)
+    assert node.handshake().status_code == 401
     after_grace = f"BK-expired-secret-{time.perf_counter_ns()}"
     refused = node.deliver("booking-created", _fake_booking_event(node, after_grace))
     assert refused.status_code == 401 and refused.json()["code"] == "bkx_bad_signature", refused.text

@@ -77,9 +77,12 @@ class Handshake:
 
 
 async def _secret_matches(context: Context, node_id: str, api_secret: str) -> bool:
-    stored = await context.services.credentials.current(node_id)
-    expected = (stored or {}).get("api_secret") or _NO_SECRET
-    return hmac.compare_digest(expected.encode(), api_secret.encode())
+    # Every secret still in force (the current one and any in its rotation grace), each compared in constant time.
+    in_force = await context.services.credentials.in_force(node_id, "api_secret")
+    matched = False
+    for expected in in_force or [_NO_SECRET]:
+        matched |= hmac.compare_digest(expected.encode(), api_secret.encode())
+    return matched
 
 
 async def _is_location(context: Context, node_id: str) -> bool:
