@@ -172,13 +172,15 @@ def test_a_signed_delivery_is_applied_once_and_reaches_a_booking_events_subscrib
 ) -> None:
     gateway = platform_gateway
     store = gateway.store(LEEDS)
-    booking = _changed_booking(gateway, PLATFORM_NAMES.index(platform), f"changed at {platform}")
     event_id = f"{platform}-evt-applied"
-    body = _encoded(_event_body(platform, booking, store, event_id))
     before = _subscribers(gateway)
     with GraphQLSocket(gateway.url, token=gateway.admin_token) as subscriber:
         operation = subscriber.subscribe(BOOKING_EVENTS, {"location": to_global_id("Location", LEEDS)})
         wait_for(lambda: _subscribers(gateway) == before + 1, 5, "the subscription")
+        # Changed once the subscriber listens: an earlier test's webhook-started pull of the location may still
+        # be running and apply the change first, and its event must not go out before anyone listens.
+        booking = _changed_booking(gateway, PLATFORM_NAMES.index(platform), f"changed at {platform}")
+        body = _encoded(_event_body(platform, booking, store, event_id))
         answer = _deliver(gateway, platform, body)
         assert answer.status_code == 200, answer.text
         taken = answer.json()

@@ -11,7 +11,8 @@ from conftest import LIVE_SETTINGS, RunningGateway, start_gateway, stop_gateway
 from settings import Settings
 
 CUSTOMERS_LIVE = "{ customers(first: 1, maxAge: 0) { totalCount } }"
-DEADLINE = 1.0
+# Far enough that the other locations answer inside it on a loaded machine; the slow one takes five times as long.
+DEADLINE = 4.0
 SLOW = "leeds-headingley"
 
 
@@ -32,7 +33,7 @@ def test_a_location_answering_after_the_deadline_is_served_from_cache_and_named(
     deadline_gateway: RunningGateway,
 ) -> None:
     slow = deadline_gateway.simulator(SLOW)
-    slow.controls.latency_seconds = 10.0
+    slow.controls.latency_seconds = 20.0
     try:
         started = time.monotonic()
         answer = deadline_gateway.graphql(CUSTOMERS_LIVE)
@@ -42,7 +43,7 @@ def test_a_location_answering_after_the_deadline_is_served_from_cache_and_named(
 
     assert "errors" not in answer, answer
     assert answer["data"]["customers"]["totalCount"] > 0
-    assert took < DEADLINE + 1.5, took  # not 10 s, nor three retried calls at the connector's 5 s
+    assert took < DEADLINE + 3.0, took  # not 20 s, nor three retried calls at the connector's 5 s
     freshness = answer["extensions"]["freshness"]
     late = freshness[SLOW]["bookings"]
     assert late["source"] == "cache"
