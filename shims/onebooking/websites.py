@@ -40,23 +40,12 @@ from shims.onebooking.errors import FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND, ONEBO
 from shims.onebooking.website import KIND
 from sources.cache.models import Booking, Location
 from sources.cache.money import InexactAmount, to_minor_units
+from sources.network.model import OpeningHours
 
 WEBSITES_PATH = "/api/websites"
 TEST_WEBHOOK_PATH = "/api/admin/test-webhook"
 WEBHOOK_ROUTE = "/api/webhooks/onebooking"
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
-
-
-class Hours(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    monday: tuple[int, int] | None = None
-    tuesday: tuple[int, int] | None = None
-    wednesday: tuple[int, int] | None = None
-    thursday: tuple[int, int] | None = None
-    friday: tuple[int, int] | None = None
-    saturday: tuple[int, int] | None = None
-    sunday: tuple[int, int] | None = None
 
 
 class NewPackage(BaseModel):
@@ -80,7 +69,8 @@ class NewWebsite(BaseModel):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     town: str | None = Field(default=None, min_length=1, max_length=120)
-    opening_hours: Hours | None = None
+    # The network file's model: the same hours are valid here and there.
+    opening_hours: OpeningHours | None = None
     packages: list[NewPackage] = Field(default_factory=list, max_length=PACKAGES_MAX)
 
     @field_validator("webhook_url")
