@@ -10,6 +10,7 @@ ciphertext moved to another row or purpose does not decrypt.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -52,20 +53,28 @@ def _decode_master(text: str, origin: str) -> bytes:
     raise SecretKeyError(f"{origin}: the secret key must be at least {MASTER_KEY_BYTES} bytes (base64) or characters")
 
 
+def _create_key_file(key_file: Path) -> None:
+    """Write a fresh key beside the file, then link it into place: a process starting at the same moment reads
+    either no file or the whole key (never an empty one), and the first link wins for both."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    draft = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(new_master_key() + "\n")
+        with contextlib.suppress(FileExistsError):  # another process created it a moment ago: use theirs
+            os.link(draft, key_file)
+    finally:
+        draft.unlink(missing_ok=True)
+
+
 def load_master_key(value: str | None, key_file: Path) -> bytes:
     """The master key: the given value (GATEWAY_SECRET_KEY), else the key file, created (mode 0600) with a
     fresh key when it does not exist yet (the embedded default needs no configuration)."""
     if value:
         return _decode_master(value, "GATEWAY_SECRET_KEY")
     if not key_file.exists():
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it a moment ago: use theirs
-        else:
-            with os.fdopen(descriptor, "w") as handle:
-                handle.write(new_master_key() + "\n")
+        _create_key_file(key_file)
     try:
         return _decode_master(key_file.read_text(), str(key_file))
     except OSError as error:

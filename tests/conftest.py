@@ -38,6 +38,11 @@ TRAVELLER = pytest.StashKey[Any]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[TRAVELLER] = travel_to_test_instant()
+    if not os.environ.get("GATEWAY_SECRET_KEY") and not os.environ.get("GATEWAY_SECRET_KEY_FILE"):
+        # The run's master key (gateways and the CLI processes tests start inherit it), not the working tree's var/.
+        folder = Path(tempfile.mkdtemp(prefix="gateway-test-key-"))
+        os.environ["GATEWAY_SECRET_KEY_FILE"] = str(folder / "secret.key")
+        os.environ.setdefault("GATEWAY_DEMO_CREDENTIALS_FILE", str(folder / "demo-credentials.json"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
