@@ -280,6 +280,12 @@ def test_with_introspection_off_errors_suggest_no_names(closed_gateway: RunningG
     assert filtered["errors"] and "Did you mean" not in str(filtered)
 
 
+def test_with_introspection_off_the_federation_sdl_is_off_too(closed_gateway: RunningGateway) -> None:
+    answer = closed_gateway.graphql("{ _service { sdl } }")  # as the network admin
+    assert _codes(answer) == ["GRAPHQL_VALIDATION_FAILED"] and answer.get("data") is None, answer
+    assert "GATEWAY_INTROSPECTION" in answer["errors"][0]["message"]
+
+
 # -- rate limits --------------------------------------------------------------------------------
 
 
