@@ -3,15 +3,19 @@ composition, `_entities(representations:)` with the caller's own token for every
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from sqlalchemy import Select, select
+from strawberry.printer import print_schema
 
-from conftest import RunningGateway, SqlStatementCounter
+from conftest import REPO, RunningGateway, SqlStatementCounter
 from identity.principal import Role
 from resolvers.ids import to_global_id
+from schema import build_schema
 from sources.cache.models import Booking, Customer, Resource, Service
 
 A = "manchester-central"
@@ -128,6 +132,14 @@ def test_the_subgraph_sdl_links_federation_2_and_keys_the_five_entities_by_id(ga
     keyed = {line.split()[1] for line in sdl.splitlines() if line.startswith("type ") and "@key" in line}
     assert keyed == set(ENTITY_TYPES)
     assert "union _Entity = Location | Customer | Booking | Service | Resource" in sdl
+    assert sdl == print_schema(build_schema())
+
+
+def test_print_sdl_prints_the_subgraph_sdl_for_a_composition_from_a_file() -> None:
+    done = subprocess.run(
+        [sys.executable, "server.py", "print-sdl"], cwd=REPO, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout == print_schema(build_schema()) + "\n"
 
 
 def test_an_anonymous_caller_gets_no_subgraph_sdl_and_no_entities(gateway: RunningGateway, demo: Demo) -> None:
