@@ -6,6 +6,7 @@ python server.py migrate              apply migrations to the configured databas
 python server.py check-network FILE   validate a network file (and the credentials it names) without serving
 python server.py issue-token --role R make a token (--location, --customer, --resource, --subject, --ttl)
 python server.py rotate-signing-key   sign with a new key; the previous one verifies for the grace period
+python server.py print-sdl            print the Federation subgraph SDL (`_service { sdl }`) for a composition
 """
 
 from __future__ import annotations
@@ -39,7 +40,13 @@ from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
 from schema import build_schema
 from schema.http import AuthenticatedGraphQL
-from server_commands import check_network_command, issue_token_command, rotate_signing_key_command, secret_box
+from server_commands import (
+    check_network_command,
+    issue_token_command,
+    print_sdl_command,
+    rotate_signing_key_command,
+    secret_box,
+)
 from server_limits import BodySizeLimit
 from settings import Settings
 from shims.routes import shim_routes
@@ -340,7 +347,7 @@ def migrate_command(settings: Settings, revision: str) -> None:
     click.echo(f"database at revision {asyncio.run(run())}")
 
 
-for command in (check_network_command, issue_token_command, rotate_signing_key_command):
+for command in (check_network_command, issue_token_command, rotate_signing_key_command, print_sdl_command):
     cli.add_command(command)
 
 

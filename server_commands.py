@@ -1,5 +1,5 @@
-"""The command line's work beside the server: tokens, signing keys, network files, and the master key
-both the server and these commands open (`server.py` registers the commands on its CLI)."""
+"""The command line's work beside the server: tokens, signing keys, network files, the subgraph SDL, and the
+master key both the server and these commands open (`server.py` registers the commands on its CLI)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.printer import print_schema
 
 from identity.principal import TOKEN_ROLES, Role
 from identity.secrets import SecretBox, load_master_key
 from identity.tokens import InvalidToken
 from resolvers.authentication import Authenticator
+from schema import build_schema
 from settings import Settings
 from sources.cache import migrate
 from sources.cache.database import create_engine
@@ -113,3 +115,10 @@ def check_network_command(network_file: Path) -> None:
         click.echo(str(error), err=True)
         sys.exit(1)
     click.echo(f"ok: {len(network.locations)} locations")
+
+
+@click.command("print-sdl")
+def print_sdl_command() -> None:
+    """Print the gateway's Federation subgraph SDL (what `_service { sdl }` answers), to compose a supergraph
+    from a file: also where introspection, and with it `_service`, is off."""
+    click.echo(print_schema(build_schema()))

@@ -13,6 +13,8 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 from strawberry.extensions import max_aliases as max_aliases_extension
+from strawberry.federation import Schema as FederationSchema
+from strawberry.federation.schema import FederationAny
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
@@ -29,7 +31,8 @@ from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
 from schema.errors import translate_errors
 from schema.extensions import FreshnessExtension
-from schema.introspection import AnonymousIntrospectionRefused
+from schema.federation import ANY_SCALAR, FEDERATION_VERSION, FederationQueries
+from schema.introspection import AnonymousIntrospectionRefused, FederationSdlDisabled
 from schema.inventory.queries import InventoryQueries
 from schema.inventory.types import StockItem
 from schema.limits import COST_CACHE_SIZE, VALIDATION_CACHE_SIZE, CachedValidation, DocumentCache, RequestLimits
@@ -57,11 +60,14 @@ Query = merge_types(
         AvailabilityQueries,
         OutboxQueries,
         SyncQueries,
+        FederationQueries,
     ),
 )
 
 
-class GatewaySchema(strawberry.Schema):
+class GatewaySchema(FederationSchema):
+    """A Federation v2 subgraph schema (schema/federation.py) with the gateway's own execution around it."""
+
     # With introspection off, errors in coercing variables do not suggest names either (set by build_schema).
     hide_suggestions: bool = False
 
@@ -112,6 +118,8 @@ def build_schema(
         query_depth_limiter.create_validator(max_depth, None),
         max_aliases_extension.create_validator(max_aliases),
     ]
+    if not introspection:
+        rules.append(FederationSdlDisabled)  # the SDL is the schema: off with introspection
     cost_model = CostModel(default_page_size=default_page_size, max_page_size=max_page_size)
     # The schema's own caches (one per built schema, shared by its requests): costs and validation results.
     costs, validations = DocumentCache(COST_CACHE_SIZE), DocumentCache(VALIDATION_CACHE_SIZE)
@@ -133,6 +141,8 @@ def build_schema(
         types=[Location, Customer, Booking, Service, Resource, StockItem, SyncJob, Conflict],
         extensions=extensions,
         config=StrawberryConfig(auto_camel_case=True),
+        scalar_overrides={FederationAny: ANY_SCALAR},
+        federation_version=FEDERATION_VERSION,
     )
     schema.hide_suggestions = not introspection
     return schema

@@ -6,7 +6,8 @@ paged field that is itself a list counts its selection once per item. The page s
 `last` (the larger, when both are given), literal or from the request's variables, else the argument's own
 default, else the default page size; it is capped at the largest page the gateway serves. A list without
 paging arguments (a booking's revenue split, a location's services) counts its selection `unpaged_list_size`
-times. Fragments and inline fragments count where they are spread. Introspection fields (`__typename`,
+times, except Federation's `_entities`, which answers one item per representation asked (at most the largest
+page). Fragments and inline fragments count where they are spread. Introspection fields (`__typename`,
 `__schema`, `__type`) cost 1 and their selections nothing: what they read is the schema, held in memory.
 
 The estimate is an upper bound of the work, not a prediction of the rows: a page of 500 asked where only 3
@@ -32,6 +33,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -41,6 +43,8 @@ from graphql import (
 from graphql.type.definition import GraphQLArgument, GraphQLNamedType
 
 PAGE_ARGUMENTS = ("first", "last")
+# Arguments whose list the answer follows item by item: a router's `_entities` call asks for hundreds at once.
+ITEM_ARGUMENTS = frozenset({"representations"})
 # Lists without paging arguments hold a handful of items in this schema (a booking's split between two
 # locations, a customer's identities at the network's locations, a location's services): ten is generous.
 UNPAGED_LIST_SIZE = 10
@@ -117,6 +121,20 @@ class _Estimate:
         size = max(sizes) if sizes else self.model.default_page_size
         return max(0, min(size, self.model.max_page_size))
 
+    def items_asked(self, node: FieldNode) -> int | None:
+        """How many items a list field answers by its item argument (None without one), within bounds."""
+        for argument in node.arguments or ():
+            if argument.name.value not in ITEM_ARGUMENTS:
+                continue
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                value = self.variables.get(value.name.value)
+            elif isinstance(value, ListValueNode):
+                value = value.values
+            if isinstance(value, list | tuple):
+                return min(len(value), self.model.max_page_size)
+        return None
+
     def selection(self, parent: GraphQLNamedType, selection_set: SelectionSetNode | None, page: int | None) -> int:
         """The cost of a selection on `parent`; `page` is the page size when `parent` is a connection."""
         if selection_set is None:
@@ -156,8 +174,10 @@ class _Estimate:
         returns = _unwrap(definition.type)
         size = self.page_size(node, definition.args)
         if returns.is_list:
-            # A paged list counts its own page; a list under a connection the connection's; any other list a few.
-            times = size if size is not None else page if page is not None else self.model.unpaged_list_size
+            # A paged list counts its own page, `_entities` its representations, a list under a connection the
+            # connection's page; any other list a few.
+            asked = self.items_asked(node) if size is None else None
+            times = next((n for n in (size, asked, page) if n is not None), self.model.unpaged_list_size)
             return 1 + times * self.selection(returns.named, node.selection_set, None)
         # A connection: its lists (edges, nodes) hold the page; its other fields (totalCount, pageInfo) are one.
         return 1 + self.selection(returns.named, node.selection_set, size)

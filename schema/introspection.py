@@ -1,11 +1,21 @@
 """Introspection is for authenticated callers: an anonymous one learns nothing of the schema beyond
-`__typename` (GraphiQL sends the token from its Headers tab with its introspection query)."""
+`__typename` (GraphiQL sends the token from its Headers tab with its introspection query). Federation's
+`_service { sdl }` is the same knowledge in another shape, so it follows the same rules: a credential, and off
+when introspection is."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationDefinitionNode
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    ValidationRule,
+)
 from graphql.language import DocumentNode, FragmentDefinitionNode, SelectionSetNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
@@ -13,7 +23,8 @@ from strawberry.types import ExecutionResult
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
 
-INTROSPECTION_FIELDS = frozenset({"__schema", "__type"})
+FEDERATION_SDL_FIELD = "_service"
+INTROSPECTION_FIELDS = frozenset({"__schema", "__type", FEDERATION_SDL_FIELD})
 
 
 def _root_fields(selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode]) -> Iterator[str]:
@@ -53,3 +64,17 @@ class AnonymousIntrospectionRefused(SchemaExtension):
             )
             execution.result = ExecutionResult(data=None, errors=[error])
         yield
+
+
+class FederationSdlDisabled(ValidationRule):
+    """With introspection off, `_service { sdl }` is off too: the SDL tells all that introspection would."""
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        parent = self.context.get_parent_type()
+        if node.name.value == FEDERATION_SDL_FIELD and parent is self.context.schema.query_type:
+            self.report_error(
+                GraphQLError(
+                    "the subgraph SDL (`_service`) is off, as introspection is (GATEWAY_INTROSPECTION=false)",
+                    node,
+                )
+            )

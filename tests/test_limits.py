@@ -57,6 +57,9 @@ UNPAGED = "query { bookings(first: 2) { nodes { revenueSplit { role } } } }"
 INTROSPECTION = "{ __schema { types { name fields { name type { name ofType { name } } } } } __typename }"
 TYPENAME = "{ __typename }"
 UNKNOWN_FIELD = "{ bokings { totalCount } }"
+ENTITIES = (
+    "query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Location { id name } } }"
+)
 FILTERED = "query($filter: BookingFilterInput) { bookings(first: 1, filter: $filter) { totalCount } }"
 BAD_FILTER = {"filter": {"statuse": ["CONFIRMED"]}}
 
@@ -97,6 +100,14 @@ def test_fragments_and_inline_fragments_cost_what_the_same_fields_written_out_co
 
 def test_a_list_without_paging_counts_a_few_items() -> None:
     assert _cost(UNPAGED) == 1 + 1 + 2 * (1 + UNPAGED_LIST_SIZE * 1)
+
+
+def test_federation_entities_count_one_item_per_representation_asked() -> None:
+    asked = [{"__typename": "Location", "id": "Location:manchester-central"}] * 300
+    assert _cost(ENTITIES, {"representations": asked}) == 1 + 300 * (1 + 1)
+    literal = 'query { _entities(representations: [{__typename: "Location", id: "Location:x"}, {}]) { __typename } }'
+    assert _cost(literal) == 1 + 2 * 1
+    assert _cost(ENTITIES, {"representations": asked * 10}) == 1 + DEFAULTS.max_page_size * 2
 
 
 def test_introspection_is_cheap() -> None:
@@ -278,6 +289,12 @@ def test_with_introspection_off_errors_suggest_no_names(closed_gateway: RunningG
     assert "bokings" in unknown["errors"][0]["message"] and "Did you mean" not in str(unknown)
     filtered = closed_gateway.graphql(FILTERED, BAD_FILTER)
     assert filtered["errors"] and "Did you mean" not in str(filtered)
+
+
+def test_with_introspection_off_the_federation_sdl_is_off_too(closed_gateway: RunningGateway) -> None:
+    answer = closed_gateway.graphql("{ _service { sdl } }")  # as the network admin
+    assert _codes(answer) == ["GRAPHQL_VALIDATION_FAILED"] and answer.get("data") is None, answer
+    assert "GATEWAY_INTROSPECTION" in answer["errors"][0]["message"]
 
 
 # -- rate limits --------------------------------------------------------------------------------

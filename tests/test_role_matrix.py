@@ -89,6 +89,9 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "syncJob": OPERATIONS,
     "conflicts": OPERATIONS,
     "conflict": OPERATIONS,
+    # Query, Apollo Federation: the SDL as introspection is (any token), entities as `nodes` (each sees their own rows).
+    "_service": EVERYONE,
+    "_entities": EVERYONE,
     # Mutation
     "createBooking": CUSTOMERS_TOO,
     "rescheduleBooking": CUSTOMERS_TOO,
@@ -357,6 +360,7 @@ QUERY_ARGUMENTS: dict[str, Callable[[Demo], dict[str, Any]]] = {
     "availability": lambda d: {
         "input": {"category": "matrix-no-such-category", "from": _future(3, 9), "to": _future(3, 17)}
     },
+    "_entities": lambda d: {"representations": [{"__typename": "Location", "id": d.gid("Location", A)}]},
 }
 
 NOWHERE = "matrix-nope"

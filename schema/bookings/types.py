@@ -95,7 +95,9 @@ def _revenue_split(rows: list[Any]) -> list[RevenueShare]:
     return [RevenueShare.from_row(row) for row in rows]
 
 
-@strawberry.type(description="A booking of a service, made at one location and served at the same or another.")
+@strawberry.federation.type(
+    keys=["id"], description="A booking of a service, made at one location and served at the same or another."
+)
 class Booking(Node):
     network_id: str = strawberry.field(description="Network-wide booking id.")
     local_id: str = strawberry.field(description="The id the service location uses for it.")

@@ -23,7 +23,7 @@ class ResourceKind(Enum):
     EQUIPMENT = strawberry.enum_value("equipment", description="A machine or piece of equipment.")
 
 
-@strawberry.type(description="A service a location offers, at that location's price.")
+@strawberry.federation.type(keys=["id"], description="A service a location offers, at that location's price.")
 class Service(Node):
     network_id: str = strawberry.field(description="Network-wide service id.")
     local_id: str = strawberry.field(description="The id the owning location uses for it.")
@@ -86,7 +86,9 @@ class ResourceShare:
         return location_by_id(info, self.location_id)
 
 
-@strawberry.type(description="Staff, a room or equipment, owned by one location and possibly shared with others.")
+@strawberry.federation.type(
+    keys=["id"], description="Staff, a room or equipment, owned by one location and possibly shared with others."
+)
 class Resource(Node):
     network_id: str = strawberry.field(description="Network-wide resource id.")
     local_id: str = strawberry.field(description="The id the owning location uses for it.")

@@ -35,7 +35,7 @@ class CustomerIdentity:
         return location_by_id(info, self.location_id)
 
 
-@strawberry.type(description="A person who books, one record across every location.")
+@strawberry.federation.type(keys=["id"], description="A person who books, one record across every location.")
 class Customer(Node):
     network_id: str = strawberry.field(description="Network-wide customer id.")
     first_name: str = strawberry.field(description="Given name.")

@@ -50,7 +50,9 @@ class LocationCounts:
     resources: int = strawberry.field(description="Staff, rooms and equipment this location owns.")
 
 
-@strawberry.type(description="A booking location: a site, a source website, a platform account or a hotel.")
+@strawberry.federation.type(
+    keys=["id"], description="A booking location: a site, a source website, a platform account or a hotel."
+)
 class Location(Node):
     network_id: str = strawberry.field(description="The location's slug, unique across the network.")
     name: str = strawberry.field(description="Display name.")
