@@ -29,14 +29,16 @@ mutation Adjust($input: AdjustStockInput!) { adjustStock(input: $input) { stockL
 SYNC_EVENTS = "subscription Events { syncEvents { __typename } }"
 INTROSPECTION = "{ __schema { queryType { name } } }"
 OUTBOX = "{ outboxMessages(first: 1) { id } }"
-TOO_DEEP = (
-    "{ bookings { nodes { customer { bookings { nodes { customer { bookings { nodes { customer { bookings {"
-    " nodes { customer { bookings { nodes { id } } } } } } } } } } } } } } }"
-)
-TOO_COSTLY = (
-    "{ bookings(first: 500) { nodes { customer { bookings(first: 500) { nodes { customer {"
-    " bookings(first: 500) { nodes { id } } } } } } } } }"
-)
+# Deeper than the depth limit (12), and cheap (pages of one), so only the depth refuses it.
+TOO_DEEP = """
+{ bookings(first: 1) { nodes { customer { bookings(first: 1) { nodes { customer { bookings(first: 1) { nodes {
+  customer { bookings(first: 1) { nodes { customer { bookings(first: 1) { nodes { id } } } } } } } } } } } } } } }
+"""
+# The same operation as tests/test_limits.py's THREE_LEVELS, the one its check of documented costs expects refused.
+TOO_COSTLY = """
+{ customers(first: 500) { nodes { bookings(first: 500) { nodes { customer {
+  bookings(first: 500) { nodes { id } } } } } } } }
+"""
 
 # (document, variables, operation name, code): errors before anything executes.
 REQUEST_ERRORS = {
