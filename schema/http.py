@@ -4,6 +4,9 @@ HTTP: `Authorization: Bearer <token>`; a token that does not verify is a 401 bef
 parsed, so a bad credential never silently becomes an anonymous one. WebSocket: the token in the
 `connection_init` payload (`{"Authorization": "Bearer …"}`, or `{"token": "…"}`), or the upgrade request's
 Authorization header; a bad one rejects the connection (graphql-transport-ws closes it with 4403).
+
+What HTTP requests may run and how their answers are shaped (media types, status codes, refusals) is
+schema/http_rules.py; this view applies it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,16 @@ import json
 import uuid
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UnsetType
 
 from identity.principal import ANONYMOUS, Principal
@@ -25,6 +32,22 @@ from identity.tokens import InvalidToken
 from resolvers.authentication import Authenticator
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
+from schema.http_rules import (
+    APPLICATION_JSON,
+    GRAPHQL_RESPONSE_JSON,
+    check_operation_name,
+    content_type,
+    is_request_error,
+    missing_query_refusal,
+    not_acceptable,
+    operation_type_refusal,
+    plain_http_operation_types,
+    refusal_response,
+    response_headers,
+    response_media_type,
+    response_status,
+    unknown_operation_result,
+)
 
 PRINCIPAL_KEY = "gateway.principal"
 CONNECTION_PARAM_NAMES = ("Authorization", "authorization", "authToken", "token")
@@ -32,6 +55,11 @@ CONNECTION_PARAM_NAMES = ("Authorization", "authorization", "authToken", "token"
 
 def unauthenticated_body(message: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": ErrorCode.UNAUTHENTICATED.value}}]}
+
+
+def _accept_of(headers: dict[bytes, bytes]) -> str | None:
+    accept = headers.get(b"accept")
+    return accept.decode("latin-1") if accept is not None else None
 
 
 def _authorization_of(params: dict[str, Any]) -> str | None:
@@ -61,12 +89,88 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
                 response = Response(
                     json.dumps(unauthenticated_body(str(error))),
                     status_code=401,
-                    media_type="application/json",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                    headers={
+                        "WWW-Authenticate": 'Bearer error="invalid_token"',
+                        "Content-Type": content_type(response_media_type(_accept_of(headers))),
+                    },
                 )
                 await response(scope, receive, send)
                 return
+        if scope["type"] == "http":
+            # Strawberry's own __call__ answers its refusals in plain text; these are GraphQL errors.
+            request = Request(scope=scope, receive=receive)
+            try:
+                response = await self.run(request)
+            except HTTPException as refusal:
+                response = refusal_response(refusal, response_media_type(request.headers.get("accept")))
+            await response(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # Read back by execute_single and create_response: the media type the answer takes (None: 406).
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData | list[GraphQLRequestData]:
+        request_data = await super().parse_http_body(request)
+        for data in request_data if isinstance(request_data, list) else [request_data]:
+            check_operation_name(data.operation_name)  # strawberry checks the other parameters' types
+        return request_data
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Only requests that ask for no stream get here: the view streams the others before.
+        if sub_response.media_type is None:
+            raise not_acceptable(request.headers.get("accept", ""))
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=plain_http_operation_types(request_adapter.method),
+                operation_extensions=request_data.extensions,
+            )
+        except InvalidOperationTypeError as refused:
+            raise operation_type_refusal(
+                refused.operation_type, request_adapter.method, self.protocols, request.url.path
+            ) from refused
+        except CannotGetOperationTypeError as unknown:
+            # A request error like any other (the spec's "operation cannot be determined"), not a refusal.
+            return unknown_operation_result(unknown.as_http_error_reason())
+        except MissingQueryError as missing:
+            raise missing_query_refusal() from missing
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if response_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON and is_request_error(result):
+            del response["data"]  # nothing was executed: the spec's response has no data entry, not a null one
+        return response
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        media_type = sub_response.media_type or APPLICATION_JSON
+        status = 200 if isinstance(response_data, list) else response_status(response_data, media_type)
+        extra = {} if isinstance(response_data, list) else response_headers(response_data, status)
+        response = Response(
+            self.encode_json(response_data),
+            status_code=sub_response.status_code or status,
+            headers={**extra, "Content-Type": content_type(media_type)},
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
+        return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         state = request.app.state

@@ -67,6 +67,21 @@ class MutationErrorCode(Enum):
         "RATE_LIMITED", description="Too many requests from this caller; retry after `retryAfter` seconds."
     )
     PAYLOAD_TOO_LARGE = strawberry.enum_value("PAYLOAD_TOO_LARGE", description="The request body is too large.")
+    BAD_REQUEST = strawberry.enum_value(
+        "BAD_REQUEST", description="The HTTP request is not a GraphQL request (body, parameters, content type)."
+    )
+    METHOD_NOT_ALLOWED = strawberry.enum_value(
+        "METHOD_NOT_ALLOWED", description="A mutation was sent by GET; send it by POST."
+    )
+    NOT_ACCEPTABLE = strawberry.enum_value(
+        "NOT_ACCEPTABLE",
+        description="The Accept header lists no media type the answer can take (application/json or "
+        "application/graphql-response+json).",
+    )
+    SUBSCRIPTION_TRANSPORT_REQUIRED = strawberry.enum_value(
+        "SUBSCRIPTION_TRANSPORT_REQUIRED",
+        description="A subscription was sent by plain HTTP; use a WebSocket, GraphQL over SSE or multipart HTTP.",
+    )
     SERVICE_UNAVAILABLE = strawberry.enum_value(
         "SERVICE_UNAVAILABLE", description="The gateway's database cannot be reached now; retry later."
     )

@@ -393,6 +393,15 @@ def test_a_graphql_request_over_the_rate_limit_is_refused_with_retry_after(tiny_
     (error,) = refused["errors"]
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert isinstance(error["extensions"]["retryAfter"], int) and error["extensions"]["retryAfter"] >= 1
+    # A client that takes application/graphql-response+json gets it as an HTTP status too.
+    strict = httpx.post(
+        f"{tiny_limits_gateway.url}/graphql",
+        json={"query": TYPENAME},
+        headers={**tiny_limits_gateway.headers, "accept": "application/graphql-response+json"},
+        timeout=30,
+    )
+    assert strict.status_code == 429 and "data" not in strict.json()
+    assert int(strict.headers["Retry-After"]) >= 1
     # Another principal, the website pushing its bookings, still has its whole burst.
     key = {"X-API-Key": _salford_key(tiny_limits_gateway)}
     response = httpx.post(f"{tiny_limits_gateway.url}{SYNC_PATH}", content=b"{}", headers=key)
