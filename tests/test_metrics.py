@@ -137,3 +137,20 @@ def test_rest_shim_requests_are_counted_by_route_template_and_status(gateway: Ru
     assert unmatched.status_code == 404
     last = scrape(gateway)
     assert moved(after, last, "gateway_http_requests_total", route="unmatched", status="404") == 1
+
+
+def test_a_graphql_request_refused_before_it_is_parsed_is_counted_by_the_http_metrics(gateway: RunningGateway) -> None:
+    before = scrape(gateway)
+
+    response = httpx.post(
+        f"{gateway.url}/graphql",
+        json={"query": LOCATION_COUNT},
+        headers={"Authorization": "Bearer not-a-token"},
+        timeout=60,
+    )
+
+    assert response.status_code == 401
+    after = scrape(gateway)
+    assert moved(before, after, "gateway_http_requests_total", method="POST", route="/graphql", status="401") == 1
+    # GraphQL never saw it: no operation was counted.
+    assert moved(before, after, "gateway_graphql_requests_total") == 0

@@ -14,12 +14,13 @@ import httpx
 import pytest
 from live_helpers import customer_known_at, wait_for
 from metrics_helpers import Scrape, moved, parse
+from pydantic import SecretStr
 from sqlalchemy import select
 from sync_helpers import local_customer_id, settle, trigger
 from ws_helpers import GraphQLSocket
 
 from conftest import LIVE_SETTINGS, RunningGateway, start_gateway, stop_gateway
-from settings import Settings
+from settings import RateLimit, Settings, default_rate_limits
 from sources.cache.models import StockLevel
 
 METRICS_TOKEN = "metrics-" + uuid.uuid4().hex
@@ -33,6 +34,8 @@ mutation MetricsAdjust($input: AdjustStockInput!) {
 }
 """
 
+ANONYMOUS_BURST = "query MetricsAnonymousBurst { __typename }"
+
 SYNC_EVENTS = """
 subscription MetricsSyncWatch($locationId: ID) {
   syncEvents(locationId: $locationId) { jobId phase entityType }
@@ -45,8 +48,10 @@ def metered(own_database_url: str) -> Iterator[RunningGateway]:
     settings = Settings(
         database_url=own_database_url,
         demo_network=True,
-        metrics_token=METRICS_TOKEN,
+        metrics_token=SecretStr(METRICS_TOKEN),
         metrics_max_operation_names=OPERATION_NAME_LIMIT,
+        # Anonymous callers get one request, then wait a minute: what a refusal by the rate limit looks like.
+        rate_limits={**default_rate_limits(), "anonymous": RateLimit(per_minute=1, burst=1)},
         **LIVE_SETTINGS,
     )
     running = start_gateway(settings)
@@ -133,15 +138,17 @@ def test_a_location_that_is_down_shows_in_connector_errors_its_circuit_and_the_o
 
     assert moved(before, queued, "gateway_outbox_pending_messages", location=DOWN) == 1
     stock_call = {"location": DOWN, "operation": "change_stock"}
-    assert moved(before, queued, "gateway_connector_calls_total", **stock_call) == 1
-    assert moved(before, queued, "gateway_connector_errors_total", **stock_call) == 1
-    assert moved(before, queued, "gateway_connector_call_duration_seconds_count", **stock_call) == 1
+    # The mutation's own call failed (the worker may have retried once already): every call failed, each timed.
+    calls = moved(before, queued, "gateway_connector_calls_total", **stock_call)
+    assert calls >= 1
+    assert moved(before, queued, "gateway_connector_errors_total", **stock_call) == calls
+    assert moved(before, queued, "gateway_connector_call_duration_seconds_count", **stock_call) == calls
     # The heartbeat kept asking and kept failing, and the outbox's retries too.
     assert moved(before, dead, "gateway_connector_errors_total", location=DOWN, operation="check_health") >= 1
     assert moved(before, dead, "gateway_connector_errors_total", location=DOWN) >= 4
     assert moved(before, dead, "gateway_outbox_pending_messages", location=DOWN) == 0
     # The mutation itself answered: its outcome is ok, the location's failure is its payload's.
-    mutation = {"operation": "MetricsAdjust", "type": "mutation", "outcome": "ok"}
+    mutation = {"type": "mutation", "outcome": "ok", "code": "none"}
     assert moved(before, queued, "gateway_graphql_requests_total", **mutation) == 1
     # Other locations were not affected.
     assert moved(before, dead, "gateway_connector_errors_total", location=A) == 0
@@ -200,3 +207,20 @@ def test_operation_names_past_the_limit_share_one_series(metered: RunningGateway
     assert (
         moved(before, after, "gateway_graphql_requests_total", type="query", outcome="ok") == OPERATION_NAME_LIMIT + 5
     )
+
+
+def test_an_operation_over_the_callers_rate_limit_is_counted_as_refused(metered: RunningGateway) -> None:
+    before = scrape(metered)
+
+    bodies = [metered.graphql(ANONYMOUS_BURST, headers={}) for _ in range(3)]
+
+    limited = [body for body in bodies if body.get("errors")]
+    assert limited and all(body["errors"][0]["extensions"]["code"] == "RATE_LIMITED" for body in limited)
+    after = scrape(metered)
+    # By outcome, not name: the names test may have used up this gateway's names (this one may count as other).
+    refused = {"type": "query", "outcome": "refused", "code": "RATE_LIMITED"}
+    assert moved(before, after, "gateway_graphql_requests_total", **refused) == len(limited)
+    answered = {"type": "query", "outcome": "ok"}
+    assert moved(before, after, "gateway_graphql_requests_total", **answered) == len(bodies) - len(limited)
+    # Timed too, under its own outcome: a refusal's time never skews the answers' latency.
+    assert moved(before, after, "gateway_graphql_request_duration_seconds_count", outcome="refused") == len(limited)
