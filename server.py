@@ -35,6 +35,8 @@ from devnet.demo.credentials import ensure_demo_credentials, write_demo_credenti
 from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
 from identity.principal import Role
+from observability.http_metrics import HttpMetrics
+from observability.metrics import Metrics
 from resolvers.authentication import Authenticator
 from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
@@ -48,6 +50,7 @@ from server_commands import (
     secret_box,
 )
 from server_limits import BodySizeLimit
+from server_metrics import metrics_endpoint
 from settings import Settings
 from shims.routes import shim_routes
 from sources.cache import migrate
@@ -125,10 +128,11 @@ async def _open_services(
     connectors: ConnectorRegistry,
     store: CredentialStore,
     authenticator: Authenticator,
+    metrics: Metrics,
 ) -> Services:
     """Connectors for every location, the outbox's deliverer and worker, and live refresh."""
     await _build_connectors(writer.engine, settings, connectors, store)
-    bus = await open_event_bus(settings)  # closed by the lifespan through services.bus
+    bus = await open_event_bus(settings, metrics)  # closed by the lifespan through services.bus
     share_bp = settings.originating_share_percent * 100
     deliverer = Deliverer(
         writer,
@@ -138,7 +142,7 @@ async def _open_services(
         policy=RetryPolicy(max_attempts=settings.outbox_max_attempts, base_seconds=settings.outbox_backoff_seconds),
     )
     rule_book = RuleBook(apply_rules(settings, connectors))  # the one owner of the rules
-    sync = build_sync_engine(settings, writer, connectors, bus, rule_book)
+    sync = build_sync_engine(settings, writer, connectors, bus, rule_book, metrics)
     refresher = Refresher(
         writer,
         connectors,
@@ -163,6 +167,7 @@ async def _open_services(
         store,
         authenticator,
         rate_limits=TokenBuckets(settings.rate_limits),
+        metrics=metrics,
     )
 
 
@@ -199,7 +204,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
         simulators = SimulatedNetwork()
-        connectors = ConnectorRegistry()
+        # The app's one metrics registry: everything that records gets it from here (GET /metrics renders it).
+        metrics = app.state.metrics = Metrics(max_operation_names=settings.metrics_max_operation_names)
+        connectors = ConnectorRegistry(metrics)
         services: Services | None = None
         authenticator: Authenticator | None = None
         heartbeat: HeartbeatMonitor | None = None
@@ -229,7 +236,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 logger.info("the demo's credentials are in %s", settings.demo_credentials_file)
             if simulate:
                 await simulators.start(engine, store)
-            services = await _open_services(writer, settings, connectors, store, authenticator)
+            services = await _open_services(writer, settings, connectors, store, authenticator, metrics)
             if simulate:
                 # The simulators were seeded from the cache a moment ago: the two agree now.
                 await services.refresher.mark_all_fresh(list(simulators.locations))
@@ -287,14 +294,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     routes: list[Any] = [
         Route("/health", health),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),  # subscriptions (and any operation) over WebSocket
         *shim_routes(),
     ]
     if settings.graphiql:
         routes.append(Mount("/graphiql/assets", graphiql.assets_app()))
-    # Outermost: an oversized body is refused before any route reads it.
-    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    # Outermost the metrics, which count every request (a refused one too); then an oversized body is refused
+    # before any route reads it.
+    middleware = [Middleware(HttpMetrics), Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 

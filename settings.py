@@ -180,6 +180,19 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(
         default=1000, ge=1, description="Events held per subscriber; past it the oldest are dropped and counted"
     )
+    # -- metrics (GET /metrics, README "Metrics") --
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics needs `Authorization: Bearer <this>` (Prometheus: authorization "
+        "credentials); unset, the endpoint is open, as exporters usually are behind the network's own fence",
+    )
+    metrics_max_operation_names: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="Distinct GraphQL operation names given their own metric series; names seen after these "
+        "are counted as `other`, so clients cannot grow the metrics without bound",
+    )
     # -- limits (issue 10 §4: no one request can hurt the others) --
     max_query_cost: int = Field(
         default=100_000,

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.secrets import SecretBox
+from observability.metrics import Metrics
 from resolvers.authentication import Authenticator
 from resolvers.rate_limit import TokenBuckets
 from sources.cache.writer import CacheWriter
@@ -37,3 +38,5 @@ class Services:
     authenticator: Authenticator
     # Requests per principal; None: nothing is limited (a Services built outside the app, e.g. by a test).
     rate_limits: TokenBuckets | None = None
+    # What the gateway counts and times (GET /metrics); a Services built outside the app records privately.
+    metrics: Metrics = field(default_factory=Metrics)

@@ -38,6 +38,7 @@ from schema.inventory.types import StockItem
 from schema.limits import COST_CACHE_SIZE, VALIDATION_CACHE_SIZE, CachedValidation, DocumentCache, RequestLimits
 from schema.locations.queries import LocationQueries
 from schema.locations.types import Location
+from schema.metrics import MetricsExtension
 from schema.mutation import Mutation
 from schema.nodes import NodeQueries
 from schema.revenue.queries import RevenueQueries
@@ -126,6 +127,8 @@ def build_schema(
     extensions: list[Any] = [
         # First: RequestLimits raises from on_execute, and must not skip another extension's on_execute exit.
         lambda: RequestLimits(model=cost_model, max_cost=max_query_cost, costs=costs),
+        # After RequestLimits: an operation it refuses never enters this one's on_execute (counted as refused).
+        MetricsExtension,
         lambda: ParserCache(maxsize=1000),
         lambda: CachedValidation(hide_suggestions=not introspection, validations=validations),
         lambda: AddValidationRules(rules),

@@ -17,6 +17,21 @@ GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 
 
+def error_code(error: GraphQLError) -> str:
+    """The `extensions.code` translate_errors gives this (untranslated) error: what metrics count it by."""
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return original.code.value
+    if original is None or error.path is None:
+        given = (error.extensions or {}).get("code")
+        if isinstance(given, str) and given:
+            return given
+        return GRAPHQL_PARSE_FAILED if error.message.startswith("Syntax Error") else GRAPHQL_VALIDATION_FAILED
+    if is_database_unavailable(original):
+        return ErrorCode.SERVICE_UNAVAILABLE.value
+    return ErrorCode.INTERNAL_SERVER_ERROR.value
+
+
 def _translated(error: GraphQLError, request_id: str) -> GraphQLError:
     original = error.original_error
     if isinstance(original, GatewayError):

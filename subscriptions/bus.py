@@ -12,6 +12,9 @@ runs before its queue, so events it would not see never take room or count as mi
 A subscription is registered when `subscribe()` is called and unregistered when it
 is closed (`aclose()`, leaving `async with`, or the bus closing), so a dropped
 WebSocket leaves no queue behind.
+
+The bus's `Metrics` count, per topic, the events subscribers took (sent) and the ones
+they lost (dropped: overflow, or never reached this process).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol
 
+from observability.metrics import Metrics
 from sources.cache.types import utc_now
 
 logger = logging.getLogger("gateway.events")
@@ -44,9 +48,12 @@ class Event:
 class Subscription:
     """One subscriber's bounded queue of events; iterate it, close it when done."""
 
-    def __init__(self, bus: InMemoryEventBus, topics: frozenset[str], accept: Accept | None, size: int) -> None:
+    def __init__(
+        self, bus: InMemoryEventBus, topics: frozenset[str], accept: Accept | None, size: int, metrics: Metrics
+    ) -> None:
         self.topics = topics
         self._bus = bus
+        self._metrics = metrics
         self._accept = accept
         self._queue: deque[Event] = deque(maxlen=size)
         self._missed = 0
@@ -59,6 +66,7 @@ class Subscription:
             return
         if len(self._queue) == self._queue.maxlen:
             self._missed += 1  # append below drops the oldest
+            self._metrics.events_dropped.labels(self._queue[0].topic).inc()
         self._queue.append(event)
         self._wake()
 
@@ -72,10 +80,11 @@ class Subscription:
             logger.exception("event bus: a subscriber's filter failed on a %s event", event.topic)
             return False
 
-    def note_missed(self, count: int = 1) -> None:
+    def note_missed(self, topic: str, count: int = 1) -> None:
         """Events this subscriber should have had but that never reached this process (see the PostgreSQL bus)."""
         if not self.closed:
             self._missed += count
+            self._metrics.events_dropped.labels(topic).inc(count)
 
     @property
     def queued(self) -> int:
@@ -98,6 +107,7 @@ class Subscription:
             finally:
                 self._waiter = None
         event = self._queue.popleft()
+        self._metrics.events_sent.labels(event.topic).inc()
         if self._missed:
             event, self._missed = replace(event, missed=self._missed), 0
         return event
@@ -135,10 +145,12 @@ class EventBus(Protocol):
 class InMemoryEventBus:
     """Events through memory, to the subscribers of this process."""
 
-    def __init__(self, queue_size: int = 1000) -> None:
+    def __init__(self, queue_size: int = 1000, metrics: Metrics | None = None) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         self.queue_size = queue_size
+        # Without the app's metrics (a test's bus), counted in a registry nobody scrapes.
+        self.metrics = metrics or Metrics()
         self._by_topic: dict[str, set[Subscription]] = {}
 
     async def publish(self, event: Event) -> None:
@@ -152,11 +164,11 @@ class InMemoryEventBus:
 
     def note_missed(self, topic: str, count: int = 1) -> None:
         for subscription in tuple(self._by_topic.get(topic, ())):
-            subscription.note_missed(count)
+            subscription.note_missed(topic, count)
 
     def subscribe(self, topics: str | Iterable[str], accept: Accept | None = None) -> Subscription:
         wanted = frozenset([topics] if isinstance(topics, str) else topics)
-        subscription = Subscription(self, wanted, accept, self.queue_size)
+        subscription = Subscription(self, wanted, accept, self.queue_size, self.metrics)
         for topic in wanted:
             self._by_topic.setdefault(topic, set()).add(subscription)
         return subscription

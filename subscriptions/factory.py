@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
+from observability.metrics import Metrics
 from settings import Settings
 from subscriptions.bus import EventBus, InMemoryEventBus
 from subscriptions.postgres import PostgresEventBus, asyncpg_dsn
@@ -19,13 +20,14 @@ def bus_kind(settings: Settings) -> str:
     return settings.event_bus
 
 
-async def open_event_bus(settings: Settings) -> EventBus:
+async def open_event_bus(settings: Settings, metrics: Metrics | None = None) -> EventBus:
     if bus_kind(settings) == "memory":
-        return InMemoryEventBus(settings.subscriber_queue_size)
+        return InMemoryEventBus(settings.subscriber_queue_size, metrics)
     bus = PostgresEventBus(
         asyncpg_dsn(settings.database_url),
         queue_size=settings.subscriber_queue_size,
         channel=settings.event_bus_channel,
+        metrics=metrics,
     )
     await bus.start()
     return bus

@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from observability.metrics import Metrics
 from subscriptions.bus import Accept, Event, InMemoryEventBus, Subscription
 
 logger = logging.getLogger("gateway.events")
@@ -59,10 +60,11 @@ class PostgresEventBus:
         outgoing_limit: int = 10_000,
         reconnect_seconds: float = 1.0,
         probe_seconds: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.dsn = dsn
         self.channel = channel
-        self.local = InMemoryEventBus(queue_size)
+        self.local = InMemoryEventBus(queue_size, metrics)
         self.origin = uuid.uuid4().hex
         # What pg_stat_activity shows for the listening connection.
         self.application_name = f"gateway-events {channel}"[:63]

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from conftest import POSTGRES_ADMIN_DSN
+from observability.metrics import Metrics
 from settings import Settings
 from subscriptions.bus import Event, InMemoryEventBus, Subscription
 from subscriptions.factory import bus_kind
@@ -76,6 +77,29 @@ async def test_a_slow_subscriber_keeps_only_the_newest_events_and_is_told_how_ma
     assert publishing < 1.0
     reader.cancel()
     slow.close()
+
+
+@pytest.mark.asyncio
+async def test_events_a_slow_subscriber_loses_are_counted_as_dropped_and_those_it_takes_as_sent() -> None:
+    metrics = Metrics()
+    bus = InMemoryEventBus(queue_size=3, metrics=metrics)
+    slow = bus.subscribe(["stock.changed", "location.status"])
+    for n in range(10):
+        await bus.publish(stock(n))
+    bus.note_missed("location.status", 2)  # what never reached this process (the PostgreSQL bus says so)
+
+    kept = await take(slow, 3)
+
+    def counted(name: str, topic: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {"topic": topic})
+
+    assert [event.payload["n"] for event in kept] == [7, 8, 9]
+    assert counted("gateway_subscription_events_dropped_total", "stock.changed") == 7
+    assert counted("gateway_subscription_events_dropped_total", "location.status") == 2
+    assert counted("gateway_subscription_events_sent_total", "stock.changed") == 3
+    assert bus.subscriber_count() == 1
+    slow.close()
+    assert bus.subscriber_count() == 0
 
 
 @pytest.mark.asyncio

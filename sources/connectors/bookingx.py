@@ -66,6 +66,11 @@ class BookingXConnector:
         return self._config.location_id
 
     @property
+    def breaker_state(self) -> str:
+        """The location's circuit breaker: closed, open or half_open."""
+        return self._http.breaker_state
+
+    @property
     def capabilities(self) -> frozenset[Capability]:
         return frozenset(Capability)
 

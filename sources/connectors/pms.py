@@ -109,6 +109,11 @@ class PmsConnector:
         return self._config.location_id
 
     @property
+    def breaker_state(self) -> str:
+        """The location's circuit breaker: closed, open or half_open."""
+        return self._session.breaker_state
+
+    @property
     def capabilities(self) -> frozenset[Capability]:
         return CAPABILITIES
 

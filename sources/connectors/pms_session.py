@@ -32,6 +32,10 @@ class PmsSession:
         self._renew_at = 0.0  # time.monotonic() after which the token is bought again
         self._token_lock = asyncio.Lock()
 
+    @property
+    def breaker_state(self) -> str:
+        return self._http.breaker_state
+
     async def _bearer(self, rejected: str | None) -> str:
         """The current token, bought anew if there is none, it is near expiry, or it is the one just refused."""
         async with self._token_lock:

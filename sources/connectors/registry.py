@@ -1,5 +1,6 @@
 """The live connector of every location, built from the cache's location rows and the credential store's
-credentials at start-up (and when a location registers at run time)."""
+credentials at start-up (and when a location registers at run time). Every connector it holds is measured
+(sources.connectors.measured): the one place every call to a location is counted."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from observability.metrics import Metrics
 from sources.connectors.base import Connector, ConnectorConfig
 from sources.connectors.bookingx import BookingXConnector
+from sources.connectors.measured import MeasuredConnector
 from sources.connectors.onebooking import OneBookingConnector
 from sources.connectors.platform import PlatformConnector
 from sources.connectors.pms import PmsConnector
@@ -35,22 +38,34 @@ def config_for(location: Any, credentials: dict[str, str], **overrides: Any) -> 
 
 
 class ConnectorRegistry:
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
         self._connectors: dict[str, Connector] = {}
+        # Without the app's metrics (a test's registry), calls are recorded in a registry nobody scrapes.
+        self._metrics = metrics or Metrics()
 
     def add(self, connector: Connector) -> None:
+        if not isinstance(connector, MeasuredConnector):
+            connector = MeasuredConnector(connector, self._metrics)
         self._connectors[connector.location_id] = connector
 
     def build(self, config: ConnectorConfig, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
-        connector = CONNECTORS[config.kind](config, transport=transport)
-        self.add(connector)
-        return connector
+        self.add(CONNECTORS[config.kind](config, transport=transport))
+        return self._connectors[config.location_id]
 
     def get(self, location_id: str) -> Connector | None:
         return self._connectors.get(location_id)
 
     def all(self) -> list[Connector]:
         return list(self._connectors.values())
+
+    def breaker_states(self) -> dict[str, str]:
+        """Each location's circuit breaker now (closed, open, half_open), where its connector says."""
+        states: dict[str, str] = {}
+        for location_id, connector in self._connectors.items():
+            state = getattr(connector, "breaker_state", None)
+            if isinstance(state, str):
+                states[location_id] = state
+        return states
 
     async def aclose(self) -> None:
         for connector in self._connectors.values():

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from sources.cache.models import OutboxMessage
 from sources.cache.types import utc_now
@@ -49,6 +49,30 @@ class RetryPolicy:
         """Full jitter: anywhere up to base * 2^(attempts-1), capped."""
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
         return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
+
+
+@dataclass(frozen=True, slots=True)
+class Depth:
+    """What waits in the outbox for one location: to deliver, and given up on (dead letters)."""
+
+    pending: int = 0
+    dead: int = 0
+
+
+async def depth_by_location(engine: AsyncEngine) -> dict[str, Depth]:
+    """Pending and dead messages per location (those with neither are left out), in one statement."""
+    statement = (
+        select(
+            OutboxMessage.location_id,
+            func.count().filter(OutboxMessage.status == PENDING),
+            func.count().filter(OutboxMessage.status == DEAD),
+        )
+        .where(OutboxMessage.status.in_((PENDING, DEAD)))
+        .group_by(OutboxMessage.location_id)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(statement)).all()
+    return {str(row[0]): Depth(pending=int(row[1]), dead=int(row[2])) for row in rows}
 
 
 async def enqueue(

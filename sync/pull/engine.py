@@ -5,7 +5,8 @@ by page from the stored cursor (a full reconciliation starts from nothing and th
 removes what the location no longer has). Each page is applied and its cursor moved in
 one transaction. Changes to pass on to other locations are written to the outbox in that
 same transaction; the worker is woken when the job has them. Every phase is published
-as a `sync.job` event, every step is a sync log row.
+as a `sync.job` event, every step is a sync log row. How long each job took, and every conflict an applied
+batch detected (pulls, pushes, live reads alike: they all settle here), go to the app's metrics.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
+from observability.metrics import Metrics
 from sources.cache.leases import LeaseKeeper
 from sources.cache.models import Location
 from sources.cache.types import utc_now
@@ -34,6 +37,7 @@ from sync.apply.registry import pulled
 from sync.conflicts.resolve import resolve_conflict
 from sync.conflicts.rollback import rollback_job
 from sync.errors import NotPullable, SyncInProgress, UnknownLocation
+from sync.events import CONFLICT
 from sync.pull.cursors import load_cursor
 from sync.pull.jobs import Counts, JobRun, SyncJobStore
 from sync.pull.reconcile import remove_missing
@@ -63,6 +67,7 @@ class SyncEngine:
         options: SyncOptions,
         *,
         wake_outbox: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.writer = writer
         self.connectors = connectors
@@ -71,6 +76,7 @@ class SyncEngine:
         self.rule_book = rule_book
         self.options = options
         self.wake_outbox = wake_outbox
+        self.metrics = metrics or Metrics()
         self._running: dict[str, asyncio.Task[None]] = {}
 
     @property
@@ -184,6 +190,7 @@ class SyncEngine:
 
     async def _run(self, run: JobRun, connector: Connector, kinds: list[EntityType], full: bool) -> None:
         error: str | None = None
+        began = time.perf_counter()
         lease = self.jobs.lease
         keeper = LeaseKeeper(lambda: self.jobs.renew(run), every=lease.renew_every, name=f"sync job {run.id}")
         try:
@@ -209,6 +216,8 @@ class SyncEngine:
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.jobs.close(run, error))
+            outcome = "failed" if error else "completed"
+            self.metrics.sync_job_duration.labels(run.location_id, outcome).observe(time.perf_counter() - began)
 
     async def _pull(
         self, run: JobRun, connector: Connector, kind: EntityType, full: bool, counts: Counts, keeper: LeaseKeeper
@@ -253,6 +262,9 @@ class SyncEngine:
         counts.deleted += result.deleted
         counts.conflicts += result.conflicts
         for topic, payload in result.events:
+            if topic == CONFLICT and payload.get("phase") == "detected":
+                location = str(payload.get("sourceLocationId") or "unknown")
+                self.metrics.conflicts_detected.labels(location, str(payload.get("entityType"))).inc()
             await self.bus.publish(Event(topic, payload))
         if result.queued:
             self.wake_outbox()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from observability.metrics import Metrics
 from settings import Settings
 from sources.cache.writer import CacheWriter
 from sources.connectors.base import Capability
@@ -35,12 +36,17 @@ def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules
 
 
 def build_sync_engine(
-    settings: Settings, writer: CacheWriter, connectors: ConnectorRegistry, bus: EventBus, rule_book: RuleBook
+    settings: Settings,
+    writer: CacheWriter,
+    connectors: ConnectorRegistry,
+    bus: EventBus,
+    rule_book: RuleBook,
+    metrics: Metrics | None = None,
 ) -> SyncEngine:
     lease = JobLease(seconds=settings.sync_job_lease_seconds, renew_every=settings.sync_job_lease_renew_seconds)
     jobs = SyncJobStore(writer, bus, lease=lease)
     options = SyncOptions(batch_size=settings.sync_batch_size, priority=tuple(settings.sync_priority_order))
-    return SyncEngine(writer, connectors, bus, jobs, rule_book, options)
+    return SyncEngine(writer, connectors, bus, jobs, rule_book, options, metrics=metrics)
 
 
 def build_scheduler(settings: Settings, engine: SyncEngine) -> SyncScheduler | None:
