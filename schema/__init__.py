@@ -37,6 +37,7 @@ from schema.locations.queries import LocationQueries
 from schema.locations.types import Location
 from schema.mutation import Mutation
 from schema.nodes import NodeQueries
+from schema.operation_log import OperationNameLogged
 from schema.revenue.queries import RevenueQueries
 from schema.subscriptions import Subscription
 from schema.subscriptions.streams import operation_context, translated_stream
@@ -123,6 +124,7 @@ def build_schema(
         lambda: AddValidationRules(rules),
         FreshnessExtension,
         AnonymousIntrospectionRefused,
+        OperationNameLogged,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
