@@ -119,6 +119,30 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = 10
     log_sql: bool = False
+    # -- operating (README.md "Operating") --
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="Log output of `python server.py`: one JSON object per line, or plain text; unset: text when "
+        "stderr is a terminal, JSON otherwise (a service's collected output)",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level of the records logged"
+    )
+    otel_enabled: bool = Field(
+        default=False, description="Export OpenTelemetry traces (HTTP requests, SQL statements, calls to locations)"
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="OTLP/HTTP collector base URL (traces go to <url>/v1/traces); unset: the standard "
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318",
+    )
+    otel_service_name: str = Field(
+        default="booking-gateway", max_length=200, description="`service.name` of the exported spans"
+    )
+    health_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="How long /health/ready waits for the database before answering 503"
+    )
     event_bus: Literal["auto", "memory", "postgres"] = Field(
         default="auto",
         description="Where subscription events travel: auto = PostgreSQL LISTEN/NOTIFY when the database is "

@@ -35,13 +35,18 @@ def config_for(location: Any, credentials: dict[str, str], **overrides: Any) -> 
 
 
 class ConnectorRegistry:
-    def __init__(self) -> None:
+    def __init__(self, transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None) -> None:
+        """`transport_factory`: a transport for each connector built without one of its own (the traced one when
+        the app exports traces)."""
         self._connectors: dict[str, Connector] = {}
+        self._transport_factory = transport_factory
 
     def add(self, connector: Connector) -> None:
         self._connectors[connector.location_id] = connector
 
     def build(self, config: ConnectorConfig, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
+        if transport is None and self._transport_factory is not None:
+            transport = self._transport_factory()
         connector = CONNECTORS[config.kind](config, transport=transport)
         self.add(connector)
         return connector
