@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 
 import click
 import uvicorn
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
@@ -36,7 +36,10 @@ from devnet.demo.generator import cache_is_empty, load_demo_network
 from devnet.simulators.network import SimulatedNetwork
 from identity.principal import Role
 from observability.http_metrics import HttpMetrics
+from observability.logs import configure_logging, default_format
 from observability.metrics import Metrics
+from observability.requests import RequestLogging
+from observability.tracing import TracedRequests, TracingSlot, open_tracing
 from resolvers.authentication import Authenticator
 from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
@@ -49,6 +52,7 @@ from server_commands import (
     rotate_signing_key_command,
     secret_box,
 )
+from server_health import health_routes
 from server_limits import BodySizeLimit
 from server_metrics import metrics_endpoint
 from settings import Settings
@@ -79,18 +83,6 @@ class GatewayGraphQL(AuthenticatedGraphQL):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql.graphiql_html())
-
-
-async def health(request: Request) -> JSONResponse:
-    """Liveness and readiness: the process answers and the cache database does too."""
-    engine: AsyncEngine = request.app.state.engine
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception:
-        logger.exception("health check: database unreachable")
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
 
 
 def _tune_garbage_collection() -> None:
@@ -199,14 +191,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     if settings.graphiql:
         graphiql.check_assets()
+    tracing_slot = TracingSlot()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tracing = open_tracing(settings.otel_service_name, settings.otel_endpoint) if settings.otel_enabled else None
+        tracing_slot.tracing = tracing
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
+        if tracing is not None:
+            tracing.instrument_engine(engine)
         simulators = SimulatedNetwork()
         # The app's one metrics registry: everything that records gets it from here (GET /metrics renders it).
         metrics = app.state.metrics = Metrics(max_operation_names=settings.metrics_max_operation_names)
-        connectors = ConnectorRegistry(metrics)
+        connectors = ConnectorRegistry(metrics, transport_factory=tracing.transport if tracing is not None else None)
         services: Services | None = None
         authenticator: Authenticator | None = None
         heartbeat: HeartbeatMonitor | None = None
@@ -279,6 +276,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await connectors.aclose()
             await simulators.stop()
             await engine.dispose()
+            tracing_slot.tracing = None
+            if tracing is not None:
+                await tracing.aclose()  # last: the spans of the shutdown are flushed too
 
     graphql_app = GatewayGraphQL(
         build_schema(
@@ -293,7 +293,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
     )
     routes: list[Any] = [
-        Route("/health", health),
+        *health_routes(),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_app),  # subscriptions (and any operation) over WebSocket
@@ -301,9 +301,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.graphiql:
         routes.append(Mount("/graphiql/assets", graphiql.assets_app()))
-    # Outermost the metrics, which count every request (a refused one too); then an oversized body is refused
-    # before any route reads it.
-    middleware = [Middleware(HttpMetrics), Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    # Outermost: every request (a refused one too) has its id and its access line, and is counted in the
+    # metrics; then its trace, when traced; then the body limit, so an oversized body is refused before any
+    # route reads it.
+    middleware = [Middleware(RequestLogging), Middleware(HttpMetrics)]
+    if settings.otel_enabled:
+        middleware.append(Middleware(TracedRequests, slot=tracing_slot))
+    middleware.append(Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
@@ -318,7 +322,7 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
     settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
     ctx.obj = settings
     if ctx.invoked_subcommand is None:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(settings.log_format or default_format(sys.stderr), settings.log_level)
         # One line per heartbeat and delivery would drown the log; connector failures are logged by the gateway.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         if settings.network_file is not None:
@@ -328,13 +332,17 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
             except NetworkFileError as error:
                 click.echo(str(error), err=True)
                 sys.exit(1)
-        click.echo(f"GraphiQL: http://{settings.host}:{settings.port}/graphql")
+        logger.info("GraphiQL: http://%s:%s/graphql", settings.host, settings.port)
         # ws_max_size: uvicorn refuses an oversized WebSocket frame itself, before the app's limit would.
+        # log_config=None: uvicorn's loggers keep the one setup above (its own would replace it);
+        # access_log=False: RequestLogging writes the access lines, with the request id, subject and operation.
         uvicorn.run(
             create_app(settings),
             host=settings.host,
             port=settings.port,
-            log_level="info",
+            log_level=settings.log_level.lower(),
+            log_config=None,
+            access_log=False,
             ws_max_size=settings.max_body_bytes,
         )
 

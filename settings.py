@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sources.connectors.records import EntityType
@@ -119,6 +119,39 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = 10
     log_sql: bool = False
+    # -- operating (README.md "Operating") --
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="Log output of `python server.py`: one JSON object per line, or plain text; unset: text when "
+        "stderr is a terminal, JSON otherwise (a service's collected output)",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level of the records logged"
+    )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        # GATEWAY_LOG_LEVEL=info and GATEWAY_LOG_FORMAT=JSON mean what they say.
+        if not isinstance(value, str):
+            return value
+        return value.upper() if value.lower() in ("debug", "info", "warning", "error") else value.lower()
+
+    otel_enabled: bool = Field(
+        default=False, description="Export OpenTelemetry traces (HTTP requests, SQL statements, calls to locations)"
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="OTLP/HTTP collector base URL (traces go to <url>/v1/traces); unset: the standard "
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else http://localhost:4318",
+    )
+    otel_service_name: str = Field(
+        default="booking-gateway", max_length=200, description="`service.name` of the exported spans"
+    )
+    health_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=60, description="How long /health/ready waits for the database before answering 503"
+    )
     event_bus: Literal["auto", "memory", "postgres"] = Field(
         default="auto",
         description="Where subscription events travel: auto = PostgreSQL LISTEN/NOTIFY when the database is "

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from identity.principal import Principal, Role
+from observability.requests import annotate
 from resolvers.loaders import Loaders
 from resolvers.scope import RowScope
 from resolvers.services import Services
@@ -67,6 +68,7 @@ class Context:
     def __post_init__(self) -> None:
         if self.scope is PRINCIPALS_OWN:
             self.scope = scope_of(self.principal)
+        annotate(subject=self.principal.subject)  # the request's log lines name who asked
         self._loaders = Loaders(self.engine, self.settings, self.scope)
 
     @property
@@ -77,6 +79,7 @@ class Context:
         """The caller is this principal from now on (a WebSocket connection authenticated by connection_init)."""
         self.principal = principal
         self.scope = scope_of(principal)
+        annotate(subject=principal.subject)
         self.reset_loaders()
 
     def reset_loaders(self) -> None:

@@ -41,6 +41,7 @@ from schema.locations.types import Location
 from schema.metrics import MetricsExtension
 from schema.mutation import Mutation
 from schema.nodes import NodeQueries
+from schema.operation_log import OperationNameLogged
 from schema.revenue.queries import RevenueQueries
 from schema.subscriptions import Subscription
 from schema.subscriptions.streams import operation_context, translated_stream
@@ -134,6 +135,7 @@ def build_schema(
         lambda: AddValidationRules(rules),
         FreshnessExtension,
         AnonymousIntrospectionRefused,
+        OperationNameLogged,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

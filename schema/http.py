@@ -29,6 +29,7 @@ from strawberry.types.unset import UnsetType
 
 from identity.principal import ANONYMOUS, Principal
 from identity.tokens import InvalidToken
+from observability.requests import current_request_id
 from resolvers.authentication import Authenticator
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
@@ -179,7 +180,8 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             engine=state.engine,
             settings=state.settings,
             bus=state.bus,
-            request_id=request.headers.get("x-request-id") or uuid.uuid4().hex,
+            # The id observability.requests gave this request (and answered in X-Request-ID): one id everywhere.
+            request_id=current_request_id() or uuid.uuid4().hex,
             opened_services=state.services,
             principal=principal,
         )

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import suppress
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from conftest import POSTGRES_ADMIN_DSN, RunningGateway, ThrowawayPostgres, start_gateway, stop_gateway
@@ -100,3 +101,14 @@ def test_an_unreachable_database_is_service_unavailable(proxied: tuple[RunningGa
         assert "sqlalchemy" not in str(read).lower() and "Traceback" not in str(read)
     written = gateway.graphql(UPDATE, {"input": {"idempotencyKey": "k1", "customerId": "Customer:c", "phone": "1"}})
     assert [e["extensions"]["code"] for e in written["errors"]] == ["SERVICE_UNAVAILABLE"], written
+    # The error names the very id the client was answered with (and the gateway logged the failure under).
+    response = httpx.post(
+        f"{gateway.url}/graphql", json={"query": CUSTOMERS}, headers={**gateway.headers, "X-Request-ID": "outage-1"}
+    )
+    assert response.headers["x-request-id"] == "outage-1"
+    assert [e["extensions"].get("requestId") for e in response.json()["errors"]] == ["outage-1"]
+    # A process manager must not restart it (live), a load balancer must send it nothing (not ready).
+    assert httpx.get(f"{gateway.url}/health/live").status_code == 200
+    ready = httpx.get(f"{gateway.url}/health/ready", timeout=30)
+    assert ready.status_code == 503
+    assert ready.json()["database"] in ("unreachable", "timeout"), ready.json()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Future
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,6 +18,28 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 T = TypeVar("T")
+
+# The location whose uvicorn server the current task serves (its serve task and every connection task it starts
+# inherit it); None in the gateway's own tasks.
+_serving: ContextVar[str | None] = ContextVar("simulated_location", default=None)
+
+
+class SimulatorServerLines(logging.Filter):
+    """uvicorn logs every server's lines under the same "uvicorn.error" and "uvicorn.access" loggers: a simulated
+    location's "Uvicorn running on …", startup, shutdown and access lines are dropped (they would pass for the
+    gateway's own), its warnings and errors kept under devnet.simulators.<location id>."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        location_id = _serving.get()
+        if location_id is None:
+            return True
+        if record.levelno < logging.WARNING:
+            return False
+        record.name = f"devnet.simulators.{location_id}"
+        return True
+
+
+SIMULATOR_SERVER_LINES = SimulatorServerLines()  # stateless; adding it again is a no-op
 
 
 @dataclass
@@ -89,10 +113,19 @@ class SimulatedLocation:
             return
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False, backlog=2048)
+        # log_config=None, log_level=None, access_log left on: any of them makes a uvicorn.Config reconfigure the
+        # process's shared "uvicorn" loggers (dictConfig, levels, handlers), and the gateway's own uvicorn lines
+        # (its start, access, shutdown) disappeared. The filter keeps the simulators' lines out instead.
+        config = uvicorn.Config(self.app, lifespan="off", log_config=None, log_level=None, backlog=2048)
         server = uvicorn.Server(config)
         self._server = server
-        self._task = asyncio.create_task(server.serve(sockets=[sock]))
+        for name in ("uvicorn.error", "uvicorn.access"):
+            logging.getLogger(name).addFilter(SIMULATOR_SERVER_LINES)
+        serving = _serving.set(self.location_id)
+        try:
+            self._task = asyncio.create_task(server.serve(sockets=[sock]))
+        finally:
+            _serving.reset(serving)
         while not server.started:
             if self._task.done():
                 self._task.result()

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from observability.requests import current_request_id
 from resolvers.errors import GatewayError
 from shims.common.refusal import Refusal
 
@@ -102,8 +103,8 @@ def routes_of(endpoints: Sequence[Endpoint]) -> list[Route]:
 
 
 def request_id_of(request: Request) -> str:
-    given = request.headers.get("x-request-id")
-    return given[:64] if given else uuid.uuid4().hex
+    # The id observability.requests gave this request (and answered in X-Request-ID): one id everywhere.
+    return current_request_id() or uuid.uuid4().hex
 
 
 def _answering(endpoint: Endpoint) -> Handler:

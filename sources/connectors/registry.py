@@ -38,10 +38,17 @@ def config_for(location: Any, credentials: dict[str, str], **overrides: Any) -> 
 
 
 class ConnectorRegistry:
-    def __init__(self, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        """`transport_factory`: a transport for each connector built without one of its own (the traced one when
+        the app exports traces)."""
         self._connectors: dict[str, Connector] = {}
         # Without the app's metrics (a test's registry), calls are recorded in a registry nobody scrapes.
         self._metrics = metrics or Metrics()
+        self._transport_factory = transport_factory
 
     def add(self, connector: Connector) -> None:
         if not isinstance(connector, MeasuredConnector):
@@ -49,6 +56,8 @@ class ConnectorRegistry:
         self._connectors[connector.location_id] = connector
 
     def build(self, config: ConnectorConfig, transport: httpx.AsyncBaseTransport | None = None) -> Connector:
+        if transport is None and self._transport_factory is not None:
+            transport = self._transport_factory()
         self.add(CONNECTORS[config.kind](config, transport=transport))
         return self._connectors[config.location_id]
 
