@@ -113,9 +113,11 @@ def test_a_location_manager_hears_only_its_own_locations_bookings_over_sse_and_m
 
 
 # -- the wire, as curl or a browser's EventSource sees it --------------------------------------------------
-def read_until(response: httpx.Response, marker: bytes) -> bytes:
+def read_until(chunks: Iterator[bytes], marker: bytes) -> bytes:
+    """What the stream sends up to `marker`. `chunks` is one response.iter_raw() kept by the caller: dropping
+    that generator would close the response, and the connection with it, while the test still waits."""
     received = b""
-    for chunk in response.iter_raw():
+    for chunk in chunks:
         received += chunk
         if marker in received:
             return received
@@ -132,11 +134,12 @@ def test_an_sse_subscription_by_get_streams_next_events_and_ends_when_the_client
     with httpx.stream("GET", f"{gateway.url}/graphql", params=params, headers=headers, timeout=30) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/event-stream"
+        chunks = response.iter_raw()
         wait_subscribed(gateway, TOPIC, before + 1)
 
         booking_id = create_booking(gateway, HOME)
 
-        received = read_until(response, b"\r\n\r\n").decode()
+        received = read_until(chunks, b"\r\n\r\n").decode()
     assert received.startswith("event: next\r\ndata: ")
     assert booking_id in received
     wait_subscribed(gateway, TOPIC, before)
@@ -146,7 +149,8 @@ def test_a_mutation_by_get_is_refused_over_sse_too(transports_gateway: RunningGa
     headers = {**transports_gateway.headers, "Accept": "text/event-stream"}
     params = {"query": "mutation { __typename }"}
     with httpx.stream("GET", f"{transports_gateway.url}/graphql", params=params, headers=headers) as response:
-        received = read_until(response, b"event: complete").decode()
+        chunks = response.iter_raw()
+        received = read_until(chunks, b"event: complete").decode()
 
     assert "GRAPHQL_VALIDATION_FAILED" in received and "mutations are not allowed" in received
     assert '"data":null' in received
@@ -161,11 +165,23 @@ def test_a_multipart_subscription_starts_with_a_heartbeat_wherever_the_accept_li
     body = {"query": BOOKING_EVENTS}
     with httpx.stream("POST", f"{gateway.url}/graphql", json=body, headers=headers) as response:
         assert response.headers["content-type"].startswith("multipart/mixed;boundary=graphql;subscriptionSpec=1.0")
-        first_part = read_until(response, b"--graphql").decode()
+        chunks = response.iter_raw()
+        first_part = read_until(chunks, b"--graphql").decode()
         wait_subscribed(gateway, TOPIC, before + 1)
 
     assert first_part.endswith("\r\n\r\n{}\r\n--graphql")  # Apollo's heartbeat: an empty JSON object
     wait_subscribed(gateway, TOPIC, before)
+
+
+def test_a_query_accepting_multipart_without_a_subscription_spec_is_answered_as_json(
+    transports_gateway: RunningGateway,
+) -> None:
+    # What GraphiQL's fetcher sends for a query: multipart only for @defer, never a subscription stream.
+    headers = {**transports_gateway.headers, "Accept": "application/json, multipart/mixed"}
+    response = httpx.post(f"{transports_gateway.url}/graphql", json={"query": "{ __typename }"}, headers=headers)
+
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"data": {"__typename": "Query"}}
 
 
 # -- Python gql ----------------------------------------------------------------------------------------------
