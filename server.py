@@ -28,7 +28,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route, WebSocketRoute
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 import graphiql
 from devnet.demo.credentials import ensure_demo_credentials, write_demo_credentials
@@ -45,6 +44,7 @@ from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
 from schema import build_schema
 from schema.http import AuthenticatedGraphQL
+from schema.http_streams import HTTP_STREAM_TRANSPORTS, SUBSCRIPTION_PROTOCOLS
 from server_commands import (
     check_network_command,
     issue_token_command,
@@ -79,7 +79,9 @@ T = TypeVar("T")
 
 
 class GatewayGraphQL(AuthenticatedGraphQL):
-    """The authenticated GraphQL view, with an offline GraphiQL."""
+    """The authenticated GraphQL view, with an offline GraphiQL; subscriptions over SSE and multipart HTTP too."""
+
+    stream_transport_classes_by_protocol = HTTP_STREAM_TRANSPORTS
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(graphiql.graphiql_html())
@@ -290,7 +292,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_page_size=settings.max_page_size,
         ),
         graphql_ide="graphiql" if settings.graphiql else None,
-        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        subscription_protocols=SUBSCRIPTION_PROTOCOLS,
     )
     routes: list[Any] = [
         *health_routes(),

@@ -1,4 +1,4 @@
-"""The Subscription root: sync, conflict, booking, stock and location status events over WebSocket."""
+"""The Subscription root: sync, conflict, booking, stock and location status events, over any transport."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def _about(location_id: strawberry.ID | None) -> Callable[[Event], bool]:
 
 
 @strawberry.type(
-    description="Events pushed over WebSocket (graphql-transport-ws, or legacy graphql-ws). Each subscriber "
-    "sees only events about locations it may see."
+    description="Events pushed over WebSocket (graphql-transport-ws, or legacy graphql-ws), SSE (graphql-sse) "
+    "or multipart HTTP (Apollo). Each subscriber sees only events about locations it may see."
 )
 class Subscription:
     @strawberry.subscription(
