@@ -80,8 +80,21 @@ def test_a_bad_token_is_refused_with_401_before_an_http_stream_starts(
         printed = node_subscriber(pool, client, transports_gateway, BAD_TOKEN, BOOKING_EVENTS).result(timeout=60)
 
     assert printed["results"] == []
-    assert printed["error"]["status"] == 401, printed
+    # graphql-sse reports the 401 itself; Apollo Client reads the 401's graphql-response+json body as its errors.
+    refusal = printed["error"]
+    assert refusal["status"] == 401 or refusal["graphqlCode"] == "UNAUTHENTICATED", printed
     assert subscribers(transports_gateway, TOPIC) == before
+
+
+@pytest.mark.parametrize("accept", ["text/event-stream", 'multipart/mixed;subscriptionSpec="1.0", application/json'])
+def test_a_bad_token_on_a_streaming_request_is_an_http_401_on_the_wire(
+    transports_gateway: RunningGateway, accept: str
+) -> None:
+    headers = {"Authorization": f"Bearer {BAD_TOKEN}", "Accept": accept}
+    response = httpx.post(f"{transports_gateway.url}/graphql", json={"query": BOOKING_EVENTS}, headers=headers)
+
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 def test_a_bad_token_closes_a_graphql_ws_connection_with_4403(transports_gateway: RunningGateway) -> None:

@@ -80,6 +80,8 @@ function describe(error) {
     // graphql-sse's NetworkError and Apollo's ServerError carry the response; graphql-ws rejects with the close.
     status: error?.response?.status ?? error?.statusCode ?? null,
     code: error?.code ?? null,
+    // Apollo Client reads a graphql-response+json refusal (the 401's body) as GraphQL errors, not a ServerError.
+    graphqlCode: error?.errors?.[0]?.extensions?.code ?? null,
   };
 }
 
