@@ -39,7 +39,13 @@ from resolvers.rate_limit import TokenBuckets
 from resolvers.services import Services
 from schema import build_schema
 from schema.http import AuthenticatedGraphQL
-from server_commands import check_network_command, issue_token_command, rotate_signing_key_command, secret_box
+from server_commands import (
+    check_network_command,
+    issue_token_command,
+    rotate_signing_key_command,
+    run_on_database,
+    secret_box,
+)
 from server_limits import BodySizeLimit
 from settings import Settings
 from shims.routes import shim_routes
@@ -327,17 +333,13 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
 @click.option("--revision", default="head", help="Target revision (default: the newest).")
 @click.pass_obj
 def migrate_command(settings: Settings, revision: str) -> None:
-    """Apply the cache's migrations to the configured database."""
+    """Apply the cache's migrations to the configured database (which must exist: `createdb` it first)."""
 
-    async def run() -> str | None:
-        engine = create_engine(settings.database_url)
-        try:
-            await migrate.upgrade(engine, revision)
-            return await migrate.current_revision(engine)
-        finally:
-            await engine.dispose()
+    async def run(engine: AsyncEngine) -> str | None:
+        await migrate.upgrade(engine, revision)
+        return await migrate.current_revision(engine)
 
-    click.echo(f"database at revision {asyncio.run(run())}")
+    click.echo(f"database at revision {run_on_database(settings, run, migrated=False)}")
 
 
 for command in (check_network_command, issue_token_command, rotate_signing_key_command):
