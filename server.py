@@ -50,6 +50,7 @@ from server_commands import (
     issue_token_command,
     print_sdl_command,
     rotate_signing_key_command,
+    run_on_database,
     secret_box,
 )
 from server_health import health_routes
@@ -353,17 +354,13 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
 @click.option("--revision", default="head", help="Target revision (default: the newest).")
 @click.pass_obj
 def migrate_command(settings: Settings, revision: str) -> None:
-    """Apply the cache's migrations to the configured database."""
+    """Apply the cache's migrations to the configured database (which must exist: `createdb` it first)."""
 
-    async def run() -> str | None:
-        engine = create_engine(settings.database_url)
-        try:
-            await migrate.upgrade(engine, revision)
-            return await migrate.current_revision(engine)
-        finally:
-            await engine.dispose()
+    async def run(engine: AsyncEngine) -> str | None:
+        await migrate.upgrade(engine, revision)
+        return await migrate.current_revision(engine)
 
-    click.echo(f"database at revision {asyncio.run(run())}")
+    click.echo(f"database at revision {run_on_database(settings, run, migrated=False)}")
 
 
 for command in (check_network_command, issue_token_command, rotate_signing_key_command, print_sdl_command):

@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+import asyncpg
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.printer import print_schema
 
@@ -17,6 +19,7 @@ from identity.principal import TOKEN_ROLES, Role
 from identity.secrets import SecretBox, load_master_key
 from identity.tokens import InvalidToken
 from resolvers.authentication import Authenticator
+from resolvers.outage import outage_cause
 from schema import build_schema
 from settings import Settings
 from sources.cache import migrate
@@ -33,19 +36,42 @@ def secret_box(settings: Settings) -> SecretBox:
     return SecretBox(load_master_key(value, settings.secret_key_file))
 
 
-def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Run one piece of work against the configured (migrated) cache database, as the CLI's commands do."""
+def run_on_database(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]], *, migrated: bool = True) -> T:
+    """Run one piece of work against the configured cache database (migrated first unless the settings or
+    `migrated` say not), as the CLI's commands do. A database that cannot be reached ends the command with
+    one line naming it (its password hidden) and what the driver said, exit status 1, not a traceback."""
 
     async def run() -> T:
         engine = create_engine(settings.database_url)
         try:
-            if settings.migrate_on_start:
+            if migrated and settings.migrate_on_start:
                 await migrate.upgrade(engine)
             return await work(engine)
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except Exception as error:
+        cause = outage_cause(error)
+        if cause is None:
+            raise
+        click.echo(_unreachable(settings.database_url, cause), err=True)
+        sys.exit(1)
+
+
+def _unreachable(database_url: str, cause: BaseException) -> str:
+    url = make_url(database_url)
+    line = f"cannot open the database {url.render_as_string(hide_password=True)}: "
+    line += " ".join(str(cause).split()) or type(cause).__name__
+    if isinstance(cause, asyncpg.exceptions.InvalidCatalogNameError):
+        # The server answered: only the database is missing, and the gateway never creates one itself.
+        options = {"-h": url.host, "-p": url.port, "-U": url.username}
+        createdb = " ".join(
+            ["createdb", *(f"{flag} {value}" for flag, value in options.items() if value), str(url.database)]
+        )
+        line += f" (create it first: {createdb})"
+    return line
 
 
 def _key_of(given: str, type_name: str) -> str:
@@ -86,7 +112,7 @@ def issue_token_command(
         )
 
     try:
-        token = _run(settings, issue)
+        token = run_on_database(settings, issue)
     except InvalidToken as error:
         raise click.UsageError(str(error)) from error
     click.echo(token)
@@ -102,7 +128,7 @@ def rotate_signing_key_command(settings: Settings, grace_seconds: int | None) ->
     async def rotate(engine: AsyncEngine) -> str:
         return await rotate_signing_key(engine, secret_box(settings), grace_seconds=grace)
 
-    click.echo(f"signing with key {_run(settings, rotate)}; the previous key verifies for {grace} s more")
+    click.echo(f"signing with key {run_on_database(settings, rotate)}; the previous key verifies for {grace} s more")
 
 
 @click.command("check-network")

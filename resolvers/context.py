@@ -17,6 +17,16 @@ from settings import Settings
 from subscriptions.bus import EventBus
 from sync.live.refresh import Freshness
 
+
+@dataclass(frozen=True, slots=True)
+class FreshnessEntry:
+    """One location's freshness in an answer, under the name of the data the root field read (`bookings`,
+    `customers`, `stock`): one refresh brings a location's bookings and customers, each field names its own."""
+
+    data: str
+    report: Freshness
+
+
 # The caller when none is given: only contexts built outside a served request (unit tests, the CLI) use it.
 EMBEDDED_ADMIN = Principal(subject="embedded", role=Role.NETWORK_ADMIN)
 
@@ -60,7 +70,7 @@ class Context:
     # principal's own (scope_of); a narrower one may be given.
     scope: RowScope = field(default=PRINCIPALS_OWN)
     # Where each location's data in this answer came from; the freshness extension reports it.
-    freshness: list[Freshness] = field(default_factory=list)
+    freshness: list[FreshnessEntry] = field(default_factory=list)
     # A WebSocket connection's connection_init payload (strawberry sets it); its credential names the principal.
     connection_params: dict[str, Any] | None = None
     _loaders: Loaders = field(init=False, repr=False)

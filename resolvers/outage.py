@@ -48,5 +48,12 @@ def _is_outage(error: BaseException) -> bool:
     return isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(SQLITE_OUTAGE_MESSAGES)
 
 
+def outage_cause(error: BaseException) -> BaseException | None:
+    """The exception (of `error` and what it wraps) that says the database cannot be reached, else None: the
+    driver's own, deepest in the chain, says it best (`database "x" does not exist`, `Connect call failed`)."""
+    outages = [cause for cause in _causes(error) if _is_outage(cause)]
+    return outages[-1] if outages else None
+
+
 def is_database_unavailable(error: BaseException) -> bool:
-    return any(_is_outage(cause) for cause in _causes(error))
+    return outage_cause(error) is not None

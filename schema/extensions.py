@@ -14,7 +14,7 @@ from strawberry.types.field import StrawberryField
 
 from resolvers.clock import utc_now
 from resolvers.context import Context
-from resolvers.freshness import RefreshScope, refresh_for_query
+from resolvers.freshness import FreshData, refresh_for_query
 from schema.arguments import MaxAge
 
 MAX_AGE = "max_age"
@@ -23,13 +23,13 @@ MAX_AGE = "max_age"
 class Fresh(FieldExtension):
     """A root field that answers from the cache no older than `maxAge`: the extension adds the argument, and
     before the resolver runs refreshes live the locations the field reads (`locations` picks them from the
-    field's arguments; all when it is absent or picks none) whose `kind` of data is older than the bound.
+    field's arguments; all when it is absent or picks none) whose `data` is older than the bound.
     Every location asked is reported in `extensions.freshness`; after a live refresh the request's loaders
     start afresh (resolvers.freshness). The resolver itself never sees `max_age`.
     """
 
-    def __init__(self, kind: RefreshScope, *, locations: Callable[..., Sequence[str] | None] | None = None) -> None:
-        self.kind = kind
+    def __init__(self, data: FreshData, *, locations: Callable[..., Sequence[str] | None] | None = None) -> None:
+        self.data = data
         self.locations = locations
 
     def apply(self, field: StrawberryField) -> None:
@@ -41,12 +41,13 @@ class Fresh(FieldExtension):
     async def resolve_async(self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
         max_age = kwargs.pop(MAX_AGE, None)
         locations = None if self.locations is None else self.locations(**kwargs)
-        await refresh_for_query(info.context, locations, [self.kind], max_age)
+        await refresh_for_query(info.context, locations, self.data, max_age)
         return await next_(source, info, **kwargs)
 
 
 class FreshnessExtension(SchemaExtension):
-    """`extensions.freshness`: per location and kind of data, cache or live, how old, what failed."""
+    """`extensions.freshness`: per location and kind of data, cache or live, how old, what failed, and why a
+    location that is never refreshed live cannot be (`cannotRefresh`, null for the others)."""
 
     def get_results(self) -> dict[str, Any]:
         context = self.execution_context.context
@@ -54,12 +55,14 @@ class FreshnessExtension(SchemaExtension):
             return {}
         now = utc_now()
         report: dict[str, dict[str, Any]] = {}
-        for item in context.freshness:
+        for entry in context.freshness:
+            item = entry.report
             age = item.age_seconds(now)
-            report.setdefault(item.location_id, {})[item.kind.value] = {
+            report.setdefault(item.location_id, {})[entry.data] = {
                 "source": item.source.value,
                 "refreshedAt": item.refreshed_at.isoformat() if item.refreshed_at else None,
                 "ageSeconds": None if age is None else round(age, 3),
                 "error": item.error,
+                "cannotRefresh": item.cannot_refresh,
             }
         return {"freshness": report}

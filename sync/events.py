@@ -7,6 +7,7 @@ every publisher of a topic goes through its function here.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sources.cache.models import Booking, Conflict, StockLevel
@@ -22,14 +23,29 @@ SYNC_JOB = "sync.job"
 LOCATION_STATUS = "location.status"
 
 
-def booking_event(booking: Booking, change: str, *, status: str | None = None) -> DomainEvent:
-    """`status` overrides the booking's own (a create the location refused is gone, not pending)."""
+class BookingChange(StrEnum):
+    """What happened to a booking (`booking.changed`'s `change`)."""
+
+    CREATED = "created"  # new: its location confirmed one made through the gateway, or one made there arrived
+    REJECTED = "rejected"  # the owning location refused a booking made through the gateway; it is gone
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    CHANGE_REJECTED = "change_rejected"  # the location refused a reschedule or cancel; the booking is as before
+    SYNCED = "synced"  # a change made at its location reached the cache (pull, webhook or push)
+    DELETED = "deleted"  # a full pull found the location no longer has it
+    RESOLVED = "resolved"  # a conflict about it was settled
+    RESTORED = "restored"  # a rollback brought a deleted booking back
+    ROLLED_BACK = "rolled_back"  # a rollback undid a sync job's change to it
+
+
+def booking_event(booking: Booking, change: BookingChange) -> DomainEvent:
+    """A booking the location refused to create never existed there: it is published without a status."""
     return (
         BOOKING_CHANGED,
         {
             "bookingId": booking.id,
-            "change": change,
-            "status": status or booking.status,
+            "change": change.value,
+            "status": None if change is BookingChange.REJECTED else booking.status,
             "serviceLocationId": booking.service_location_id,
             "originatingLocationId": booking.originating_location_id,
             # Who may see the event besides the locations' people: the customer and the staff member.

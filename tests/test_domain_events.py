@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from resolvers.bookings.vocabulary import BookingChange, BookingStatus
+from schema.subscriptions.events import BookingEvent
 from sources.cache.models import Booking, Conflict, StockLevel
 from subscriptions.bus import Event
 from subscriptions.visibility import LOCATION_FIELDS, event_locations
@@ -22,7 +26,7 @@ CONFLICT = Conflict(
 )
 
 ONE_OF_EACH: list[DomainEvent] = [
-    events.booking_event(BOOKING, "created"),
+    events.booking_event(BOOKING, BookingChange.CREATED),
     events.stock_event(LEVEL),
     events.customer_event("cus_1", "leeds"),
     events.resource_event("res_1", "leeds"),
@@ -41,10 +45,18 @@ def test_every_event_names_the_locations_it_concerns() -> None:
         assert "leeds" in event_locations(Event(topic, payload)), topic
 
 
-def test_a_refused_booking_is_published_with_the_status_it_ends_in() -> None:
-    topic, payload = events.booking_event(BOOKING, "rejected", status="rejected")
-    assert (topic, payload["status"], payload["change"]) == ("booking.changed", "rejected", "rejected")
+def test_a_refused_booking_is_published_without_a_status_since_it_never_existed() -> None:
+    topic, payload = events.booking_event(BOOKING, BookingChange.REJECTED)
+    assert (topic, payload["status"], payload["change"]) == ("booking.changed", None, "rejected")
     assert (payload["serviceLocationId"], payload["originatingLocationId"]) == ("leeds", "salford")
+
+
+@pytest.mark.parametrize("change", list(BookingChange), ids=lambda change: change.name)
+def test_every_booking_change_reaches_subscribers_as_the_enums_booking_status_uses(change: BookingChange) -> None:
+    topic, payload = events.booking_event(BOOKING, change)
+    event = BookingEvent.of(Event(topic, payload))
+    assert event.change is change
+    assert event.status is (None if change is BookingChange.REJECTED else BookingStatus.CONFIRMED)
 
 
 def test_a_merge_and_a_share_say_what_happened_beside_the_record() -> None:

@@ -42,6 +42,40 @@ def test_a_malformed_id_is_invalid_id(gateway: RunningGateway) -> None:
     assert _error_codes(body) == ["INVALID_ID"]
 
 
+# A field taking one type's ids, what a malformed id there is told ids look like, and where real ones are.
+TYPED_ID_FIELDS = {
+    "customer": ("query($id: ID!) { customer(id: $id) { id } }", "'Customer:cus_…'", "customers"),
+    "booking": ("query($id: ID!) { booking(id: $id) { id } }", "'Booking:bkg_…'", "bookings"),
+    "location": ("query($id: ID!) { location(id: $id) { id } }", "'Location:manchester-central'", "locations"),
+    "syncJob": ("query($id: ID!) { syncJob(id: $id) { id } }", "'SyncJob:job_…'", "syncJobs"),
+    "resourceId": (
+        "query($id: ID) { bookings(first: 1, filter: {resourceId: $id}) { totalCount } }",
+        "'Resource:res_…'",
+        "resources",
+    ),
+    "serviceId": (
+        'query($id: ID) { availability(input: {serviceId: $id, from: "2026-06-17T09:00:00Z", '
+        'to: "2026-06-17T12:00:00Z"}) { totalSlots } }',
+        "'Service:svc_…'",
+        "services",
+    ),
+}
+
+
+@pytest.mark.parametrize("field", TYPED_ID_FIELDS)
+def test_a_malformed_id_is_told_what_an_id_of_the_type_the_field_takes_looks_like(
+    gateway: RunningGateway, field: str
+) -> None:
+    document, example, real_ones = TYPED_ID_FIELDS[field]
+    body = gateway.graphql(document, {"id": "12345"})
+    assert _error_codes(body) == ["INVALID_ID"]
+    assert body["errors"][0]["message"] == f"'12345' is not a gateway id; ids look like {example}"
+    # The example has the shape of the demo's real ids (a location's is one of them).
+    shape = example.strip("'").removesuffix("…")
+    real = gateway.graphql(f"{{ {real_ones}(first: 20) {{ nodes {{ id }} }} }}")["data"][real_ones]["nodes"]
+    assert any(node["id"].startswith(shape) for node in real), real
+
+
 def test_an_id_of_the_wrong_type_in_a_filter_is_invalid_id(gateway: RunningGateway) -> None:
     body = gateway.graphql(BOOKINGS_FILTERED, {"filter": {"customerId": "Location:manchester-central"}})
     assert _error_codes(body) == ["INVALID_ID"]

@@ -20,9 +20,12 @@ LOCATIONS = {
 # gateway, and neither it, the platform location nor the hotel keeps stock.
 CACHE_ONLY = {
     "bookings": {"salford-quays"},
+    "customers": {"salford-quays"},
     "stock": {"salford-quays", "leeds-headingley", "manchester-piccadilly-hotel"},
 }
 MANCHESTER = "manchester-central"
+PUSH_ONLY = "push-only: the location pushes its changes; it cannot be asked"
+NO_STOCK = "no stock to read: the location's system keeps none the gateway can ask for"
 
 
 def freshness(body: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -47,14 +50,14 @@ def test_a_read_within_the_default_bound_says_every_location_answered_from_the_c
     for kinds in report.values():
         assert set(kinds) == {"bookings"}
         entry = kinds["bookings"]
-        assert set(entry) == {"source", "refreshedAt", "ageSeconds", "error"}
+        assert set(entry) == {"source", "refreshedAt", "ageSeconds", "error", "cannotRefresh"}
         assert entry["source"] == "cache" and entry["error"] is None
         assert datetime.fromisoformat(entry["refreshedAt"]).tzinfo is not None
         assert isinstance(entry["ageSeconds"], float | int) and entry["ageSeconds"] >= 0
 
 
 def test_max_age_zero_asks_every_location_that_can_answer_live(live_gateway: RunningGateway) -> None:
-    for field, kind in (("bookings", "bookings"), ("customers", "bookings"), ("inventory", "stock")):
+    for field, kind in (("bookings", "bookings"), ("customers", "customers"), ("inventory", "stock")):
         report = freshness(live_gateway.graphql(f"{{ {field}(first: 1, maxAge: 0) {{ totalCount }} }}"))
         assert sources(report, kind) == answered_live(kind), field
 
@@ -62,10 +65,43 @@ def test_max_age_zero_asks_every_location_that_can_answer_live(live_gateway: Run
 def test_one_object_by_id_refreshes_its_kind_of_data_everywhere(live_gateway: RunningGateway) -> None:
     ids = live_gateway.graphql("{ bookings(first: 1) { nodes { id customer { id } } } }")["data"]["bookings"]
     booking_id, customer_id = ids["nodes"][0]["id"], ids["nodes"][0]["customer"]["id"]
-    for field, global_id in (("booking", booking_id), ("customer", customer_id)):
+    for field, global_id, kind in (("booking", booking_id, "bookings"), ("customer", customer_id, "customers")):
         body = live_gateway.graphql(f'{{ {field}(id: "{global_id}", maxAge: 0) {{ id }} }}')
         assert body["data"][field]["id"] == global_id
-        assert sources(freshness(body), "bookings") == answered_live("bookings")
+        assert sources(freshness(body), kind) == answered_live(kind)
+
+
+def test_each_root_field_s_entry_is_labelled_with_the_data_it_read(live_gateway: RunningGateway) -> None:
+    body = live_gateway.graphql(
+        "{ bookings(first: 1) { totalCount } customers(first: 1) { totalCount } inventory(first: 1) { totalCount } }"
+    )
+    assert {location: set(kinds) for location, kinds in freshness(body).items()} == {
+        location: {"bookings", "customers", "stock"} for location in LOCATIONS
+    }
+    only_customers = freshness(live_gateway.graphql("{ customers(first: 1) { totalCount } }"))
+    assert {location: set(kinds) for location, kinds in only_customers.items()} == {
+        location: {"customers"} for location in LOCATIONS
+    }
+
+
+def test_a_location_that_cannot_be_asked_says_why_even_when_asked_for_fresh_data(
+    live_gateway: RunningGateway,
+) -> None:
+    query = "{ bookings(first: 1, maxAge: 0) { totalCount } inventory(first: 1, maxAge: 0) { totalCount } }"
+    report = freshness(live_gateway.graphql(query))
+    why = {
+        (location, kind): entry["cannotRefresh"] for location, kinds in report.items() for kind, entry in kinds.items()
+    }
+    expected = {
+        ("salford-quays", "bookings"): PUSH_ONLY,
+        ("salford-quays", "stock"): NO_STOCK,
+        ("leeds-headingley", "stock"): NO_STOCK,
+        ("manchester-piccadilly-hotel", "stock"): NO_STOCK,
+    }
+    assert {key: reason for key, reason in why.items() if reason is not None} == expected
+    # Not a failure: nothing was tried, so there is no error, and the data is the cache's.
+    salford = report["salford-quays"]["bookings"]
+    assert (salford["source"], salford["error"]) == ("cache", None)
 
 
 def test_a_location_filter_bounds_what_is_refreshed(live_gateway: RunningGateway) -> None:

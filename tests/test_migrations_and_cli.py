@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
 from conftest import ThrowawayPostgres, cli_token
 from sources.cache.database import create_engine
@@ -62,6 +62,19 @@ def test_the_migrate_command_brings_an_empty_postgresql_database_to_the_models_s
         assert again.returncode == 0 and again.stdout == migrated.stdout
     finally:
         database.drop()
+
+
+def test_migrating_a_postgresql_database_that_does_not_exist_fails_with_one_line_naming_it() -> None:
+    missing = make_url(ThrowawayPostgres().url).set(password="hunter2")  # a fresh name, never created
+    failed = _cli("--database-url", missing.render_as_string(hide_password=False), "migrate")
+    assert failed.returncode == 1
+    assert failed.stdout == ""
+    shown = missing.render_as_string(hide_password=True)
+    assert "hunter2" not in failed.stderr and shown.startswith("postgresql+asyncpg://postgres:***@")
+    assert failed.stderr.splitlines() == [
+        f'cannot open the database {shown}: database "{missing.database}" does not exist '
+        f"(create it first: createdb -h {missing.host} -p {missing.port} -U {missing.username} {missing.database})"
+    ]
 
 
 def test_the_migrate_command_brings_a_new_sqlite_file_to_the_models_schema(tmp_path: Path) -> None:

@@ -286,8 +286,8 @@ async def test_a_push_reaches_a_booking_events_subscriber(central: Central) -> N
         event = subscriber.next(operation, seconds=5.0)["bookingEvents"]
         assert event == {
             "bookingId": booking_id,
-            "change": "created",
-            "status": "confirmed",
+            "change": "CREATED",
+            "status": "CONFIRMED",
             "serviceLocationId": f"Location:{SALFORD}",
             "booking": {"id": booking_id, "status": "CONFIRMED"},
         }
@@ -296,7 +296,7 @@ async def test_a_push_reaches_a_booking_events_subscriber(central: Central) -> N
         cancelled = await _pusher(central, store).push(local_id, "booking.cancelled")
         assert cancelled.status_code == 200, cancelled.text
         event = subscriber.next(operation, seconds=5.0)["bookingEvents"]
-        assert (event["bookingId"], event["change"], event["status"]) == (booking_id, "synced", "cancelled")
+        assert (event["bookingId"], event["change"], event["status"]) == (booking_id, "SYNCED", "CANCELLED")
         assert event["booking"] == {"id": booking_id, "status": "CANCELLED"}
 
 

@@ -179,7 +179,7 @@ async def test_a_push_for_a_customer_the_website_already_knows_is_that_customer(
         assert answer.status_code == 200, answer.text
         event = subscriber.next(operation, seconds=5.0)["bookingEvents"]
     assert answer.json()["booking_id"] == booking_id
-    assert event == {"bookingId": to_global_id("Booking", booking_id), "change": "synced"}
+    assert event == {"bookingId": to_global_id("Booking", booking_id), "change": "SYNCED"}
     assert _booking(central, booking_id).customer_id == customer_id
     assert _booking(central, booking_id).resource_id == resource_id  # the website names none: it is kept
     assert (count(central, Customer), count(central, CustomerMapping)) == (customers, mappings)

@@ -196,7 +196,7 @@ def test_a_booking_made_through_one_process_is_pushed_to_subscribers_of_both(
         assert received - sent < 1.0
         assert event == {
             "bookingId": booking_id,
-            "change": "created",
+            "change": "CREATED",
             "serviceLocationId": f"Location:{HOME}",
             "booking": {"status": "CONFIRMED"},  # process 2 reads it from the shared cache
         }

@@ -34,7 +34,7 @@ from resolvers.bookings.vocabulary import BookingSort
 from resolvers.catalog.queries import ResourceFilter, ServiceFilter, list_resources, list_services
 from resolvers.context import Context
 from resolvers.customers.queries import CustomerFilter, duplicate_customer_groups, list_customers
-from resolvers.freshness import refresh_for_query
+from resolvers.freshness import FreshData, refresh_for_query
 from resolvers.inventory.queries import InventoryFilter, list_stock_items
 from resolvers.listing import ListResult
 from resolvers.locations.health import network_health
@@ -57,7 +57,6 @@ from sources.cache.models import (
     StockItem,
     SyncJob,
 )
-from sync.live.refresh import RefreshScope
 
 # -- lists and their totalCount ------------------------------------------------------------------
 
@@ -191,8 +190,8 @@ def test_network_health_reports_only_the_scope_s_locations(gateway: RunningGatew
 
 def test_the_max_age_refresh_and_its_report_cover_only_the_scope_s_locations(gateway: RunningGateway) -> None:
     async def reported(context: Context) -> set[str]:
-        await refresh_for_query(context, None, [RefreshScope.BOOKINGS_AND_CUSTOMERS], 3600)
-        return {item.location_id for item in context.freshness}
+        await refresh_for_query(context, None, FreshData.BOOKINGS, 3600)
+        return {entry.report.location_id for entry in context.freshness}
 
     assert run(gateway, ONLY_MANCHESTER, reported) == {MANCHESTER}
     assert run(gateway, RowScope.everything(), reported) == {

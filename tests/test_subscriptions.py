@@ -136,8 +136,8 @@ def test_a_booking_reaches_its_locations_subscriber_within_a_second_and_not_anot
 
         assert received - sent < 1.0
         assert event["bookingId"] == booking_id
-        assert event["change"] == "created"
-        assert event["status"] == "confirmed"
+        assert event["change"] == "CREATED"
+        assert event["status"] == "CONFIRMED"
         assert event["serviceLocationId"] == f"Location:{HOME}"
         assert event["missedEvents"] == 0
         assert event["booking"] == {"id": booking_id, "status": "CONFIRMED"}
@@ -162,7 +162,7 @@ def test_each_event_of_a_subscription_reads_the_cache_as_it_is_then(live_gateway
         cancel(live_gateway, booking_id)
 
         cancelled = socket.next(events)["bookingEvents"]
-        assert (cancelled["change"], cancelled["booking"]["status"]) == ("cancelled", "CANCELLED")
+        assert (cancelled["change"], cancelled["booking"]["status"]) == ("CANCELLED", "CANCELLED")
 
 
 def test_operations_on_one_connection_do_not_share_what_they_loaded(live_gateway: RunningGateway) -> None:

@@ -87,7 +87,7 @@ class _ActivityBuilder:
         self, location_id: str, started: datetime, finished: datetime, trigger: str, error: str | None = None
     ) -> Row:
         rng = self.rng
-        job_id = self.ids.new("sync")
+        job_id = self.ids.new("job")
         entities = SYNCED_ENTITIES if trigger == "scheduled" else ("bookings",)
         pulled = 0
         step_start = started

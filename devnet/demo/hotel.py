@@ -138,7 +138,7 @@ class _HotelBuilder:
 
     def last_sync(self, finished_at: datetime) -> tuple[list[Row], list[Row]]:
         """The hotel's last scheduled pull, which ended at its `last_sync_at`, and its one log per feed."""
-        job_id = self.ids.new("sync")
+        job_id = self.ids.new("job")
         entities = ("customers", "bookings", "resources")
         step = timedelta(milliseconds=self.rng.randint(300, 2_000))
         started = finished_at - step * len(entities)

@@ -1,7 +1,8 @@
 """The bookings domain's words, defined once: statuses, sort orders and the relations a booking has.
 
-Statuses come from the cache's vocabulary (sync/ needs them too and never imports resolvers/); the
-sorts and relation names are this domain's own. schema/ and the REST shims use these, not copies.
+Statuses come from the cache's vocabulary (sync/ needs them too and never imports resolvers/), the
+changes a booking event names from sync/'s events (it publishes them); the sorts and relation names are
+this domain's own. schema/ and the REST shims use these, not copies.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ from enum import StrEnum
 from resolvers.pagination import SortOrder
 from sources.cache.models import Booking
 from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES, BookingStatus
+from sync.events import BookingChange
 
-__all__ = ["ACTIVE_BOOKING_STATUSES", "BOOKING_SORT_ORDERS", "BookingRelation", "BookingSort", "BookingStatus"]
+__all__ = [
+    "ACTIVE_BOOKING_STATUSES",
+    "BOOKING_SORT_ORDERS",
+    "BookingChange",
+    "BookingRelation",
+    "BookingSort",
+    "BookingStatus",
+]
 
 bookings = Booking.__table__
 

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.bookings import queries as booking_resolvers
-from resolvers.freshness import RefreshScope
+from resolvers.freshness import FreshData
 from resolvers.ids import key_of, keys_of
 from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.bookings.types import Booking, BookingSort, BookingStatus, relations_to_prefetch
@@ -69,7 +69,7 @@ class BookingQueries:
     @strawberry.field(
         permission_classes=[requires(Permission.VIEW_BOOKINGS)],
         description="Bookings across the network, filtered and sorted.",
-        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS, locations=_locations_read)],
+        extensions=[Fresh(FreshData.BOOKINGS, locations=_locations_read)],
     )
     async def bookings(
         self,
@@ -95,7 +95,7 @@ class BookingQueries:
     @strawberry.field(
         permission_classes=[requires(Permission.VIEW_BOOKINGS)],
         description="One booking by id; null with a NOT_FOUND error if there is none.",
-        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
+        extensions=[Fresh(FreshData.BOOKINGS)],
     )
     async def booking(self, info: Info, id: IdArgument) -> Booking | None:
         return await resolve_typed_node(info, Booking, str(id))

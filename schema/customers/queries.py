@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.customers.queries import CustomerFilter, duplicate_customer_groups, list_customers
-from resolvers.freshness import RefreshScope
+from resolvers.freshness import FreshData
 from resolvers.ids import keys_of
 from schema.arguments import After, Before, First, IdArgument, Last, id_strings, page_args
 from schema.customers.types import Customer
@@ -36,7 +36,7 @@ class CustomerQueries:
     @strawberry.field(
         permission_classes=[requires(Permission.VIEW_CUSTOMERS)],
         description="Customers across the network, by last name.",
-        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
+        extensions=[Fresh(FreshData.CUSTOMERS)],
     )
     async def customers(
         self,
@@ -72,7 +72,7 @@ class CustomerQueries:
     @strawberry.field(
         permission_classes=[requires(Permission.VIEW_CUSTOMERS)],
         description="One customer by id; null with a NOT_FOUND error if there is none.",
-        extensions=[Fresh(RefreshScope.BOOKINGS_AND_CUSTOMERS)],
+        extensions=[Fresh(FreshData.CUSTOMERS)],
     )
     async def customer(self, info: Info, id: IdArgument) -> Customer | None:
         return await resolve_typed_node(info, Customer, str(id))

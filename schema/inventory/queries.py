@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers.freshness import RefreshScope
+from resolvers.freshness import FreshData
 from resolvers.inventory.queries import InventoryFilter, list_stock_items
 from schema.arguments import After, Before, First, Last, location_keys, page_args
 from schema.extensions import Fresh
@@ -35,7 +35,7 @@ class InventoryQueries:
     @strawberry.field(
         permission_classes=[requires(Permission.VIEW_STOCK)],
         description="Stock items with their level at each location.",
-        extensions=[Fresh(RefreshScope.STOCK, locations=_locations_read)],
+        extensions=[Fresh(FreshData.STOCK, locations=_locations_read)],
     )
     async def inventory(
         self,

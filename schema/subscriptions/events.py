@@ -10,10 +10,12 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from resolvers.bookings.vocabulary import BookingChange, BookingStatus
 from resolvers.event_streams import Event
 from resolvers.ids import to_global_id
 from resolvers.loading import load_now
 from schema.bookings.types import Booking
+from schema.enums import graphql_enum
 from schema.inventory.types import StockItem
 from schema.locations.types import Location, LocationStatus, location_by_id
 
@@ -31,6 +33,28 @@ def _location_status(value: Any) -> LocationStatus | None:
         return LocationStatus(value)
     except ValueError:
         return None  # "unknown" (never seen before) or a status this schema does not name
+
+
+def _booking_status(value: Any) -> BookingStatus | None:
+    return None if value is None else BookingStatus(value)
+
+
+graphql_enum(
+    BookingChange,
+    "What happened to a booking.",
+    {
+        BookingChange.CREATED: "New: its location confirmed one made through the gateway, or one made there arrived.",
+        BookingChange.REJECTED: "Its location refused a booking made through the gateway; the booking is gone.",
+        BookingChange.RESCHEDULED: "Its location took a new time or resource.",
+        BookingChange.CANCELLED: "Its location took a cancellation.",
+        BookingChange.CHANGE_REJECTED: "Its location refused a reschedule or cancellation; it is as it was.",
+        BookingChange.SYNCED: "A change made at its location reached the gateway (pull, webhook or push).",
+        BookingChange.DELETED: "Its location no longer has it (found by a full sync).",
+        BookingChange.RESOLVED: "A conflict about it was settled.",
+        BookingChange.RESTORED: "A rollback brought it back after a sync deleted it.",
+        BookingChange.ROLLED_BACK: "A rollback undid a sync's change to it.",
+    },
+)
 
 
 @strawberry.interface(description="What every subscription event carries.")
@@ -120,8 +144,11 @@ class ConflictEvent(SubscriptionEvent):
 @strawberry.type(description="A booking was created, changed, cancelled or rejected.")
 class BookingEvent(SubscriptionEvent):
     booking_id: strawberry.ID = strawberry.field(description="The booking.")
-    change: str = strawberry.field(description="What happened: created, rejected, rescheduled, cancelled, ...")
-    status: str = strawberry.field(description="The booking's status after the change (rejected: it is gone).")
+    change: BookingChange = strawberry.field(description="What happened to it.")
+    status: BookingStatus | None = strawberry.field(
+        description="Its status after the change, as `Booking.status`; null for REJECTED (it never existed at its "
+        "location)."
+    )
     service_location_id: strawberry.ID = strawberry.field(description="Where the service is delivered.")
     originating_location_id: strawberry.ID | None = strawberry.field(description="Where it was booked.")
     booking_key: strawberry.Private[str]
@@ -133,8 +160,8 @@ class BookingEvent(SubscriptionEvent):
             occurred_at=event.occurred_at,
             missed_events=event.missed,
             booking_id=_id("Booking", p["bookingId"]),
-            change=p["change"],
-            status=p["status"],
+            change=BookingChange(p["change"]),
+            status=_booking_status(p.get("status")),
             service_location_id=_id("Location", p["serviceLocationId"]),
             originating_location_id=_location_id(p.get("originatingLocationId")),
             booking_key=p["bookingId"],

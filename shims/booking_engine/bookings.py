@@ -20,7 +20,7 @@ from resolvers.bookings.change import cancel_booking, reschedule_booking
 from resolvers.bookings.create import CreateBooking, NewCustomer, create_booking
 from resolvers.context import Context
 from resolvers.errors import NotFoundError
-from resolvers.freshness import RefreshScope, refresh_for_query
+from resolvers.freshness import FreshData, refresh_for_query
 from resolvers.hotels import queries
 from resolvers.hotels.stays import require_hotel, stay_dates, stay_window
 from resolvers.permissions import Permission
@@ -119,7 +119,7 @@ async def read(request: Request) -> Response:
     booking_id = request.path_params["booking_id"]
     _, hotel = await _stay(context, booking_id)
     # Fresh from the hotel when the cache is older than max_age (the GraphQL fields' freshness machinery).
-    await refresh_for_query(context, [hotel.id], [RefreshScope.BOOKINGS_AND_CUSTOMERS], asked.max_age)
+    await refresh_for_query(context, [hotel.id], FreshData.BOOKINGS, asked.max_age)
     return await _answer(context, booking_id)
 
 

@@ -17,7 +17,7 @@ from sources.connectors.records import RecordType
 from sync.apply.batch import ApplyResult, Batch
 from sync.apply.state import BOOKING_FIELDS, Image, image_of, row_value, same
 from sync.conflicts.propagate import propagation
-from sync.events import booking_event
+from sync.events import BookingChange, booking_event
 from sync.outbox.messages import BookingBefore, BookingCancelMessage, BookingRescheduleMessage
 from sync.outbox.queue import Queued
 
@@ -67,7 +67,7 @@ async def set_pulled_fields(
         share_bp=batch.rules.originating_share_bp,
     )
     result.updated += 1
-    result.events.append(booking_event(booking, "synced"))
+    result.events.append(booking_event(booking, BookingChange.SYNCED))
 
 
 async def _local_resource(session: AsyncSession, resource_id: str | None, location_id: str) -> str | None:

@@ -33,7 +33,7 @@ from sync.apply.entity import Undo, check_fields, chosen_fields, restore, still_
 from sync.apply.state import BOOKING_FIELDS, Image, agree, image_of, json_value, load_states, row_value
 from sync.conflicts.detect import Side
 from sync.errors import InvalidResolution
-from sync.events import booking_event
+from sync.events import BookingChange, booking_event
 from sync.outbox.queue import Queued, supersede
 from sync.types import ConflictChoice
 
@@ -166,7 +166,7 @@ class Bookings:
             booking.updated_at = remote.updated_at  # its source's change time: what `newest` compares
         elif details_changed:
             result.updated += 1
-            result.events.append(booking_event(booking, "synced"))
+            result.events.append(booking_event(booking, BookingChange.SYNCED))
         else:
             result.unchanged += 1
         await agree(session, BOOKING, booking.id, location_id, remote.version, there)
@@ -204,7 +204,7 @@ class Bookings:
         await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
         await agree(session, BOOKING, booking.id, location_id, remote.version, values)
         result.created += 1
-        result.events.append(booking_event(booking, "created"))
+        result.events.append(booking_event(booking, BookingChange.CREATED))
         return booking
 
     async def reconcile(
@@ -230,7 +230,7 @@ class Bookings:
                 version=booking.version,
                 sync_job_id=job_id,
             )
-            result.events.append(booking_event(booking, "deleted"))
+            result.events.append(booking_event(booking, BookingChange.DELETED))
             await session.execute(delete(RevenueEntry).where(RevenueEntry.booking_id == booking.id))
             await session.execute(
                 delete(SyncState).where(SyncState.entity_type == BOOKING, SyncState.entity_id == booking.id)
@@ -266,7 +266,7 @@ class Bookings:
         else:
             there = (conflict.source_data or {}).get("fields") or before
             result.queued += await self.propagate(session, rules, booking.id, why="resolve", held={**before, **there})
-        result.events.append(booking_event(booking, "resolved"))
+        result.events.append(booking_event(booking, BookingChange.RESOLVED))
         conflict.resolved_data = fields
         return result
 
@@ -281,7 +281,7 @@ class Bookings:
             await session.flush()
             await replace_revenue_entries(session, restored, undo.rules.originating_share_bp)
             await undo.log(entry, restored.version)
-            undo.result.events.append(booking_event(restored, "restored"))
+            undo.result.events.append(booking_event(restored, BookingChange.RESTORED))
             return True
         booking = await session.get(Booking, entry.entity_id)
         if booking is None or not still_as_written(booking, entry.after):
@@ -297,7 +297,7 @@ class Bookings:
         await replace_revenue_entries(session, booking, undo.rules.originating_share_bp)
         await undo.log(entry, booking.version)
         undo.result.queued += await self.propagate(session, undo.rules, booking.id, why="rollback", held=there)
-        undo.result.events.append(booking_event(booking, "rolled_back"))
+        undo.result.events.append(booking_event(booking, BookingChange.ROLLED_BACK))
         return True
 
     async def propagate(

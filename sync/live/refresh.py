@@ -35,11 +35,18 @@ CLOCK_SKEW = timedelta(seconds=5)
 
 
 class RefreshScope(StrEnum):
-    BOOKINGS_AND_CUSTOMERS = "bookings"  # bookings with the customers they name (reported as "bookings")
+    BOOKINGS_AND_CUSTOMERS = "bookings"  # bookings with the customers they name: one refresh brings both
     STOCK = "stock"
 
 
 NEEDS = {RefreshScope.BOOKINGS_AND_CUSTOMERS: Capability.READ_BOOKINGS, RefreshScope.STOCK: Capability.READ_STOCK}
+
+# Why a location's data of a kind is never refreshed live, whatever the bound: its cached data is all there is.
+CANNOT_ASK = {
+    RefreshScope.BOOKINGS_AND_CUSTOMERS: "push-only: the location pushes its changes; it cannot be asked",
+    RefreshScope.STOCK: "no stock to read: the location's system keeps none the gateway can ask for",
+}
+NO_CONNECTOR = "not connected: the gateway holds no connector for this location (retired, or left out of the network)"
 
 
 class Source(StrEnum):
@@ -53,7 +60,8 @@ class Freshness:
     kind: RefreshScope
     source: Source
     refreshed_at: datetime | None
-    error: str | None = None
+    error: str | None = None  # a refresh was tried and failed (or missed the deadline)
+    cannot_refresh: str | None = None  # none is ever tried: why (CANNOT_ASK, NO_CONNECTOR)
 
     def age_seconds(self, now: datetime) -> float | None:
         return None if self.refreshed_at is None else max((now - self.refreshed_at).total_seconds(), 0.0)
@@ -112,10 +120,11 @@ class Refresher:
             connector = self.connectors.get(location_id)
             for kind in kinds:
                 refreshed_at = self._marks.get((location_id, kind))
-                if refreshed_at is not None and refreshed_at >= bound:
-                    reports.append(Freshness(location_id, kind, Source.CACHE, refreshed_at))
-                elif connector is None or NEEDS[kind] not in connector.capabilities:
-                    # Nothing to ask (a location that pushes to us, or no stock there): the cache is all there is.
+                # Checked before the bound: such a location's cache is never "fresh enough", it is all there is.
+                if connector is None or NEEDS[kind] not in connector.capabilities:
+                    why = NO_CONNECTOR if connector is None else CANNOT_ASK[kind]
+                    reports.append(Freshness(location_id, kind, Source.CACHE, refreshed_at, cannot_refresh=why))
+                elif refreshed_at is not None and refreshed_at >= bound:
                     reports.append(Freshness(location_id, kind, Source.CACHE, refreshed_at))
                 else:
                     tasks[self._refresh_once(connector, kind)] = (location_id, kind)

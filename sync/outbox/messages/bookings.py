@@ -18,7 +18,7 @@ from sources.connectors.base import Connector
 from sources.connectors.errors import RejectionCode, UpstreamRejected
 from sources.connectors.records import BookingAck, BookingRequest, CustomerDetails, RecordType
 from sync.apply.state import BOOKING_FIELDS, agree, image_of
-from sync.events import booking_event
+from sync.events import BookingChange, booking_event
 from sync.outbox.messages.base import DeliveryEffects, Message, encode_value
 
 
@@ -127,7 +127,7 @@ class BookingCreateMessage(Message[BookingAck]):
         await agree(
             session, RecordType.BOOKING, booking.id, location_id, ack.version, image_of(booking, BOOKING_FIELDS)
         )
-        return DeliveryEffects((booking_event(booking, "created"),))
+        return DeliveryEffects((booking_event(booking, BookingChange.CREATED),))
 
     async def rejected(self, session: AsyncSession, location_id: str, error: UpstreamRejected) -> DeliveryEffects:
         # The booking never existed at its owner: remove the claim entirely.
@@ -135,7 +135,7 @@ class BookingCreateMessage(Message[BookingAck]):
         await session.execute(delete(Booking).where(Booking.id == self.booking_id))
         if booking is None:
             return DeliveryEffects()
-        return DeliveryEffects((booking_event(booking, "rejected", status="rejected"),))
+        return DeliveryEffects((booking_event(booking, BookingChange.REJECTED),))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -143,7 +143,7 @@ class _BookingChange(Message[BookingAck]):
     """A change to a booking its location holds; the local id is read again when it is sent."""
 
     entity_type: ClassVar[RecordType] = RecordType.BOOKING
-    change: ClassVar[str]  # what the booking.changed event calls it
+    change: ClassVar[BookingChange]  # what the booking.changed event calls it
 
     booking_id: str
     local_booking_id: str
@@ -153,7 +153,7 @@ class _BookingChange(Message[BookingAck]):
         return self.booking_id
 
     def encode(self) -> dict[str, Any]:
-        return {**Message.encode(self), "change": self.change}
+        return {**Message.encode(self), "change": self.change.value}
 
     def expects_version(self) -> bool:
         return True
@@ -198,13 +198,13 @@ class _BookingChange(Message[BookingAck]):
         before = self.before
         booking.status, booking.start_at, booking.end_at = before.status, before.start_at, before.end_at
         booking.resource_id = before.resource_id
-        return DeliveryEffects((booking_event(booking, "change_rejected"),))
+        return DeliveryEffects((booking_event(booking, BookingChange.CHANGE_REJECTED),))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class BookingRescheduleMessage(_BookingChange):
     op: ClassVar[str] = "booking.reschedule"
-    change: ClassVar[str] = "rescheduled"
+    change: ClassVar[BookingChange] = BookingChange.RESCHEDULED
 
     start_at: datetime
     end_at: datetime
@@ -228,7 +228,7 @@ class BookingRescheduleMessage(_BookingChange):
 @dataclasses.dataclass(frozen=True, slots=True)
 class BookingCancelMessage(_BookingChange):
     op: ClassVar[str] = "booking.cancel"
-    change: ClassVar[str] = "cancelled"
+    change: ClassVar[BookingChange] = BookingChange.CANCELLED
 
     reason: str = ""
     expected_version: int | None = None
