@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import strawberry
@@ -15,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.extensions import max_aliases as max_aliases_extension
 from strawberry.federation import Schema as FederationSchema
 from strawberry.federation.schema import FederationAny
+from strawberry.printer import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
@@ -97,6 +99,11 @@ class GatewaySchema(FederationSchema):
         if isinstance(context, Context):
             kwargs["context_value"] = context = operation_context(context)
         return translated_stream(await super().stream(query, *args, **kwargs), context)
+
+    @functools.cached_property
+    def subgraph_sdl(self) -> str:
+        """The SDL `_service { sdl }` answers (schema.federation), printed once: the schema does not change."""
+        return print_schema(self)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Logging happens in translate_errors: unexpected errors with the request id, expected ones not at all."""

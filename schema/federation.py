@@ -12,7 +12,7 @@ may not see, like one that does not exist, is null with a NOT_FOUND error at its
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Protocol, runtime_checkable
 
 import strawberry
 from strawberry.federation.schema import FederationAny
@@ -55,11 +55,21 @@ REPRESENTATION_HINT = 'a representation is {"__typename": T, "id": "T:…"} with
 )
 
 
+@runtime_checkable
+class PrintsSubgraphSdl(Protocol):
+    """A schema that keeps its printed SDL (GatewaySchema: printed once, on first ask)."""
+
+    @property
+    def subgraph_sdl(self) -> str: ...
+
+
 @strawberry.type(name="_Service", description="This subgraph as a supergraph composition reads it.")
 class FederatedService:
     @strawberry.field(description="The schema in SDL with its Federation directives (`@link`, `@key`).")
     def sdl(self, info: Info) -> str:
-        return print_schema(info.schema)
+        schema = info.schema
+        # Printing the schema takes tens of milliseconds on the event loop; a router asks for it again and again.
+        return schema.subgraph_sdl if isinstance(schema, PrintsSubgraphSdl) else print_schema(schema)
 
 
 async def resolve_entity(info: Info, representation: Any) -> Node:

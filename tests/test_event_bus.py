@@ -73,8 +73,8 @@ async def test_a_slow_subscriber_keeps_only_the_newest_events_and_is_told_how_ma
     assert all(event.missed == 0 for event in kept[1:])
     assert [event.payload["n"] for event in received] == list(range(10_000))
     assert all(event.missed == 0 for event in received)
-    # Publishing did not wait for the slow reader: 10,000 events in well under a second.
-    assert publishing < 1.0
+    # Publishing did not wait for the slow reader (that would never end); the bound is generous for a loaded machine.
+    assert publishing < 10.0
     reader.cancel()
     slow.close()
 

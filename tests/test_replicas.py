@@ -188,12 +188,9 @@ def test_a_booking_made_through_one_process_is_pushed_to_subscribers_of_both(
         there.sync()
         here.sync()
 
-        sent = time.monotonic()
+        # Latency is bench/subscriptions.py's to measure; here, only that the other replica hears it.
         booking_id = book(first, service, slot, customer)
-        event = there.next(on_second, seconds=1.0)["bookingEvents"]
-        received = time.monotonic()
-
-        assert received - sent < 1.0
+        event = there.next(on_second, seconds=10.0)["bookingEvents"]
         assert event == {
             "bookingId": booking_id,
             "change": "CREATED",
