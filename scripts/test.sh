@@ -17,5 +17,7 @@ fi
 if [[ $# -gt 0 ]]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-.venv/bin/python -m pytest
+# Two workers, a test module each at a time (its module-scoped gateway stays in one process); every worker
+# makes its own databases and gateways, so they share nothing but the machine.
+.venv/bin/python -m pytest -n 2 --dist loadfile
 bash scripts/clock_matrix.sh

@@ -213,7 +213,7 @@ def cli_token(database_url: str, *arguments: str, role: str = "network_admin") -
 
 
 def start_gateway(settings: Settings) -> RunningGateway:
-    if "demo_credentials_file" not in settings.model_fields_set:
+    if settings.demo_credentials_file == Settings().demo_credentials_file:  # the default, or the run's (above)
         # Each gateway writes its demo's credentials to a file of its own, not into the working tree's var/.
         folder = Path(tempfile.mkdtemp(prefix="gateway-credentials-"))
         settings = settings.model_copy(update={"demo_credentials_file": folder / "demo-credentials.json"})
