@@ -99,3 +99,19 @@ async def _bookings_of(gateway: RunningGateway, resource_id: str) -> list[tuple[
 def bookings_of(gateway: RunningGateway, resource_id: str) -> list[tuple[str, datetime, str]]:
     """Every booking of the resource in the cache: (id, start, status)."""
     return gateway.run(_bookings_of(gateway, resource_id))
+
+
+def booked(payload: dict[str, Any]) -> str:
+    """The id of the booking a createBooking payload made, delivered to its location."""
+    assert payload["errors"] == [], payload
+    assert [outcome["status"] for outcome in payload["outcomes"]] == ["DELIVERED"], payload
+    booking_id: str = payload["booking"]["id"]
+    return booking_id
+
+
+def refused_naming(payload: dict[str, Any], rule: str) -> None:
+    """The write was refused, SLOT_UNAVAILABLE at `startAt` naming the sharing rule, and went nowhere."""
+    [error] = payload["errors"]
+    assert payload["outcomes"] == [] and not payload.get("booking"), payload
+    assert (error["code"], error["field"], error["sharingRule"]) == ("SLOT_UNAVAILABLE", "startAt", rule.upper())
+    assert f"`{rule}`" in error["message"]

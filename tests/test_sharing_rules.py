@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from live_helpers import cache_counts, customer_known_at
-from sharing_helpers import DemoLoan, bookings_of, demo_loan, tuesday
+from sharing_helpers import DemoLoan, booked, bookings_of, demo_loan, refused_naming, tuesday
 
 from conftest import RunningGateway, start_gateway, stop_gateway
 from identity.principal import Role
@@ -145,26 +145,6 @@ def book(network: Network, start: datetime, *, at_owner: bool = False, **extra: 
     return payload
 
 
-def booked(payload: dict[str, Any]) -> str:
-    assert payload["errors"] == [], payload
-    assert [outcome["status"] for outcome in payload["outcomes"]] == ["DELIVERED"], payload
-    booking_id: str = payload["booking"]["id"]
-    return booking_id
-
-
-def refused_by(payload: dict[str, Any]) -> tuple[str, str | None, str | None]:
-    [error] = payload["errors"]
-    assert payload["outcomes"] == [] and not payload.get("booking"), payload
-    return error["code"], error["sharingRule"], error["message"]
-
-
-def _refused_naming(payload: dict[str, Any], rule: str) -> None:
-    code, sharing_rule, message = refused_by(payload)
-    assert (code, sharing_rule) == ("SLOT_UNAVAILABLE", rule.upper()), payload
-    assert message is not None and f"`{rule}`" in message
-    assert payload["errors"][0]["field"] == "startAt"
-
-
 def free_starts(network: Network, location_id: str, service: str, day: date) -> set[datetime]:
     """When the lent resource is offered at `location_id` on `day` (the owner's local day)."""
     start = network.loan.at(day, "00:00")
@@ -263,7 +243,7 @@ def test_the_borrower_cannot_book_on_a_weekday_the_resource_is_not_lent(network:
     lend(network, {"weekdays": [2]})
     before = bookings_of(network.gateway, network.loan.resource)
 
-    _refused_naming(book(network, network.loan.at(day + timedelta(days=1), "11:00")), "weekdays")
+    refused_naming(book(network, network.loan.at(day + timedelta(days=1), "11:00")), "weekdays")
     assert bookings_of(network.gateway, network.loan.resource) == before
 
     allowed = book(network, network.loan.at(day, "11:00"))
@@ -276,8 +256,8 @@ def test_the_borrower_books_only_inside_the_hours_window_on_the_owner_s_clock(ne
     lend(network, {"from": "10:00", "until": "12:00"})
     loan = network.loan
 
-    _refused_naming(book(network, loan.at(day, "09:30")), "hours")
-    _refused_naming(book(network, loan.at(day, "12:00") - loan.duration + timedelta(minutes=15)), "hours")
+    refused_naming(book(network, loan.at(day, "09:30")), "hours")
+    refused_naming(book(network, loan.at(day, "12:00") - loan.duration + timedelta(minutes=15)), "hours")
     booked(book(network, loan.at(day, "10:00")))
     booked(book(network, loan.at(day, "12:00") - loan.duration))
 
@@ -287,7 +267,7 @@ def test_the_borrower_must_book_the_lead_time_ahead(network: Network) -> None:
     hours_ahead = (start - datetime.now(UTC)) // timedelta(hours=1)
     lend(network, {"lead_time_hours": hours_ahead + 24})
 
-    _refused_naming(book(network, start), "lead_time")
+    refused_naming(book(network, start), "lead_time")
 
     lend(network, {"lead_time_hours": hours_ahead - 24})
     booked(book(network, start))
@@ -305,7 +285,7 @@ def test_the_weekly_maximum_counts_the_borrower_s_bookings_in_the_iso_week_not_t
 
     for index in range(fits):
         booked(book(network, loan.at(monday, "10:00") + index * loan.duration))
-    _refused_naming(book(network, loan.at(monday + timedelta(days=4), "10:00")), "max_hours_per_week")
+    refused_naming(book(network, loan.at(monday + timedelta(days=4), "10:00")), "max_hours_per_week")
     # Nor is it offered there that week any more, while its owner still offers it.
     assert free_starts(network, loan.borrower, loan.borrower_service, monday + timedelta(days=2)) == set()
     assert free_starts(network, loan.owner, loan.owner_service, monday + timedelta(days=2))
@@ -348,7 +328,7 @@ def test_the_owner_books_its_own_resource_outside_the_rules_it_lends_it_under(ne
         },
     )
 
-    _refused_naming(book(network, start), "lead_time")
+    refused_naming(book(network, start), "lead_time")
     owners = book(network, start, at_owner=True)
 
     booked(owners)
@@ -373,7 +353,7 @@ def test_rescheduling_at_the_borrower_keeps_to_the_rules_and_counts_the_booking_
         payload: dict[str, Any] = body["data"]["rescheduleBooking"]
         return payload
 
-    _refused_naming(move(loan.at(day + timedelta(days=2), "10:00")), "weekdays")
+    refused_naming(move(loan.at(day + timedelta(days=2), "10:00")), "weekdays")
     [(_, start, _)] = [b for b in bookings_of(network.gateway, loan.resource) if f"Booking:{b[0]}" == booking_id]
     assert start == loan.at(day, "10:00")
     # Still within the week's maximum: the booking being moved does not count against itself.
