@@ -90,6 +90,16 @@ class MutationErrorCode(Enum):
     )
 
 
+@strawberry.enum(description="A sharing rule of a resource lent to the booking's location (see SharingRules).")
+class SharingRuleName(Enum):
+    WEEKDAYS = strawberry.enum_value("weekdays", description="The weekdays it is lent on.")
+    HOURS = strawberry.enum_value("hours", description="The window of the day it is lent in (from, until).")
+    MAX_HOURS_PER_WEEK = strawberry.enum_value(
+        "max_hours_per_week", description="The hours a week the borrowing location may book it for."
+    )
+    LEAD_TIME = strawberry.enum_value("lead_time", description="How long ahead it must be booked.")
+
+
 # Outcome codes that are not gateway error codes, and the error they amount to (None: not an error by itself).
 OUTCOME_CODES: dict[str, MutationErrorCode | None] = {
     "DEAD_LETTERED": MutationErrorCode.LOCATION_UNAVAILABLE,
@@ -109,16 +119,23 @@ class MutationError:
         description="Seconds after which the same request is worth retrying, when the failure is passing (a "
         "CONFLICT while a request with the same idempotency key is still in progress); null otherwise.",
     )
+    sharing_rule: SharingRuleName | None = strawberry.field(
+        default=None,
+        description="For SLOT_UNAVAILABLE: the sharing rule of a resource lent to the location that refused the "
+        "time (the message says how); null otherwise.",
+    )
 
     @classmethod
     def from_gateway_error(cls, error: GatewayError) -> MutationError:
         field = error.details.get("field")
         retry_after = error.details.get("retry_after")
+        rule = error.details.get("rule")
         return cls(
             code=MutationErrorCode[error.code.name],
             message=error.message,
             field=field if isinstance(field, str) else None,
             retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+            sharing_rule=SharingRuleName(rule) if isinstance(rule, str) else None,
         )
 
 

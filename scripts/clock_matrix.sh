@@ -20,7 +20,7 @@ MODULES=(
   tests/test_revenue_report.py tests/test_demo_network.py tests/test_sync_manual.py
   tests/test_sync_scenarios.py tests/test_writes.py tests/test_network_queries.py tests/test_replicas.py
   tests/test_onebooking.py tests/test_onebooking_push.py tests/test_bookingx_connector.py tests/test_delta_pull.py tests/test_subscriptions.py
-  tests/test_booking_engine.py
+  tests/test_booking_engine.py tests/test_sharing_rules.py
 )
 logs=$(mktemp -d)
 failed=0

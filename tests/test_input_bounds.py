@@ -146,7 +146,7 @@ def test_cancel_reason_and_share_rules_have_bounds(own_gateway: RunningGateway, 
         "withLocationId": f"Location:{ids.location}",
         "rules": {"max_hours_per_week": 1000},
     }
-    refused(own_gateway, "shareResource", share, "rules")
+    refused(own_gateway, "shareResource", share, "rules.max_hours_per_week")
 
 
 def test_a_huge_customer_search_is_invalid_input_naming_search(own_gateway: RunningGateway) -> None:

@@ -59,7 +59,9 @@ json_values = st.recursive(
 # Sharing rules and customer preferences are JSON objects; most of what is generated should be one.
 json_objects = st.one_of(
     st.dictionaries(
-        st.sampled_from(["days", "from", "notes", "max_hours_per_week"]) | strings, json_values, max_size=4
+        st.sampled_from(["weekdays", "from", "notes", "max_hours_per_week", "lead_time_hours"]) | strings,
+        json_values,
+        max_size=4,
     ),
     json_values,
 )
@@ -139,7 +141,7 @@ def fields_of(name: str, ids: DemoIds) -> dict[str, Field]:
             "idempotencyKey": key,
             "resourceId": (real("Resource", ids.resource), ids_of("Resource")),
             "withLocationId": location,
-            "rules": (st.just({"days": [1]}), json_objects),
+            "rules": (st.just({"weekdays": [1]}), json_objects),
         },
         "unshareResource": {
             "idempotencyKey": key,

@@ -551,7 +551,7 @@ async def test_sharing_a_resource_passes_the_rules_object_and_answers_with_the_r
 ) -> None:
     answer = WriteResult("resource", demo.resource, (delivered(demo.location),))
     write = fake(monkeypatch, resource_writes, "share_resource", answer)
-    rules = {"days": [1, 2], "from": "09:00", "until": "13:00", "max_hours_per_week": 8}
+    rules = {"weekdays": [1, 2], "from": "09:00", "until": "13:00", "max_hours_per_week": 8}
     variables = {
         "input": {
             "idempotencyKey": "k",

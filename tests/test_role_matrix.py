@@ -487,7 +487,7 @@ def _writing_inputs(gateway: RunningGateway, demo: Demo) -> dict[str, dict[str, 
             "idempotencyKey": _fresh_key(),
             "resourceId": demo.gid("Resource", demo.resource_at_a),
             "withLocationId": at_b,
-            "rules": {"days": [1], "from": "09:00", "until": "12:00"},
+            "rules": {"weekdays": [1], "from": "09:00", "until": "12:00"},
         },
         "unshareResource": {
             "idempotencyKey": _fresh_key(),

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from resolvers import bounds
+from resolvers.catalog.loans import Loan, loans_at
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
@@ -121,6 +122,11 @@ async def _ask(
         return [], f"did not answer within {deadline:g} s"
 
 
+def _lent_on_terms(loan: Loan | None, slot: Slot, now: datetime) -> bool:
+    """A slot on the location's own resource, or on one lent in whose sharing rules allow it."""
+    return loan is None or loan.refusal(slot.start_at, slot.end_at, now) is None
+
+
 def _sort_key(answer: LocationSlots) -> tuple[Any, ...]:
     by_slots = (-answer.found, answer.location.id, answer.service.name, answer.service.id)
     if answer.distance_km is None:
@@ -156,8 +162,16 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
     answers = await asyncio.gather(
         *(_ask(connector, service, start_at, query.end_at, deadline) for _, service, _, connector in asked)
     )
+    # A location offers the slots of staff lent to it as its own; only those its sharing rules allow are shown.
+    loans: dict[tuple[str, str], Loan] = {}
+    if asked:
+        async with context.engine.connect() as connection:
+            loans = await loans_at(connection, [location.id for location, *_ in asked], start_at, query.end_at)
     for (location, service, km, _), (slots, error) in zip(asked, answers, strict=True):
-        ordered = sorted(slots, key=lambda slot: (slot.start_at, slot.local_resource_id))
+        allowed = [
+            slot for slot in slots if _lent_on_terms(loans.get((location.id, slot.local_resource_id)), slot, now)
+        ]
+        ordered = sorted(allowed, key=lambda slot: (slot.start_at, slot.local_resource_id))
         results.append(
             LocationSlots(
                 location=location,

@@ -90,6 +90,7 @@ async def reschedule_booking(
             resource = await claim_resource(
                 session,
                 preferred or candidates,
+                location.id,
                 start_at,
                 new_end,
                 lock_rows=context.services.writer.locks_rows,

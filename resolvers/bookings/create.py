@@ -173,7 +173,7 @@ async def _claim(
                 f"resource {request.resource_id} cannot deliver {service.name} at {location.name}", field="resourceId"
             )
     resource = await claim_resource(
-        session, candidates, request.start_at, end_at, lock_rows=context.services.writer.locks_rows
+        session, candidates, location.id, request.start_at, end_at, lock_rows=context.services.writer.locks_rows
     )
     return Booking(
         id=new_id("bkg"),

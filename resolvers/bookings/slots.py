@@ -1,4 +1,5 @@
-"""Claiming a resource for a time range in the cache: the rule that a slot is never booked twice.
+"""Claiming a resource for a time range in the cache: the rule that a slot is never booked twice, and that a
+resource lent in is booked only within its sharing rules (resolvers/catalog/loans.py).
 
 On PostgreSQL the candidate resources are locked (FOR UPDATE, in id order so two
 claims never deadlock) before the overlap check, so competing claims queue per
@@ -16,6 +17,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.bookings.vocabulary import ACTIVE_BOOKING_STATUSES
+from resolvers.catalog.loans import loans_at
+from resolvers.clock import utc_now
 from resolvers.errors import InvalidInputError, SlotUnavailableError
 from sources.cache.models import Booking, Location, Resource, ResourceShare, Service
 
@@ -81,13 +84,16 @@ async def eligible_resources(session: AsyncSession, service: Service, location_i
 async def claim_resource(
     session: AsyncSession,
     candidates: Sequence[Resource],
+    location_id: str,
     start: datetime,
     end: datetime,
     *,
     lock_rows: bool,
     ignore_booking_id: str | None = None,
 ) -> Resource:
-    """The first candidate free for [start, end); raises SlotUnavailableError when none is."""
+    """The first candidate free for [start, end) that the location may book then (a resource lent in only
+    within its sharing rules); raises SlotUnavailableError when none is, naming the rule when a free resource
+    was refused by one."""
     if not candidates:
         raise SlotUnavailableError("no resource here can deliver this service")
     ids = sorted(resource.id for resource in candidates)
@@ -102,9 +108,21 @@ async def claim_resource(
     if ignore_booking_id is not None:
         overlapping = overlapping.where(Booking.id != ignore_booking_id)
     busy = set((await session.execute(overlapping)).scalars())
-    for resource in sorted(candidates, key=lambda r: r.id):
-        if resource.id not in busy:
+    free = [resource for resource in sorted(candidates, key=lambda r: r.id) if resource.id not in busy]
+    # Read under the lock, so two borrowers' claims cannot both take the last hours of a weekly maximum.
+    loans = await loans_at(
+        session, [location_id], start, end, resource_ids=[r.id for r in free], ignore_booking_id=ignore_booking_id
+    )
+    now = utc_now()
+    refusals = []
+    for resource in free:
+        loan = loans.get((location_id, resource.id))
+        refused = None if loan is None else loan.refused(start, end, now)
+        if refused is None:
             return resource
+        refusals.append(refused)
+    if refusals:
+        raise refusals[0]
     if len(candidates) == 1:
         raise SlotUnavailableError(f"{candidates[0].name} is already booked then", resourceId=candidates[0].id)
     raise SlotUnavailableError("everyone who can deliver this service is booked then")

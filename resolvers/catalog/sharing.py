@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from resolvers import bounds
 from resolvers.authorization import require_owned_resource
+from resolvers.catalog.sharing_rules import parse_rules
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.idempotency import run_idempotent
@@ -16,23 +17,6 @@ from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_no
 from sources.cache.models import Location, Resource, ResourceShare
 from sources.connectors.base import Capability
 from sync.outbox.messages import ResourceShareMessage, ResourceUnshareMessage, ShareBefore
-
-RULE_NAMES = frozenset({"days", "from", "until", "max_hours_per_week", "priority", "notes"})
-
-
-def _validate_rules(rules: dict[str, Any]) -> None:
-    unknown = sorted(set(rules) - RULE_NAMES)
-    if unknown:
-        raise InvalidInputError(
-            f"unknown sharing rules: {', '.join(unknown)} (known: {', '.join(sorted(RULE_NAMES))})", field="rules"
-        )
-    cap = rules.get("max_hours_per_week")
-    if cap is not None and (
-        isinstance(cap, bool) or not isinstance(cap, (int, float)) or not 0 < cap <= bounds.HOURS_PER_WEEK_MAX
-    ):
-        raise InvalidInputError(
-            f"`max_hours_per_week` must be a number above 0 and at most {bounds.HOURS_PER_WEEK_MAX:g}", field="rules"
-        )
 
 
 async def _set_share(
@@ -88,7 +72,7 @@ async def share_resource(
     bounds.key("withLocationId", with_location_id)
     bounds.json_value("rules", rules)
     await require_owned_resource(context, resource_id)
-    _validate_rules(rules)
+    parse_rules(rules)
     arguments = {"resource_id": resource_id, "with": with_location_id, "rules": rules}
     return await run_idempotent(
         context, "shareResource", key, arguments, lambda: _set_share(context, resource_id, with_location_id, rules, key)

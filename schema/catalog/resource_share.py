@@ -22,8 +22,13 @@ class ShareResourceInput:
     resource_id: strawberry.ID = strawberry.field(description="Global id of the resource; its location lends it.")
     with_location_id: strawberry.ID = strawberry.field(description="Global id of the borrowing location.")
     rules: JSON = strawberry.field(
-        description='The terms, a JSON object, e.g. {"days": [1, 2], "from": "09:00", "until": "13:00", '
-        '"max_hours_per_week": 8, "priority": 1, "notes": "..."}; replaces the terms of an existing share.'
+        description="The terms, a JSON object; replaces the terms of an existing share. Every key is optional: "
+        '"weekdays" (ISO weekdays 1 = Monday … 7 = Sunday, each once), "from" and "until" (the window of the day a '
+        'booking starts and ends in, "HH:MM", from before until), "max_hours_per_week" (0..168, the borrower\'s '
+        'bookings in the ISO week counted), "lead_time_hours" (0..2160, how long ahead a booking must be made), '
+        '"priority" (1..100) and "notes" (up to 500 characters). Weekdays and hours are the owning location\'s '
+        'local time. E.g. {"weekdays": [1, 2], "from": "09:00", "until": "13:00", "max_hours_per_week": 8, '
+        '"lead_time_hours": 24}. Another key or a value out of range is INVALID_INPUT naming it (field rules.<key>).'
     )
 
 

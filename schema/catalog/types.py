@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +14,8 @@ from resolvers.ids import to_global_id
 from schema.locations.types import Location, location_by_id
 from schema.money import Money
 from schema.relay import Node
+
+T = TypeVar("T")
 
 
 @strawberry.enum(description="What a resource is.")
@@ -56,22 +58,49 @@ class Service(Node):
         return location_by_id(info, self.location_id)
 
 
-@strawberry.type(description="When and how much a shared resource may work for a borrowing location.")
+def _stored(rules: dict[str, Any], key: str, kind: type[T]) -> T | None:
+    """The rule as written, or None: rules stored before they were checked may hold anything."""
+    value = rules.get(key)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+@strawberry.type(
+    description="When and how much a shared resource may work for a borrowing location: the rules shareResource "
+    "wrote, as written. Weekdays and hours are the owning location's local time. availability offers, and "
+    "createBooking, rescheduleBooking and transferBooking at the borrowing location accept, only times within "
+    "them (else SLOT_UNAVAILABLE naming the rule); the owner's own bookings are not bound by them."
+)
 class SharingRules:
-    weekdays: list[int] = strawberry.field(description="ISO weekdays it may be booked (1 = Monday).")
-    available_from: str | None = strawberry.field(description="Local time of day it becomes bookable, HH:MM.")
-    available_until: str | None = strawberry.field(description="Local time of day it stops being bookable, HH:MM.")
-    max_hours_per_week: int | None = strawberry.field(description="Weekly cap of booked hours at the borrower.")
+    weekdays: list[int] = strawberry.field(
+        description="ISO weekdays it may be booked on (1 = Monday … 7 = Sunday), rule `weekdays`; empty: any day."
+    )
+    available_from: str | None = strawberry.field(
+        description="Time of day (HH:MM, the owner's) a booking may start from, rule `from`; null: from midnight."
+    )
+    available_until: str | None = strawberry.field(
+        description="Time of day (HH:MM, the owner's) a booking must end by, rule `until`; null: until midnight."
+    )
+    max_hours_per_week: int | None = strawberry.field(
+        description="Hours a week (ISO week, the owner's time) the borrowing location may book it for, its "
+        "existing bookings counted, rule `max_hours_per_week`; null: no maximum."
+    )
+    lead_time_hours: int | None = strawberry.field(
+        description="How many hours ahead of its start a booking must be made, rule `lead_time_hours`; null: none."
+    )
     priority: int | None = strawberry.field(description="Lower goes first when several borrowers want it.")
+    notes: str | None = strawberry.field(description="Notes on the loan, for people.")
 
     @classmethod
     def from_dict(cls, rules: dict[str, Any]) -> SharingRules:
+        weekdays = rules.get("weekdays")
         return cls(
-            weekdays=list(rules.get("weekdays", [])),
-            available_from=rules.get("from"),
-            available_until=rules.get("until"),
-            max_hours_per_week=rules.get("max_hours_per_week"),
-            priority=rules.get("priority"),
+            weekdays=[day for day in weekdays if isinstance(day, int)] if isinstance(weekdays, list) else [],
+            available_from=_stored(rules, "from", str),
+            available_until=_stored(rules, "until", str),
+            max_hours_per_week=_stored(rules, "max_hours_per_week", int),
+            lead_time_hours=_stored(rules, "lead_time_hours", int),
+            priority=_stored(rules, "priority", int),
+            notes=_stored(rules, "notes", str),
         )
 
 
