@@ -1,4 +1,4 @@
-"""Migration 0011: weekday rules stored under the old input key `days` are renamed `weekdays`, so what a caller
+"""Migration 0009: weekday rules stored under the old input key `days` are renamed `weekdays`, so what a caller
 meant before the rules bound is what binds now (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _location(location_id: str) -> Location:
 
 
 def _undo_sharing_weekdays(connection: Connection) -> None:
-    command.downgrade(alembic_config(connection), "0011-1")
+    command.downgrade(alembic_config(connection), "0009-1")
 
 
 async def _rules_after_migrating(url: str, stored: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

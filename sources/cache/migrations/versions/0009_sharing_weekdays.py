@@ -4,7 +4,7 @@ shareResource used to take the key `days` while everything that read the rules (
 network) read `weekdays`, so a weekday rule written through the API was stored and never applied. Rules now
 bind; this renames the key in place so what was meant is what binds. A share that had both keeps `weekdays`.
 
-Revision ID: 0011
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-01 17:30:00
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0011'
+revision: str = '0009'
 down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
