@@ -20,7 +20,11 @@ from resolvers.catalog.loaders import (
     ServiceByIdLoader,
     ServicesByLocationIdLoader,
 )
-from resolvers.customers.loaders import CustomerByIdLoader, CustomerMappingsByCustomerIdLoader
+from resolvers.customers.loaders import (
+    ConsentRecordsByCustomerIdLoader,
+    CustomerByIdLoader,
+    CustomerMappingsByCustomerIdLoader,
+)
 from resolvers.inventory.loaders import StockItemByIdLoader, StockLevelsByItemIdLoader, StockLevelsByLocationIdLoader
 from resolvers.loading import BatchLoader
 from resolvers.locations.loaders import CountsByLocationIdLoader, LocationByIdLoader
@@ -89,6 +93,10 @@ class Loaders:
     @cached_property
     def customer_mappings_by_customer_id(self) -> CustomerMappingsByCustomerIdLoader:
         return self.get(CustomerMappingsByCustomerIdLoader)
+
+    @cached_property
+    def consent_records_by_customer_id(self) -> ConsentRecordsByCustomerIdLoader:
+        return self.get(ConsentRecordsByCustomerIdLoader)
 
     # -- catalog ----------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from sources.cache.models import (
     AuditEntry,
     Booking,
     Conflict,
+    ConsentRecord,
     Customer,
     CustomerMapping,
     IdempotencyRecord,
@@ -99,6 +100,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "transferBooking": OPERATIONS,
     "updateCustomer": LOCATION_STAFF,
     "mergeCustomers": NETWORK,
+    "recordConsent": CUSTOMERS_TOO,  # a customer their own; location staff for customers their locations know
+    "withdrawConsent": CUSTOMERS_TOO,
     "shareResource": OPERATIONS,
     "unshareResource": OPERATIONS,
     "adjustStock": LOCATION_STAFF,
@@ -402,6 +405,18 @@ HARMLESS_INPUTS: dict[str, Callable[[Demo], dict[str, Any]]] = {
         "keepCustomerId": f"Customer:{NOWHERE}",
         "removeCustomerId": f"Customer:{NOWHERE}-2",
     },
+    "recordConsent": lambda d: {
+        "idempotencyKey": _fresh_key(),
+        "customerId": f"Customer:{NOWHERE}",
+        "purpose": "MARKETING",
+        "channel": "WEBSITE",
+    },
+    "withdrawConsent": lambda d: {
+        "idempotencyKey": _fresh_key(),
+        "customerId": f"Customer:{NOWHERE}",
+        "purpose": "MARKETING",
+        "channel": "WEBSITE",
+    },
     "shareResource": lambda d: {
         "idempotencyKey": _fresh_key(),
         "resourceId": f"Resource:{NOWHERE}",
@@ -482,6 +497,18 @@ def _writing_inputs(gateway: RunningGateway, demo: Demo) -> dict[str, dict[str, 
             "idempotencyKey": _fresh_key(),
             "keepCustomerId": demo.gid("Customer", demo.customer),
             "removeCustomerId": demo.gid("Customer", demo.other_customer),
+        },
+        "recordConsent": {
+            "idempotencyKey": _fresh_key(),
+            "customerId": demo.gid("Customer", demo.customer),
+            "purpose": "DATA_SHARING",
+            "channel": "IN_PERSON",
+        },
+        "withdrawConsent": {
+            "idempotencyKey": _fresh_key(),
+            "customerId": demo.gid("Customer", demo.customer),
+            "purpose": "DATA_SHARING",
+            "channel": "IN_PERSON",
         },
         "shareResource": {
             "idempotencyKey": _fresh_key(),
@@ -565,10 +592,13 @@ def _assert_allowed(answer: dict[str, Any], role: Role, what: str) -> None:
 
 SNAPSHOT: dict[str, AnySelect] = {
     "bookings": select(Booking.id, Booking.status, Booking.start_at, Booking.resource_id, Booking.version),
-    "customers": select(Customer.id, Customer.first_name, Customer.email, Customer.phone, Customer.version),
+    "customers": select(
+        Customer.id, Customer.first_name, Customer.email, Customer.phone, Customer.version, Customer.consents
+    ),
     "customer_mappings": select(CustomerMapping.id, CustomerMapping.customer_id, CustomerMapping.location_id),
     "outbox_messages": select(func.count(OutboxMessage.id)),
     "audit_entries": select(func.count(AuditEntry.id)),
+    "consent_records": select(func.count(ConsentRecord.id)),
     "stock_levels": select(StockLevel.id, StockLevel.quantity, StockLevel.reserved),
     "stock_movements": select(func.count(StockMovement.id)),
     "resource_shares": select(ResourceShare.id, ResourceShare.is_active, ResourceShare.rules),

@@ -1,7 +1,11 @@
-"""updateCustomer (to every location that knows the customer) and mergeCustomers."""
+"""updateCustomer (to every location that knows the customer) and mergeCustomers.
+
+A customer without a data-sharing consent in force (sources/cache/consents.py) is written at their home location
+only: the cache changes, no other location is sent their details."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,6 +19,7 @@ from resolvers.errors import InvalidInputError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
 from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_not_found, location_supports
+from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.connectors.base import Capability
@@ -55,6 +60,14 @@ def _writable(context: Context, location_id: str) -> bool:
     return location_supports(context, location_id, Capability.WRITE_CUSTOMERS)
 
 
+async def _sharing_with(context: Context, session: AsyncSession, customer: Customer) -> Callable[[str], bool]:
+    """Which locations may be sent the customer's details: any, with consent; else their home location only."""
+    required = context.services.sync.rules.consent_required_for_sharing
+    if await may_share(session, customer.id, required=required):
+        return lambda location_id: True
+    return lambda location_id: location_id == customer.primary_location_id
+
+
 async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
     """Queue the customer's record for the location, under the id the location knows them by."""
     return await enqueue_for_owner(
@@ -77,10 +90,11 @@ async def _push_to_locations(context: Context, session: AsyncSession, customer: 
         .scalars()
         .all()
     )
+    shared = await _sharing_with(context, session, customer)
     return [
         await _send_details(session, customer, mapping, key)
         for mapping in mappings
-        if _writable(context, mapping.location_id)
+        if _writable(context, mapping.location_id) and shared(mapping.location_id)
     ]
 
 
@@ -147,12 +161,13 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                 .all()
             )
             message_ids: list[Queued] = []
+            shared = await _sharing_with(context, session, keep)
             for mapping in remove_maps:
                 kept = keep_maps.get(mapping.location_id)
                 if kept is None:
                     # This location only knew the duplicate: it becomes the kept customer's identity there.
                     mapping.customer_id = keep.id
-                    if _writable(context, mapping.location_id):
+                    if _writable(context, mapping.location_id) and shared(mapping.location_id):
                         message_ids.append(await _send_details(session, keep, mapping, key))
                     continue
                 kept.loyalty_points += mapping.loyalty_points

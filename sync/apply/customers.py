@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Sequence, Set
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import ChangeLogEntry, Conflict, Customer, CustomerMapping, Location, SyncState
 from sources.connectors.base import Capability
@@ -45,12 +46,17 @@ async def push_customer(
     customer: Customer,
     *,
     writable: Writable,
+    consent_required: bool,
     only: Iterable[str] | None = None,
     exclude: Iterable[str] = (),
     to_new_locations: bool = False,
     why: str = "propagate",
 ) -> list[Queued]:
-    """Queue the customer's record for each location that knows them (and, if asked, every other one)."""
+    """Queue the customer's record for each location that knows them (and, if asked, every other one).
+
+    Without a data-sharing consent in force (sources/cache/consents.py) only the customer's home location
+    (primary) may get it: their data goes nowhere else, whoever asks.
+    """
     mappings = dict(
         (
             await session.execute(
@@ -64,6 +70,8 @@ async def push_customer(
     if to_new_locations:
         targets |= set((await session.execute(select(Location.id))).scalars())
     targets -= set(exclude)
+    if not await may_share(session, customer.id, required=consent_required):
+        targets &= {customer.primary_location_id}
     return [
         await propagation(session, location_id, CustomerUpsertMessage.of(customer, mappings.get(location_id)), why)
         for location_id in sorted(targets)
@@ -181,9 +189,22 @@ class Customers:
             return
         if verdict.push_back:
             await supersede(session, CUSTOMER, customer.id, location_id, "conflict settled")
-            result.queued += await push_customer(session, customer, writable=writable, only=[location_id], why="merge")
+            result.queued += await push_customer(
+                session,
+                customer,
+                writable=writable,
+                consent_required=batch.rules.consent_required_for_sharing,
+                only=[location_id],
+                why="merge",
+            )
         if verdict.apply:
-            result.queued += await push_customer(session, customer, writable=writable, exclude=[location_id])
+            result.queued += await push_customer(
+                session,
+                customer,
+                writable=writable,
+                consent_required=batch.rules.consent_required_for_sharing,
+                exclude=[location_id],
+            )
 
     async def _first_seen(
         self, session: AsyncSession, batch: Batch, remote: RemoteCustomer, result: ApplyResult
@@ -235,7 +256,13 @@ class Customers:
         writable = batch.rules.writable
         if created and writable is not None and batch.rules.share_new_customers:
             result.queued += await push_customer(
-                session, existing, writable=writable, exclude=[location_id], to_new_locations=True, why="share"
+                session,
+                existing,
+                writable=writable,
+                consent_required=batch.rules.consent_required_for_sharing,
+                exclude=[location_id],
+                to_new_locations=True,
+                why="share",
             )
         return existing
 
@@ -353,4 +380,11 @@ class Customers:
         customer = await session.get(Customer, entity_id)
         if rules.writable is None or customer is None:
             return []
-        return await push_customer(session, customer, writable=rules.writable, exclude=exclude, why=why)
+        return await push_customer(
+            session,
+            customer,
+            writable=rules.writable,
+            consent_required=rules.consent_required_for_sharing,
+            exclude=exclude,
+            why=why,
+        )
