@@ -24,6 +24,7 @@ from resolvers.customers.loaders import (
     ConsentRecordsByCustomerIdLoader,
     CustomerByIdLoader,
     CustomerMappingsByCustomerIdLoader,
+    DataSubjectRequestsByCustomerIdLoader,
 )
 from resolvers.inventory.loaders import StockItemByIdLoader, StockLevelsByItemIdLoader, StockLevelsByLocationIdLoader
 from resolvers.loading import BatchLoader
@@ -97,6 +98,10 @@ class Loaders:
     @cached_property
     def consent_records_by_customer_id(self) -> ConsentRecordsByCustomerIdLoader:
         return self.get(ConsentRecordsByCustomerIdLoader)
+
+    @cached_property
+    def data_subject_requests_by_customer_id(self) -> DataSubjectRequestsByCustomerIdLoader:
+        return self.get(DataSubjectRequestsByCustomerIdLoader)
 
     # -- catalog ----------------------------------------------------------------------------------
 

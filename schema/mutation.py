@@ -12,6 +12,8 @@ from schema.catalog.resource_share import ResourceShareMutation
 from schema.catalog.resource_unshare import ResourceUnshareMutation
 from schema.customers.consent_record import ConsentRecordMutation
 from schema.customers.consent_withdraw import ConsentWithdrawMutation
+from schema.customers.customer_data_export import CustomerDataExportMutation
+from schema.customers.customer_erase import CustomerEraseMutation
 from schema.customers.customer_merge import CustomerMergeMutation
 from schema.customers.customer_update import CustomerUpdateMutation
 from schema.inventory.stock_adjust import StockAdjustMutation
@@ -34,6 +36,8 @@ MUTATIONS: tuple[type, ...] = (
     CustomerMergeMutation,
     ConsentRecordMutation,
     ConsentWithdrawMutation,
+    CustomerDataExportMutation,
+    CustomerEraseMutation,
     ResourceShareMutation,
     ResourceUnshareMutation,
     StockAdjustMutation,

@@ -36,6 +36,8 @@ from sources.cache.models import (
     ConsentRecord,
     Customer,
     CustomerMapping,
+    CustomerSuppression,
+    DataSubjectRequest,
     IdempotencyRecord,
     Location,
     LocationCredential,
@@ -102,6 +104,8 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "mergeCustomers": NETWORK,
     "recordConsent": CUSTOMERS_TOO,  # a customer their own; location staff for customers their locations know
     "withdrawConsent": CUSTOMERS_TOO,
+    "exportCustomerData": NETWORK | {CUSTOMER},  # the right of access: the customer's own, or the network's admins
+    "eraseCustomer": NETWORK,  # network-wide and irreversible: the network's admins alone
     "shareResource": OPERATIONS,
     "unshareResource": OPERATIONS,
     "adjustStock": LOCATION_STAFF,
@@ -417,6 +421,8 @@ HARMLESS_INPUTS: dict[str, Callable[[Demo], dict[str, Any]]] = {
         "purpose": "MARKETING",
         "channel": "WEBSITE",
     },
+    "exportCustomerData": lambda d: {"idempotencyKey": _fresh_key(), "customerId": f"Customer:{NOWHERE}"},
+    "eraseCustomer": lambda d: {"idempotencyKey": _fresh_key(), "customerId": f"Customer:{NOWHERE}"},
     "shareResource": lambda d: {
         "idempotencyKey": _fresh_key(),
         "resourceId": f"Resource:{NOWHERE}",
@@ -510,6 +516,8 @@ def _writing_inputs(gateway: RunningGateway, demo: Demo) -> dict[str, dict[str, 
             "purpose": "DATA_SHARING",
             "channel": "IN_PERSON",
         },
+        "exportCustomerData": {"idempotencyKey": _fresh_key(), "customerId": demo.gid("Customer", demo.customer)},
+        "eraseCustomer": {"idempotencyKey": _fresh_key(), "customerId": demo.gid("Customer", demo.customer)},
         "shareResource": {
             "idempotencyKey": _fresh_key(),
             "resourceId": demo.gid("Resource", demo.resource_at_a),
@@ -599,6 +607,8 @@ SNAPSHOT: dict[str, AnySelect] = {
     "outbox_messages": select(func.count(OutboxMessage.id)),
     "audit_entries": select(func.count(AuditEntry.id)),
     "consent_records": select(func.count(ConsentRecord.id)),
+    "data_subject_requests": select(func.count(DataSubjectRequest.id)),
+    "customer_suppressions": select(func.count(CustomerSuppression.customer_id)),
     "stock_levels": select(StockLevel.id, StockLevel.quantity, StockLevel.reserved),
     "stock_movements": select(func.count(StockMovement.id)),
     "resource_shares": select(ResourceShare.id, ResourceShare.is_active, ResourceShare.rules),

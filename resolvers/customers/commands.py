@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from resolvers import bounds
 from resolvers.authorization import require_visible_customer
 from resolvers.context import Context
-from resolvers.errors import InvalidInputError
+from resolvers.errors import ConflictError, InvalidInputError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
 from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_not_found, location_supports
 from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
+from sources.cache.suppression import suppressed_ids
 from sources.connectors.base import Capability
 from sync.outbox.messages import CustomerMergeMessage, CustomerUpsertMessage
 from sync.outbox.queue import Queued
@@ -107,6 +108,10 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
     async def perform() -> WriteResult:
         async with context.services.writer.transaction() as session:
             customer: Customer = await get_or_not_found(session, Customer, customer_id, "customer")
+            if await suppressed_ids(session, [customer.id]):
+                raise ConflictError(
+                    f"customer {customer.id} was erased: their record takes no details", field="customerId"
+                )
             before = {name: getattr(customer, name) for name in FIELDS}
             for name, value in values.items():
                 setattr(customer, name, value)

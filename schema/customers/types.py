@@ -18,6 +18,7 @@ from resolvers.pagination import PageArgs
 from schema.arguments import After, Before, First, Last
 from schema.bookings.types import Booking, BookingSort, relations_to_prefetch
 from schema.customers.consent_types import ConsentRecord, current_of
+from schema.customers.request_types import DataSubjectRequest
 from schema.locations.types import Location, location_by_id
 from schema.permissions import Permission, requires
 from schema.relay import Connection, Node, build_connection
@@ -109,6 +110,14 @@ class Customer(Node):
     async def consent_history(self, info: Info) -> list[ConsentRecord]:
         rows = await info.context.loaders.consent_records_by_customer_id.load(self.network_id)
         return [ConsentRecord.from_row(row) for row in rows]
+
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_CONTACT_DATA)],
+        description="Their export and erasure requests, oldest first, each with its due date and outcomes.",
+    )
+    async def data_subject_requests(self, info: Info) -> list[DataSubjectRequest]:
+        rows = await info.context.loaders.data_subject_requests_by_customer_id.load(self.network_id)
+        return [DataSubjectRequest.from_row(row) for row in rows]
 
     @strawberry.field(description="Loyalty points pooled over every location.")
     async def loyalty_points(self, info: Info) -> int:

@@ -2,7 +2,8 @@
 
 Pulled customers are matched to a known network customer by email when first seen (otherwise
 created), changes are judged against the last agreement (conflicts per the strategy), and what
-one location changed is passed on to every other location that knows the customer.
+one location changed is passed on to every other location that knows the customer (with their
+data-sharing consent). An erased customer (the suppression list) takes nothing from any location.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import ChangeLogEntry, Conflict, Customer, CustomerMapping, Location, SyncState
+from sources.cache.suppression import email_hash, suppressed_emails, suppressed_ids
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteCustomer, RemoteRecord
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
@@ -105,8 +107,20 @@ class Customers:
             ).scalars()
         }
         states = await load_states(session, CUSTOMER, location_id, (m.customer_id for m in mapped.values()))
+        erased = await suppressed_ids(session, (m.customer_id for m in mapped.values()))
+        erased_emails = await suppressed_emails(session, (r.email for r in records if r.local_id not in mapped))
         for remote in records:
             mapping = mapped.get(remote.local_id)
+            erased_id = mapping.customer_id if mapping is not None and mapping.customer_id in erased else None
+            if mapping is None:
+                erased_id = erased_emails.get(email_hash(remote.email) or "")
+            if erased_id is not None:
+                # Erased: nothing personal the location still holds or sends comes back; the mapping (and its
+                # points) is kept so bookings there still name the (anonymised) customer.
+                await self._map_erased(session, location_id, remote, mapping, erased_id)
+                result.unchanged += 1
+                result.customer_ids[remote.local_id] = erased_id
+                continue
             if mapping is None:
                 mapping = await self._known_by_email(session, location_id, remote)
                 if mapping is not None:
@@ -122,6 +136,35 @@ class Customers:
                 customer = await session.get_one(Customer, mapping.customer_id, with_for_update=batch.lock_rows)
                 await self._known(session, batch, customer, remote, result, states.get(customer.id))
             result.customer_ids[remote.local_id] = customer.id
+
+    async def _map_erased(
+        self,
+        session: AsyncSession,
+        location_id: str,
+        remote: RemoteCustomer,
+        mapping: CustomerMapping | None,
+        customer_id: str,
+    ) -> None:
+        if mapping is not None:
+            mapping.loyalty_points = remote.loyalty_points
+            return
+        known_here = (
+            await session.execute(
+                select(CustomerMapping.id).where(
+                    CustomerMapping.customer_id == customer_id, CustomerMapping.location_id == location_id
+                )
+            )
+        ).scalar()
+        if known_here is None:
+            session.add(
+                CustomerMapping(
+                    customer_id=customer_id,
+                    location_id=location_id,
+                    local_customer_id=remote.local_id,
+                    loyalty_points=remote.loyalty_points,
+                )
+            )
+            await session.flush()
 
     async def _known_by_email(
         self, session: AsyncSession, location_id: str, remote: RemoteCustomer
@@ -311,6 +354,8 @@ class Customers:
         customer = await session.get(Customer, conflict.entity_id)
         if customer is None:
             raise InvalidResolution(f"customer {conflict.entity_id} no longer exists")
+        if await suppressed_ids(session, [customer.id]):
+            raise InvalidResolution(f"customer {customer.id} was erased: their former values are not restored")
         before = image_of(customer, CUSTOMER_FIELDS)
         for name, value in fields.items():
             setattr(customer, name, value)
@@ -341,6 +386,8 @@ class Customers:
         if entry.entity_type == RecordType.CUSTOMER_MAPPING:
             return await self._restore_mapping(undo, entry)
         customer = await undo.session.get(Customer, entry.entity_id)
+        if customer is not None and await suppressed_ids(undo.session, [customer.id]):
+            return False  # erased: a rollback must not bring their personal data back
         if customer is None or not undoable_update(customer, entry):
             return False  # created customers stay: bookings and other locations may know them by now
         restore(customer, entry.before)

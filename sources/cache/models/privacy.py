@@ -55,6 +55,8 @@ class DataSubjectRequest(Base):
     requested_by: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     # Per location: {"status": ok|unavailable|not_supported|queued|delivered|failed, "detail": ...}.
     outcomes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # An export's document, kept so a retried request answers the same; emptied when the customer is erased.
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class CustomerSuppression(Base):

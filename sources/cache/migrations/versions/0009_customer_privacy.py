@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column('completed_at', sources.cache.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column('requested_by', sa.String(length=200), nullable=False),
         sa.Column('outcomes', sa.JSON(), nullable=False),
+        sa.Column('document', sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(['customer_id'], ['customers.id']),
         sa.PrimaryKeyConstraint('id'),
     )
