@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from live_helpers import wait_for
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sync_helpers import local_customer_id, settle, trigger
 
 from conftest import RunningGateway
@@ -303,3 +303,74 @@ def _customer_by_email(gateway: RunningGateway, email: str) -> str:
             return str((await connection.execute(select(Customer.id).where(Customer.email == email))).scalar_one())
 
     return gateway.run(find())
+
+
+MERGE = """
+mutation Merge($input: MergeCustomersInput!) {
+  mergeCustomers(input: $input) { outcomes { location { networkId } status } errors { code message } }
+}
+"""
+
+
+def test_a_merge_sends_a_customer_without_consent_to_no_new_location(live_gateway: RunningGateway) -> None:
+    async def only_at_home() -> str:
+        mapped_once = (
+            select(CustomerMapping.customer_id).group_by(CustomerMapping.customer_id).having(func.count() == 1)
+        )
+        async with live_gateway.engine.connect() as connection:
+            found = await connection.execute(
+                select(Customer.id)
+                .where(Customer.primary_location_id == A, Customer.id.in_(mapped_once))
+                .order_by(Customer.id)
+                .limit(1)
+            )
+            return str(found.scalar_one())
+
+    keep = live_gateway.run(only_at_home())
+    duplicate = f"cus_dup_{uuid.uuid4().hex[:8]}"
+    at_b = next(iter(live_gateway.store(B).customers))
+    held_at_b = live_gateway.store(B).customers[at_b]
+
+    async def add_duplicate() -> None:
+        # B knew the person under a record of its own: the duplicate the merge folds in.
+        async with live_gateway.engine.begin() as connection:
+            await connection.execute(
+                insert(Customer).values(
+                    id=duplicate,
+                    primary_location_id=B,
+                    first_name=held_at_b.first_name,
+                    last_name=held_at_b.last_name,
+                    email=None,
+                    phone=None,
+                    preferences={},
+                    consents={},
+                    version=1,
+                    created_at=utc_now(),
+                    updated_at=utc_now(),
+                )
+            )
+            await connection.execute(
+                update(CustomerMapping)
+                .where(CustomerMapping.location_id == B, CustomerMapping.local_customer_id == at_b)
+                .values(customer_id=duplicate)
+            )
+
+    live_gateway.run(add_duplicate())
+    live_gateway.graphql(WITHDRAW, {"input": _consent(keep)})
+    merged = live_gateway.graphql(
+        MERGE,
+        {
+            "input": {
+                "idempotencyKey": f"merge-{uuid.uuid4().hex}",
+                "keepCustomerId": to_global_id("Customer", keep),
+                "removeCustomerId": to_global_id("Customer", duplicate),
+            }
+        },
+    )["data"]["mergeCustomers"]
+    assert merged["errors"] == [], merged
+    assert B not in {outcome["location"]["networkId"] for outcome in merged["outcomes"]}
+    settle(live_gateway)
+    # B's identity is the kept customer's now, and B was sent none of their details.
+    assert local_customer_id(live_gateway, keep, B) == at_b
+    assert live_gateway.store(B).customers[at_b].email == held_at_b.email
+    assert live_gateway.store(B).customers[at_b].global_id == held_at_b.global_id
