@@ -6,6 +6,8 @@ Over real HTTP against the demo network's simulated locations, on SQLite and Pos
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from typing import Any
 
@@ -26,6 +28,8 @@ from sources.cache.models import (
     OutboxMessage,
     RevenueEntry,
 )
+from sync.conflicts.detect import ConflictPolicy
+from sync.types import Strategy
 
 A, B = "manchester-central", "stockport-merseyway"
 
@@ -102,6 +106,19 @@ def _scalar(gateway: RunningGateway, statement: Any) -> Any:
             return (await connection.execute(statement)).scalar()
 
     return gateway.run(run())
+
+
+def _booking_details(gateway: RunningGateway, customer_id: str) -> set[tuple[str, Any]]:
+    """The customer's bookings' (notes, source details), as the cache holds them."""
+
+    async def rows() -> set[tuple[str, Any]]:
+        async with gateway.engine.connect() as connection:
+            found = await connection.execute(
+                select(Booking.notes, Booking.source_details).where(Booking.customer_id == customer_id)
+            )
+            return {(notes, json.dumps(details, sort_keys=True) if details else None) for notes, details in found}
+
+    return gateway.run(rows())
 
 
 def _revenue_days(gateway: RunningGateway) -> dict[str, str]:
@@ -229,14 +246,27 @@ def test_an_erasure_reaches_every_location_once_also_one_that_was_down(live_gate
     }
     assert live_gateway.graphql(REVENUE, revenue_days)["data"]["revenue"] == revenue_before
 
-    # The locations hold the person again (a receptionist retypes them; a new record with the old email):
+    # The locations hold the person again (a receptionist retypes them and notes them on a booking; a new record
+    # with the old email):
     # neither a full sync nor the next delta brings anything personal back.
     store_a.edit_customer(locals_[A], first_name="Returned", email=email)
+    booked_at_a = select(Booking.local_booking_id).where(
+        Booking.customer_id == customer_id, Booking.service_location_id == A
+    )
+    store_a.edit_booking(_scalar(live_gateway, booked_at_a.limit(1)), notes=f"ask for {email}")
     store_b.once(None, lambda: store_b.new_customer({"first_name": "Again", "last_name": "Back", "email": email}))
-    for location in (A, B):
-        job = trigger(live_gateway, location, ["CUSTOMER"], full=True)
-        assert job["status"] == "COMPLETED", job
-    settle(live_gateway)
+    rule_book = live_gateway.app.state.services.sync.rule_book
+    rules = rule_book.current
+    # The location's side wins every conflict now: still nothing of the person may come back.
+    rule_book.current = dataclasses.replace(rules, policy=ConflictPolicy(Strategy.NODE_WINS))
+    try:
+        for location in (A, B):
+            job = trigger(live_gateway, location, ["CUSTOMER", "BOOKING"], full=True)
+            assert job["status"] == "COMPLETED", job
+        settle(live_gateway)
+    finally:
+        rule_book.current = rules
+    assert _booking_details(live_gateway, customer_id) == {("", None)}
     row = customer_row(live_gateway, customer_id)
     assert (row.first_name, row.last_name, row.email, row.phone) == ("Erased", "Customer", None, None)
     assert (
