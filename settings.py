@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     share_new_customers: bool = Field(
         default=True, description="A customer new at one location is sent to every other (unified customers)"
     )
+    consent_required_for_sharing: bool = Field(
+        default=False,
+        description="A customer with no data-sharing consent record at all stays at their home location (on), or "
+        "is shared as before consent was recorded (off); a recorded withdrawal or an expired grant always stops it",
+    )
     connector_timeout_seconds: float = Field(default=5.0, description="Time limit of one call to a location")
     live_refresh_deadline_seconds: float = Field(
         default=3.0,

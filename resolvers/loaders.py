@@ -20,7 +20,12 @@ from resolvers.catalog.loaders import (
     ServiceByIdLoader,
     ServicesByLocationIdLoader,
 )
-from resolvers.customers.loaders import CustomerByIdLoader, CustomerMappingsByCustomerIdLoader
+from resolvers.customers.loaders import (
+    ConsentRecordsByCustomerIdLoader,
+    CustomerByIdLoader,
+    CustomerMappingsByCustomerIdLoader,
+    DataSubjectRequestsByCustomerIdLoader,
+)
 from resolvers.inventory.loaders import StockItemByIdLoader, StockLevelsByItemIdLoader, StockLevelsByLocationIdLoader
 from resolvers.loading import BatchLoader
 from resolvers.locations.loaders import CountsByLocationIdLoader, LocationByIdLoader
@@ -89,6 +94,14 @@ class Loaders:
     @cached_property
     def customer_mappings_by_customer_id(self) -> CustomerMappingsByCustomerIdLoader:
         return self.get(CustomerMappingsByCustomerIdLoader)
+
+    @cached_property
+    def consent_records_by_customer_id(self) -> ConsentRecordsByCustomerIdLoader:
+        return self.get(ConsentRecordsByCustomerIdLoader)
+
+    @cached_property
+    def data_subject_requests_by_customer_id(self) -> DataSubjectRequestsByCustomerIdLoader:
+        return self.get(DataSubjectRequestsByCustomerIdLoader)
 
     # -- catalog ----------------------------------------------------------------------------------
 

@@ -23,6 +23,9 @@ class Permission(StrEnum):
     TRANSFER_BOOKINGS = "transfer_bookings"
     EDIT_CUSTOMERS = "edit_customers"
     MERGE_CUSTOMERS = "merge_customers"  # and finding the duplicates to merge
+    RECORD_CONSENTS = "record_consents"  # a customer's grants and withdrawals (their own, for a customer)
+    EXPORT_CUSTOMER_DATA = "export_customer_data"  # everything the network holds on a person (their own)
+    ERASE_CUSTOMERS = "erase_customers"  # anonymise a person network-wide
     SHARE_RESOURCES = "share_resources"
     MANAGE_STOCK = "manage_stock"
     OPERATE_SYNC = "operate_sync"  # trigger a sync, replay an outbox message
@@ -45,19 +48,22 @@ GRANTS: dict[Role, frozenset[Permission]] = {
         P.BOOK,
         P.TRANSFER_BOOKINGS,
         P.EDIT_CUSTOMERS,
+        P.RECORD_CONSENTS,
         P.SHARE_RESOURCES,
         P.MANAGE_STOCK,
         P.OPERATE_SYNC,
     },
     # One location's data and its own revenue; nothing that reaches into the network (sync, sharing, transfers).
-    Role.FRANCHISEE: LOCATION_DATA | {P.BOOK, P.EDIT_CUSTOMERS, P.MANAGE_STOCK},
+    Role.FRANCHISEE: LOCATION_DATA | {P.BOOK, P.EDIT_CUSTOMERS, P.RECORD_CONSENTS, P.MANAGE_STOCK},
     # Their own schedule, with customer names but not contact data.
     Role.SHARED_STAFF: CATALOGUE | {P.VIEW_BOOKINGS},
     # Their own profile and bookings; booking for themselves.
-    Role.CUSTOMER: CATALOGUE | {P.VIEW_BOOKINGS, P.VIEW_CUSTOMERS, P.VIEW_CONTACT_DATA, P.BOOK},
+    Role.CUSTOMER: CATALOGUE
+    | {P.VIEW_BOOKINGS, P.VIEW_CUSTOMERS, P.VIEW_CONTACT_DATA, P.BOOK, P.RECORD_CONSENTS, P.EXPORT_CUSTOMER_DATA},
     # A location's own credentials (REST shims): its own data and writes, and the sync conflicts it is a side of
     # (the row scope shows it those only).
-    Role.LOCATION: LOCATION_DATA | {P.BOOK, P.EDIT_CUSTOMERS, P.MANAGE_STOCK, P.VIEW_SYNC, P.SETTLE_SYNC},
+    Role.LOCATION: LOCATION_DATA
+    | {P.BOOK, P.EDIT_CUSTOMERS, P.RECORD_CONSENTS, P.MANAGE_STOCK, P.VIEW_SYNC, P.SETTLE_SYNC},
     Role.ANONYMOUS: frozenset(),
 }
 

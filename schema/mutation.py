@@ -10,6 +10,10 @@ from schema.bookings.booking_reschedule import BookingRescheduleMutation
 from schema.bookings.booking_transfer import BookingTransferMutation
 from schema.catalog.resource_share import ResourceShareMutation
 from schema.catalog.resource_unshare import ResourceUnshareMutation
+from schema.customers.consent_record import ConsentRecordMutation
+from schema.customers.consent_withdraw import ConsentWithdrawMutation
+from schema.customers.customer_data_export import CustomerDataExportMutation
+from schema.customers.customer_erase import CustomerEraseMutation
 from schema.customers.customer_merge import CustomerMergeMutation
 from schema.customers.customer_update import CustomerUpdateMutation
 from schema.inventory.stock_adjust import StockAdjustMutation
@@ -30,6 +34,10 @@ MUTATIONS: tuple[type, ...] = (
     BookingTransferMutation,
     CustomerUpdateMutation,
     CustomerMergeMutation,
+    ConsentRecordMutation,
+    ConsentWithdrawMutation,
+    CustomerDataExportMutation,
+    CustomerEraseMutation,
     ResourceShareMutation,
     ResourceUnshareMutation,
     StockAdjustMutation,

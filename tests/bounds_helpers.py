@@ -48,6 +48,8 @@ MUTATIONS: dict[str, str] = {
         "releaseStock": "ReleaseStockInput",
         "transferStock": "TransferStockInput",
         "replayOutboxMessage": "ReplayOutboxMessageInput",
+        "recordConsent": "RecordConsentInput",
+        "withdrawConsent": "ConsentInput",
     }.items()
 }
 # The sync operations answer without outcomes.

@@ -7,7 +7,7 @@ value so meets the checks (and the SQL) behind the others. Requests go over real
 database of its own (bounds_helpers), on SQLite and on PostgreSQL.
 
 Budget: derandomized (the same examples on every run, no example database); EXAMPLES per mutation and
-backend: 16 mutations x 40 examples x 2 backends = 1,280 requests, about 105 s on two cores (with the
+backend: 18 mutations x 40 examples x 2 backends = 1,440 requests, about 120 s on two cores (with the
 character checks of resolvers.bounds switched off it finds NUL 500s on PostgreSQL within these examples).
 """
 
@@ -98,6 +98,15 @@ def fields_of(name: str, ids: DemoIds) -> dict[str, Field]:
     text: Field = (st.just("fine"), strings)
     none_or_text: Field = (st.none(), optional(strings))
     count: Field = (st.just(1), integers)
+    consent: dict[str, Field] = {
+        "idempotencyKey": key,
+        "customerId": customer,
+        "purpose": (st.just("MARKETING"), st.sampled_from(["DATA_SHARING", "marketing", ""]) | strings),
+        "channel": (st.just("WEBSITE"), strings),
+        "locationId": (st.none(), optional(location[1])),
+        "ipAddress": none_or_text,
+        "userAgent": none_or_text,
+    }
     table: dict[str, dict[str, Field]] = {
         "createBooking": {
             "idempotencyKey": key,
@@ -175,6 +184,8 @@ def fields_of(name: str, ids: DemoIds) -> dict[str, Field]:
         "triggerSync": {"locationId": location, "full": (st.just(False), st.booleans())},
         "resolveConflict": {"id": (ids_of("Conflict"), ids_of("Conflict")), "mergedData": (st.just({}), json_objects)},
         "rollbackSyncJob": {"id": (ids_of("SyncJob"), ids_of("SyncJob"))},
+        "recordConsent": {**consent, "expiresAt": (st.none(), optional(times))},
+        "withdrawConsent": consent,
     }
     return table[name]
 

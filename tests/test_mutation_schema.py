@@ -840,7 +840,7 @@ def test_every_write_input_requires_an_idempotency_key(schema: strawberry.Schema
         "rotateLocationCredentials",
     }
     assert required == {name: "String!" for name in required if name not in keyless} | dict.fromkeys(keyless)
-    assert len(required) == 18
+    assert len(required) == 22
 
 
 @pytest.mark.asyncio

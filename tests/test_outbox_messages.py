@@ -21,6 +21,7 @@ from sync.outbox.messages import (
     BookingCreateMessage,
     BookingRescheduleMessage,
     BookingWebhookMessage,
+    CustomerEraseMessage,
     CustomerMergeMessage,
     CustomerUpsertMessage,
     Message,
@@ -167,6 +168,10 @@ SAMPLES: list[tuple[Message[Any], dict[str, Any]]] = [
             "cache_delta": {"quantity": 0, "reserved": 3},
         },
     ),
+    (
+        CustomerEraseMessage("cus_1", "C-5", "dsr_1"),
+        {"customer_id": "cus_1", "local_customer_id": "C-5", "request_id": "dsr_1"},
+    ),
 ]
 
 
@@ -202,7 +207,7 @@ def test_a_stored_row_missing_a_field_or_of_the_wrong_shape_is_a_clear_error() -
     with pytest.raises(UndecodableMessage, match="CustomerDetails lacks `first_name`"):
         decode("customer.upsert", {"customer_id": "cus_1", "local_customer_id": None, "details": {"global_id": "x"}})
     with pytest.raises(UndecodableMessage, match="not 'teleport'"):
-        decode("stock.change", {**SAMPLES[-1][1], "kind": "teleport"})
+        decode("stock.change", {**next(s for m, s in SAMPLES if m.op == "stock.change"), "kind": "teleport"})
 
 
 def test_the_version_to_expect_is_added_at_send_time_and_never_stored() -> None:

@@ -33,8 +33,11 @@ from sources.cache.models import (
     AuditEntry,
     Booking,
     Conflict,
+    ConsentRecord,
     Customer,
     CustomerMapping,
+    CustomerSuppression,
+    DataSubjectRequest,
     IdempotencyRecord,
     Location,
     LocationCredential,
@@ -99,6 +102,10 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "transferBooking": OPERATIONS,
     "updateCustomer": LOCATION_STAFF,
     "mergeCustomers": NETWORK,
+    "recordConsent": CUSTOMERS_TOO,  # a customer their own; location staff for customers their locations know
+    "withdrawConsent": CUSTOMERS_TOO,
+    "exportCustomerData": NETWORK | {CUSTOMER},  # the right of access: the customer's own, or the network's admins
+    "eraseCustomer": NETWORK,  # network-wide and irreversible: the network's admins alone
     "shareResource": OPERATIONS,
     "unshareResource": OPERATIONS,
     "adjustStock": LOCATION_STAFF,
@@ -402,6 +409,20 @@ HARMLESS_INPUTS: dict[str, Callable[[Demo], dict[str, Any]]] = {
         "keepCustomerId": f"Customer:{NOWHERE}",
         "removeCustomerId": f"Customer:{NOWHERE}-2",
     },
+    "recordConsent": lambda d: {
+        "idempotencyKey": _fresh_key(),
+        "customerId": f"Customer:{NOWHERE}",
+        "purpose": "MARKETING",
+        "channel": "WEBSITE",
+    },
+    "withdrawConsent": lambda d: {
+        "idempotencyKey": _fresh_key(),
+        "customerId": f"Customer:{NOWHERE}",
+        "purpose": "MARKETING",
+        "channel": "WEBSITE",
+    },
+    "exportCustomerData": lambda d: {"idempotencyKey": _fresh_key(), "customerId": f"Customer:{NOWHERE}"},
+    "eraseCustomer": lambda d: {"idempotencyKey": _fresh_key(), "customerId": f"Customer:{NOWHERE}"},
     "shareResource": lambda d: {
         "idempotencyKey": _fresh_key(),
         "resourceId": f"Resource:{NOWHERE}",
@@ -483,6 +504,20 @@ def _writing_inputs(gateway: RunningGateway, demo: Demo) -> dict[str, dict[str, 
             "keepCustomerId": demo.gid("Customer", demo.customer),
             "removeCustomerId": demo.gid("Customer", demo.other_customer),
         },
+        "recordConsent": {
+            "idempotencyKey": _fresh_key(),
+            "customerId": demo.gid("Customer", demo.customer),
+            "purpose": "DATA_SHARING",
+            "channel": "IN_PERSON",
+        },
+        "withdrawConsent": {
+            "idempotencyKey": _fresh_key(),
+            "customerId": demo.gid("Customer", demo.customer),
+            "purpose": "DATA_SHARING",
+            "channel": "IN_PERSON",
+        },
+        "exportCustomerData": {"idempotencyKey": _fresh_key(), "customerId": demo.gid("Customer", demo.customer)},
+        "eraseCustomer": {"idempotencyKey": _fresh_key(), "customerId": demo.gid("Customer", demo.customer)},
         "shareResource": {
             "idempotencyKey": _fresh_key(),
             "resourceId": demo.gid("Resource", demo.resource_at_a),
@@ -565,10 +600,15 @@ def _assert_allowed(answer: dict[str, Any], role: Role, what: str) -> None:
 
 SNAPSHOT: dict[str, AnySelect] = {
     "bookings": select(Booking.id, Booking.status, Booking.start_at, Booking.resource_id, Booking.version),
-    "customers": select(Customer.id, Customer.first_name, Customer.email, Customer.phone, Customer.version),
+    "customers": select(
+        Customer.id, Customer.first_name, Customer.email, Customer.phone, Customer.version, Customer.consents
+    ),
     "customer_mappings": select(CustomerMapping.id, CustomerMapping.customer_id, CustomerMapping.location_id),
     "outbox_messages": select(func.count(OutboxMessage.id)),
     "audit_entries": select(func.count(AuditEntry.id)),
+    "consent_records": select(func.count(ConsentRecord.id)),
+    "data_subject_requests": select(func.count(DataSubjectRequest.id)),
+    "customer_suppressions": select(func.count(CustomerSuppression.customer_id)),
     "stock_levels": select(StockLevel.id, StockLevel.quantity, StockLevel.reserved),
     "stock_movements": select(func.count(StockMovement.id)),
     "resource_shares": select(ResourceShare.id, ResourceShare.is_active, ResourceShare.rules),

@@ -1,7 +1,11 @@
-"""updateCustomer (to every location that knows the customer) and mergeCustomers."""
+"""updateCustomer (to every location that knows the customer) and mergeCustomers.
+
+A customer without a data-sharing consent in force (sources/cache/consents.py) is written at their home location
+only: the cache changes, no other location is sent their details."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -11,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from resolvers import bounds
 from resolvers.authorization import require_visible_customer
 from resolvers.context import Context
-from resolvers.errors import InvalidInputError
+from resolvers.errors import ConflictError, InvalidInputError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
 from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_not_found, location_supports
+from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
+from sources.cache.suppression import suppressed_ids
 from sources.connectors.base import Capability
 from sync.outbox.messages import CustomerMergeMessage, CustomerUpsertMessage
 from sync.outbox.queue import Queued
@@ -55,6 +61,14 @@ def _writable(context: Context, location_id: str) -> bool:
     return location_supports(context, location_id, Capability.WRITE_CUSTOMERS)
 
 
+async def _sharing_with(context: Context, session: AsyncSession, customer: Customer) -> Callable[[str], bool]:
+    """Which locations may be sent the customer's details: any, with consent; else their home location only."""
+    required = context.services.sync.rules.consent_required_for_sharing
+    if await may_share(session, customer.id, required=required):
+        return lambda location_id: True
+    return lambda location_id: location_id == customer.primary_location_id
+
+
 async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
     """Queue the customer's record for the location, under the id the location knows them by."""
     return await enqueue_for_owner(
@@ -77,10 +91,11 @@ async def _push_to_locations(context: Context, session: AsyncSession, customer: 
         .scalars()
         .all()
     )
+    shared = await _sharing_with(context, session, customer)
     return [
         await _send_details(session, customer, mapping, key)
         for mapping in mappings
-        if _writable(context, mapping.location_id)
+        if _writable(context, mapping.location_id) and shared(mapping.location_id)
     ]
 
 
@@ -93,6 +108,10 @@ async def update_customer(context: Context, customer_id: str, changes: CustomerC
     async def perform() -> WriteResult:
         async with context.services.writer.transaction() as session:
             customer: Customer = await get_or_not_found(session, Customer, customer_id, "customer")
+            if await suppressed_ids(session, [customer.id]):
+                raise ConflictError(
+                    f"customer {customer.id} was erased: their record takes no details", field="customerId"
+                )
             before = {name: getattr(customer, name) for name in FIELDS}
             for name, value in values.items():
                 setattr(customer, name, value)
@@ -147,12 +166,13 @@ async def merge_customers(context: Context, keep_customer_id: str, remove_custom
                 .all()
             )
             message_ids: list[Queued] = []
+            shared = await _sharing_with(context, session, keep)
             for mapping in remove_maps:
                 kept = keep_maps.get(mapping.location_id)
                 if kept is None:
                     # This location only knew the duplicate: it becomes the kept customer's identity there.
                     mapping.customer_id = keep.id
-                    if _writable(context, mapping.location_id):
+                    if _writable(context, mapping.location_id) and shared(mapping.location_id):
                         message_ids.append(await _send_details(session, keep, mapping, key))
                     continue
                 kept.loyalty_points += mapping.loyalty_points

@@ -1,5 +1,6 @@
-"""Customers' consent records as the cache stores them (customers.consents), for the customers one location
-knows: read-only, a page at a time."""
+"""Customers' consents: the purposes and when a record is in force (sources/cache/consents.py, re-exported for the
+GraphQL face), and the JSON summary the cache stores (customers.consents) for the customers one location knows,
+read-only, a page at a time (the Booksy REST shim)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from resolvers import bounds
 from resolvers.context import Context
 from resolvers.listing import ListResult, list_page
 from resolvers.pagination import PageArgs, SortOrder
+from sources.cache.consents import Purpose, in_force
 from sources.cache.models import Customer, CustomerMapping
+
+__all__ = ["CONSENT_ORDER", "Purpose", "in_force", "list_consent_records"]
 
 customers = Customer.__table__
 mappings = CustomerMapping.__table__

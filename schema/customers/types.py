@@ -17,6 +17,8 @@ from resolvers.ids import to_global_id
 from resolvers.pagination import PageArgs
 from schema.arguments import After, Before, First, Last
 from schema.bookings.types import Booking, BookingSort, relations_to_prefetch
+from schema.customers.consent_types import ConsentRecord, current_of
+from schema.customers.request_types import DataSubjectRequest
 from schema.locations.types import Location, location_by_id
 from schema.permissions import Permission, requires
 from schema.relay import Connection, Node, build_connection
@@ -49,7 +51,10 @@ class Customer(Node):
         description="Phone number, international format; contact data, like email.",
     )
     preferences: JSON = strawberry.field(description="Preferences shared with every location (staff, contact).")
-    consents: JSON = strawberry.field(description="What the customer agreed to, and when.")
+    consents: JSON = strawberry.field(
+        description="What the customer agreed to, as a JSON summary (purpose: true/false, recorded_at); "
+        "`currentConsents` and `consentHistory` are the records."
+    )
     created_at: datetime = strawberry.field(description="When the network first knew them.")
     updated_at: datetime = strawberry.field(description="Last change to the record.")
     primary_location_id: strawberry.Private[str]
@@ -91,6 +96,28 @@ class Customer(Node):
             )
             for row in rows
         ]
+
+    @strawberry.field(
+        description="The current consent per purpose (its newest record); a purpose never recorded is absent."
+    )
+    async def current_consents(self, info: Info) -> list[ConsentRecord]:
+        return current_of(await info.context.loaders.consent_records_by_customer_id.load(self.network_id))
+
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_CONTACT_DATA)],
+        description="Every consent record, oldest first (they carry IP addresses: contact data, like email).",
+    )
+    async def consent_history(self, info: Info) -> list[ConsentRecord]:
+        rows = await info.context.loaders.consent_records_by_customer_id.load(self.network_id)
+        return [ConsentRecord.from_row(row) for row in rows]
+
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_CONTACT_DATA)],
+        description="Their export and erasure requests, oldest first, each with its due date and outcomes.",
+    )
+    async def data_subject_requests(self, info: Info) -> list[DataSubjectRequest]:
+        rows = await info.context.loaders.data_subject_requests_by_customer_id.load(self.network_id)
+        return [DataSubjectRequest.from_row(row) for row in rows]
 
     @strawberry.field(description="Loyalty points pooled over every location.")
     async def loyalty_points(self, info: Info) -> int:

@@ -28,6 +28,8 @@ class ApplyRules:
     writable: Writable | None = None
     # Customers new at one location are sent to every other location (spec: enable_unified_customers).
     share_new_customers: bool = True
+    # A customer with no data-sharing consent record at all is shared only if this is off (see consents.may_share).
+    consent_required_for_sharing: bool = False
     originating_share_bp: int = 2_000
 
 

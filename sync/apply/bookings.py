@@ -7,6 +7,7 @@ re-applying is idempotent; the bookings a pull touched are checked for double bo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence, Set
 
 from sqlalchemy import delete, select
@@ -24,6 +25,7 @@ from sources.cache.models import (
     Service,
     SyncState,
 )
+from sources.cache.suppression import suppressed_ids
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteBooking, RemoteRecord
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
@@ -104,6 +106,7 @@ class Bookings:
             statement = statement.with_for_update()
         known = {booking.local_booking_id: booking for booking in (await session.execute(statement)).scalars()}
         states = await load_states(session, BOOKING, location_id, (b.id for b in known.values()))
+        erased = await suppressed_ids(session, [*customers.values(), *result.customer_ids.values()])
         touched: list[Booking] = []
         for remote in records:
             service_id = services.get(remote.local_service_id)
@@ -112,6 +115,10 @@ class Bookings:
             if service_id is None or customer_id is None:
                 # The location speaks of a service or customer we have not pulled yet; the next pull brings it.
                 continue
+            if customer_id in erased:
+                # An erased customer's bookings keep their money and times; their notes and the source's details
+                # about them (which may name the person) are not taken back.
+                remote = dataclasses.replace(remote, notes="", details=None)
             resource_id = None
             if remote.local_resource_id is not None:
                 resource_id = resources.get(remote.local_resource_id, remote.local_resource_id)

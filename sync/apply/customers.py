@@ -2,7 +2,8 @@
 
 Pulled customers are matched to a known network customer by email when first seen (otherwise
 created), changes are judged against the last agreement (conflicts per the strategy), and what
-one location changed is passed on to every other location that knows the customer.
+one location changed is passed on to every other location that knows the customer (with their
+data-sharing consent). An erased customer (the suppression list) takes nothing from any location.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from collections.abc import Collection, Iterable, Sequence, Set
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import ChangeLogEntry, Conflict, Customer, CustomerMapping, Location, SyncState
+from sources.cache.suppression import email_hash, suppressed_emails, suppressed_ids
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteCustomer, RemoteRecord
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
@@ -45,12 +48,17 @@ async def push_customer(
     customer: Customer,
     *,
     writable: Writable,
+    consent_required: bool,
     only: Iterable[str] | None = None,
     exclude: Iterable[str] = (),
     to_new_locations: bool = False,
     why: str = "propagate",
 ) -> list[Queued]:
-    """Queue the customer's record for each location that knows them (and, if asked, every other one)."""
+    """Queue the customer's record for each location that knows them (and, if asked, every other one).
+
+    Without a data-sharing consent in force (sources/cache/consents.py) only the customer's home location
+    (primary) may get it: their data goes nowhere else, whoever asks.
+    """
     mappings = dict(
         (
             await session.execute(
@@ -64,6 +72,8 @@ async def push_customer(
     if to_new_locations:
         targets |= set((await session.execute(select(Location.id))).scalars())
     targets -= set(exclude)
+    if not await may_share(session, customer.id, required=consent_required):
+        targets &= {customer.primary_location_id}
     return [
         await propagation(session, location_id, CustomerUpsertMessage.of(customer, mappings.get(location_id)), why)
         for location_id in sorted(targets)
@@ -97,8 +107,20 @@ class Customers:
             ).scalars()
         }
         states = await load_states(session, CUSTOMER, location_id, (m.customer_id for m in mapped.values()))
+        erased = await suppressed_ids(session, (m.customer_id for m in mapped.values()))
+        erased_emails = await suppressed_emails(session, (r.email for r in records if r.local_id not in mapped))
         for remote in records:
             mapping = mapped.get(remote.local_id)
+            erased_id = mapping.customer_id if mapping is not None and mapping.customer_id in erased else None
+            if mapping is None:
+                erased_id = erased_emails.get(email_hash(remote.email) or "")
+            if erased_id is not None:
+                # Erased: nothing personal the location still holds or sends comes back; the mapping (and its
+                # points) is kept so bookings there still name the (anonymised) customer.
+                await self._map_erased(session, location_id, remote, mapping, erased_id)
+                result.unchanged += 1
+                result.customer_ids[remote.local_id] = erased_id
+                continue
             if mapping is None:
                 mapping = await self._known_by_email(session, location_id, remote)
                 if mapping is not None:
@@ -114,6 +136,35 @@ class Customers:
                 customer = await session.get_one(Customer, mapping.customer_id, with_for_update=batch.lock_rows)
                 await self._known(session, batch, customer, remote, result, states.get(customer.id))
             result.customer_ids[remote.local_id] = customer.id
+
+    async def _map_erased(
+        self,
+        session: AsyncSession,
+        location_id: str,
+        remote: RemoteCustomer,
+        mapping: CustomerMapping | None,
+        customer_id: str,
+    ) -> None:
+        if mapping is not None:
+            mapping.loyalty_points = remote.loyalty_points
+            return
+        known_here = (
+            await session.execute(
+                select(CustomerMapping.id).where(
+                    CustomerMapping.customer_id == customer_id, CustomerMapping.location_id == location_id
+                )
+            )
+        ).scalar()
+        if known_here is None:
+            session.add(
+                CustomerMapping(
+                    customer_id=customer_id,
+                    location_id=location_id,
+                    local_customer_id=remote.local_id,
+                    loyalty_points=remote.loyalty_points,
+                )
+            )
+            await session.flush()
 
     async def _known_by_email(
         self, session: AsyncSession, location_id: str, remote: RemoteCustomer
@@ -181,9 +232,22 @@ class Customers:
             return
         if verdict.push_back:
             await supersede(session, CUSTOMER, customer.id, location_id, "conflict settled")
-            result.queued += await push_customer(session, customer, writable=writable, only=[location_id], why="merge")
+            result.queued += await push_customer(
+                session,
+                customer,
+                writable=writable,
+                consent_required=batch.rules.consent_required_for_sharing,
+                only=[location_id],
+                why="merge",
+            )
         if verdict.apply:
-            result.queued += await push_customer(session, customer, writable=writable, exclude=[location_id])
+            result.queued += await push_customer(
+                session,
+                customer,
+                writable=writable,
+                consent_required=batch.rules.consent_required_for_sharing,
+                exclude=[location_id],
+            )
 
     async def _first_seen(
         self, session: AsyncSession, batch: Batch, remote: RemoteCustomer, result: ApplyResult
@@ -235,7 +299,13 @@ class Customers:
         writable = batch.rules.writable
         if created and writable is not None and batch.rules.share_new_customers:
             result.queued += await push_customer(
-                session, existing, writable=writable, exclude=[location_id], to_new_locations=True, why="share"
+                session,
+                existing,
+                writable=writable,
+                consent_required=batch.rules.consent_required_for_sharing,
+                exclude=[location_id],
+                to_new_locations=True,
+                why="share",
             )
         return existing
 
@@ -284,6 +354,8 @@ class Customers:
         customer = await session.get(Customer, conflict.entity_id)
         if customer is None:
             raise InvalidResolution(f"customer {conflict.entity_id} no longer exists")
+        if await suppressed_ids(session, [customer.id]):
+            raise InvalidResolution(f"customer {customer.id} was erased: their former values are not restored")
         before = image_of(customer, CUSTOMER_FIELDS)
         for name, value in fields.items():
             setattr(customer, name, value)
@@ -314,6 +386,8 @@ class Customers:
         if entry.entity_type == RecordType.CUSTOMER_MAPPING:
             return await self._restore_mapping(undo, entry)
         customer = await undo.session.get(Customer, entry.entity_id)
+        if customer is not None and await suppressed_ids(undo.session, [customer.id]):
+            return False  # erased: a rollback must not bring their personal data back
         if customer is None or not undoable_update(customer, entry):
             return False  # created customers stay: bookings and other locations may know them by now
         restore(customer, entry.before)
@@ -353,4 +427,11 @@ class Customers:
         customer = await session.get(Customer, entity_id)
         if rules.writable is None or customer is None:
             return []
-        return await push_customer(session, customer, writable=rules.writable, exclude=exclude, why=why)
+        return await push_customer(
+            session,
+            customer,
+            writable=rules.writable,
+            consent_required=rules.consent_required_for_sharing,
+            exclude=exclude,
+            why=why,
+        )

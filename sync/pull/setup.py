@@ -31,6 +31,7 @@ def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules
         ),
         writable=writable,
         share_new_customers=settings.share_new_customers,
+        consent_required_for_sharing=settings.consent_required_for_sharing,
         originating_share_bp=settings.originating_share_percent * 100,
     )
 

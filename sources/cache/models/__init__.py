@@ -8,6 +8,7 @@ from sources.cache.models.customers import Customer, CustomerMapping
 from sources.cache.models.identity import LocationCredential, SigningKey
 from sources.cache.models.inventory import StockItem, StockLevel, StockMovement
 from sources.cache.models.network import Location
+from sources.cache.models.privacy import ConsentRecord, CustomerSuppression, DataSubjectRequest
 from sources.cache.models.sync import (
     ChangeLogEntry,
     Conflict,
@@ -27,8 +28,11 @@ __all__ = [
     "Booking",
     "ChangeLogEntry",
     "Conflict",
+    "ConsentRecord",
     "Customer",
     "CustomerMapping",
+    "CustomerSuppression",
+    "DataSubjectRequest",
     "IdempotencyRecord",
     "Location",
     "LocationCredential",

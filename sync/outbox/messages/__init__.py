@@ -20,6 +20,7 @@ from sync.outbox.messages.bookings import (
     BookingRescheduleMessage,
 )
 from sync.outbox.messages.customers import CustomerMergeMessage, CustomerUpsertMessage, customer_details
+from sync.outbox.messages.erasure import CustomerEraseMessage
 from sync.outbox.messages.resources import ResourceShareMessage, ResourceUnshareMessage, ShareBefore
 from sync.outbox.messages.stock import StockChangeMessage, stock_level_id
 
@@ -30,6 +31,7 @@ __all__ = [
     "BookingCreateMessage",
     "BookingRescheduleMessage",
     "BookingWebhookMessage",
+    "CustomerEraseMessage",
     "CustomerMergeMessage",
     "CustomerUpsertMessage",
     "DeliveryEffects",
@@ -55,6 +57,7 @@ MESSAGE_TYPES: dict[str, type[AnyMessage]] = {
         BookingWebhookMessage,
         CustomerUpsertMessage,
         CustomerMergeMessage,
+        CustomerEraseMessage,
         ResourceShareMessage,
         ResourceUnshareMessage,
         StockChangeMessage,
