@@ -1,8 +1,8 @@
 """customer privacy: consent records per customer and purpose (append-only history; the newest per purpose is
 current), data subject requests (export, erasure) and the suppression list of erased customers
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import sources.cache.types
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
