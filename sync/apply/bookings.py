@@ -24,6 +24,7 @@ from sources.cache.models import (
     Service,
     SyncState,
 )
+from sources.cache.payments import take_report
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteBooking, RemoteRecord
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
@@ -161,19 +162,24 @@ class Bookings:
         details_changed = remote.details is not None and remote.details != booking.source_details
         if details_changed:
             booking.source_details = remote.details
+        # So is what it says of the payment: its revenue entries follow (sources.cache.payments).
+        payment_changed = take_report(booking, remote.payment, remote.updated_at)
         if verdict.apply:
             await set_pulled_fields(session, batch, booking, verdict.apply, result)
             booking.updated_at = remote.updated_at  # its source's change time: what `newest` compares
-        elif details_changed:
+        elif details_changed or payment_changed:
             result.updated += 1
             result.events.append(booking_event(booking, BookingChange.SYNCED))
         else:
             result.unchanged += 1
+        if payment_changed:
+            await session.flush()
+            await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
         await agree(session, BOOKING, booking.id, location_id, remote.version, there)
         if verdict.push_back and verdict.conflict_id is not None:
             await supersede(session, BOOKING, booking.id, location_id, "conflict settled")
             result.queued += await push_booking(session, booking, there, why="conflict")
-        return bool(verdict.apply) or details_changed
+        return bool(verdict.apply) or details_changed or payment_changed
 
     async def _create(
         self, session: AsyncSession, batch: Batch, remote: RemoteBooking, values: Image, result: ApplyResult
@@ -188,6 +194,7 @@ class Bookings:
             source_details=remote.details,
             **{name: row_value(name, value) for name, value in values.items()},
         )
+        take_report(booking, remote.payment, remote.updated_at)
         session.add(booking)
         await session.flush()
         await log_change(
