@@ -8,9 +8,12 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from resolvers.ids import key_of
 from resolvers.revenue import queries as revenue_resolvers
+from resolvers.revenue.reconciliation import reconcile_revenue
 from schema.arguments import location_keys
 from schema.permissions import Permission, requires
+from schema.revenue.reconciliation import PaymentReconciliation
 from schema.revenue.types import RevenueGrouping, RevenueReport, build_report
 
 
@@ -38,3 +41,20 @@ class RevenueQueries:
         grouping = revenue_resolvers.RevenueGrouping[group_by.name]
         data = await revenue_resolvers.revenue_report(info.context, start, end, grouping, location_keys(location_ids))
         return build_report(start, end, grouping, data)
+
+    @strawberry.field(
+        permission_classes=[requires(Permission.VIEW_REVENUE)],
+        description=(
+            "What a location reports as paid against the network's revenue entries for the bookings served "
+            "there in a period (UTC days), per currency, with every booking where the two disagree."
+        ),
+    )
+    async def payment_reconciliation(
+        self,
+        info: Info,
+        location_id: Annotated[strawberry.ID, strawberry.argument(description="The location to reconcile.")],
+        start: Annotated[date, strawberry.argument(name="from", description="First service day, inclusive.")],
+        end: Annotated[date, strawberry.argument(name="to", description="Last service day, inclusive (366 at most).")],
+    ) -> PaymentReconciliation:
+        location = key_of(str(location_id), "Location", field="locationId")
+        return PaymentReconciliation.of(await reconcile_revenue(info.context, location, start, end))
