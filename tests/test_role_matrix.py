@@ -90,6 +90,7 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "syncJob": OPERATIONS,
     "conflicts": OPERATIONS,
     "conflict": OPERATIONS,
+    "auditEntries": OPERATIONS,  # a manager sees their location's entries only (tests/test_audit_entries.py)
     # Query, Apollo Federation: the SDL as introspection is (any token), entities as `nodes` (each sees their own rows).
     "_service": EVERYONE,
     "_entities": EVERYONE,
