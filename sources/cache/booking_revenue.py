@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import Booking, Location, RevenueEntry
 from sources.cache.payments import PaymentStatus, entry_payment_status
-from sources.cache.revenue import LocationRates, split_revenue
+from sources.cache.revenue import LocationRates, SplitRules, split_revenue
 
 
-async def replace_revenue_entries(session: AsyncSession, booking: Booking, originating_share_bp: int) -> None:
+async def replace_revenue_entries(session: AsyncSession, booking: Booking, split: SplitRules) -> None:
     """Drop the booking's entries and write them anew, their payment status as its location last reported
     (sources.cache.payments); a cancelled booking nobody paid for keeps none."""
     await session.execute(delete(RevenueEntry).where(RevenueEntry.booking_id == booking.id))
@@ -33,7 +33,8 @@ async def replace_revenue_entries(session: AsyncSession, booking: Booking, origi
         booking.price_minor,
         rates[booking.originating_location_id],
         rates[booking.service_location_id],
-        originating_share_bp,
+        split.originating_share_bp(booking.originating_location_id, booking.service_location_id, booking.service_id),
+        split.fixed_commission(booking.currency),
     )
     await session.execute(
         insert(RevenueEntry),

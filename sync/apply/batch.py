@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import SyncState
+from sources.cache.revenue import SplitRules
 from sync.apply.state import agree, compare
 from sync.conflicts.detect import ConflictPolicy, Events, Side, Verdict, decide_conflict
 from sync.conflicts.propagate import Writable
@@ -28,7 +29,8 @@ class ApplyRules:
     writable: Writable | None = None
     # Customers new at one location are sent to every other location (spec: enable_unified_customers).
     share_new_customers: bool = True
-    originating_share_bp: int = 2_000
+    # How a booking's price is split between its locations, and the commission on each share.
+    split: SplitRules = field(default_factory=SplitRules)
 
 
 class RuleBook:

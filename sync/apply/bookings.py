@@ -174,7 +174,7 @@ class Bookings:
             result.unchanged += 1
         if payment_changed:
             await session.flush()
-            await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
+            await replace_revenue_entries(session, booking, batch.rules.split)
         await agree(session, BOOKING, booking.id, location_id, remote.version, there)
         if verdict.push_back and verdict.conflict_id is not None:
             await supersede(session, BOOKING, booking.id, location_id, "conflict settled")
@@ -208,7 +208,7 @@ class Bookings:
             version=booking.version,
             sync_job_id=batch.job_id,
         )
-        await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
+        await replace_revenue_entries(session, booking, batch.rules.split)
         await agree(session, BOOKING, booking.id, location_id, remote.version, values)
         result.created += 1
         result.events.append(booking_event(booking, BookingChange.CREATED))
@@ -263,9 +263,7 @@ class Bookings:
             raise InvalidResolution(f"booking {conflict.entity_id} no longer exists")
         check_fields(fields, BOOKING_RESOLVABLE if choice is None else BOOKING_FIELDS, "booking")
         before = image_of(booking, BOOKING_FIELDS)
-        await change_booking(
-            session, booking, fields, location_id=None, job_id=None, share_bp=rules.originating_share_bp
-        )
+        await change_booking(session, booking, fields, location_id=None, job_id=None, split=rules.split)
         owner = booking.service_location_id
         await supersede(session, BOOKING, booking.id, owner, "conflict resolved")
         if choice is ConflictChoice.LOCATION and conflict.source_location_id == owner:
@@ -286,7 +284,7 @@ class Bookings:
             restore(restored, entry.before)
             session.add(restored)
             await session.flush()
-            await replace_revenue_entries(session, restored, undo.rules.originating_share_bp)
+            await replace_revenue_entries(session, restored, undo.rules.split)
             await undo.log(entry, restored.version)
             undo.result.events.append(booking_event(restored, BookingChange.RESTORED))
             return True
@@ -301,7 +299,7 @@ class Bookings:
             restore(booking, {name: value for name, value in (entry.before or {}).items() if name in BOOKING_FIELDS})
         booking.version += 1
         await session.flush()
-        await replace_revenue_entries(session, booking, undo.rules.originating_share_bp)
+        await replace_revenue_entries(session, booking, undo.rules.split)
         await undo.log(entry, booking.version)
         undo.result.queued += await self.propagate(session, undo.rules, booking.id, why="rollback", held=there)
         undo.result.events.append(booking_event(booking, BookingChange.ROLLED_BACK))
