@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bookingx_helpers import Node
 from sqlalchemy import select
 from sync_helpers import trigger
 
@@ -107,6 +108,15 @@ def test_a_payment_taken_at_a_bookingx_location_marks_the_booking_s_revenue_paid
     assert [share["paymentStatus"] for share in shares] == ["paid"]
     assert shares[0]["paidAt"] is not None
     assert shares[0]["amount"]["minorUnits"] == booking.price_minor
+
+
+def test_a_payment_a_bookingx_node_reports_by_webhook_marks_the_revenue_paid(live_gateway: RunningGateway) -> None:
+    (booking,) = _confirmed_bookings(live_gateway, MANCHESTER, 1)
+    node = Node(live_gateway, MANCHESTER).connect()
+    live_gateway.store(MANCHESTER).take_payment(booking.local_booking_id)
+    answer = node.deliver("booking-created", node.webhooks.booking_created(booking.local_booking_id))
+    assert answer.status_code == 200 and answer.json()["status"] == "applied", answer.text
+    assert [share["paymentStatus"] for share in _shares(live_gateway, booking.id)["revenueSplit"]] == ["paid"]
 
 
 def test_a_booking_cancelled_after_payment_is_written_off_and_leaves_the_revenue_report(
