@@ -73,7 +73,7 @@ from sync.live.refresh import Refresher
 from sync.outbox.delivery import Deliverer, OutboxWorker
 from sync.outbox.queue import RetryPolicy
 from sync.pull.scheduler import SyncScheduler
-from sync.pull.setup import apply_rules, build_scheduler, build_sync_engine
+from sync.pull.setup import apply_rules, build_scheduler, build_sync_engine, split_rules
 
 logger = logging.getLogger("gateway")
 T = TypeVar("T")
@@ -128,12 +128,11 @@ async def _open_services(
     """Connectors for every location, the outbox's deliverer and worker, and live refresh."""
     await _build_connectors(writer.engine, settings, connectors, store)
     bus = await open_event_bus(settings, metrics)  # closed by the lifespan through services.bus
-    share_bp = settings.originating_share_percent * 100
     deliverer = Deliverer(
         writer,
         connectors,
         bus,
-        originating_share_bp=share_bp,
+        split=split_rules(settings),
         policy=RetryPolicy(max_attempts=settings.outbox_max_attempts, base_seconds=settings.outbox_backoff_seconds),
     )
     rule_book = RuleBook(apply_rules(settings, connectors))  # the one owner of the rules

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sources.connectors.records import EntityType
@@ -20,6 +21,28 @@ class RateLimit(BaseModel):
 
     per_minute: float = Field(gt=0, description="Requests a minute, sustained")
     burst: int = Field(ge=1, description="Requests allowed back to back after a quiet spell")
+
+
+Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2, description="A share in percent, e.g. 30 or 12.5")]
+
+
+class SplitRule(BaseModel):
+    """An originating share other than the network default: for one service (`service_id`, a booking of it made
+    anywhere), or for a pair of locations (`originating` and `service`). A service's rule wins over a pair's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    originating_percent: Percent
+    service_id: str | None = Field(default=None, min_length=1, max_length=64)
+    originating: str | None = Field(default=None, min_length=1, max_length=64)
+    service: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> SplitRule:
+        pair = self.originating is not None and self.service is not None
+        if (self.service_id is not None) == pair or (not pair and (self.originating or self.service)):
+            raise ValueError("a split rule names either a service_id or both `originating` and `service`")
+        return self
 
 
 def default_rate_limits() -> dict[str, RateLimit]:
@@ -60,6 +83,20 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     default_max_age_seconds: int = 300
     originating_share_percent: int = Field(default=20, ge=0, le=100)
+    revenue_split_rules: list[SplitRule] = Field(
+        default_factory=list,
+        max_length=1000,
+        description='Originating shares per service or per pair of locations (JSON list; README.md, "Money")',
+    )
+    commission_calculation: Literal["percentage", "fixed"] = Field(
+        default="percentage",
+        description="percentage: each location's commission rate of its share; fixed: fixed_commission per share",
+    )
+    fixed_commission: dict[str, Annotated[Decimal, Field(ge=0, le=1_000_000)]] = Field(
+        default_factory=dict,
+        max_length=200,
+        description='Currency -> the fixed commission per share in major units, e.g. {"GBP": "1.50"}',
+    )
     transfer_requires_approval: bool = Field(
         default=False, description="transferBooking needs `approved: true` (network policy)"
     )

@@ -19,6 +19,7 @@ class Permission(StrEnum):
     VIEW_STOCK = "view_stock"
     VIEW_REVENUE = "view_revenue"
     VIEW_SYNC = "view_sync"  # sync jobs, conflicts, the outbox
+    VIEW_AUDIT = "view_audit"  # the audit log (the row scope: a location's people see their locations' entries)
     BOOK = "book"  # create, reschedule, cancel bookings
     TRANSFER_BOOKINGS = "transfer_bookings"
     EDIT_CUSTOMERS = "edit_customers"
@@ -45,6 +46,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.LOCATION_MANAGER: LOCATION_DATA
     | {
         P.VIEW_SYNC,
+        P.VIEW_AUDIT,
         P.BOOK,
         P.TRANSFER_BOOKINGS,
         P.EDIT_CUSTOMERS,

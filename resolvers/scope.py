@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from sources.cache.models import (
+    AuditEntry,
     Booking,
     Conflict,
     Customer,
@@ -59,6 +60,7 @@ def scoped(statement: SelectT, clause: ColumnElement[bool]) -> SelectT:
     return statement if clause is TRUE else statement.where(clause)
 
 
+audit_entries = AuditEntry.__table__
 bookings = Booking.__table__
 conflicts = Conflict.__table__
 customers = Customer.__table__
@@ -227,6 +229,10 @@ class RowScope:
     def conflicts(self) -> ColumnElement[bool]:
         """Conflicts with one of the locations on either side."""
         return self._both(self._at(conflicts.c.source_location_id, conflicts.c.target_location_id), self._operational())
+
+    def audit(self) -> ColumnElement[bool]:
+        """Entries of changes at one of the locations (network-wide ones have none: the network's people only)."""
+        return self._both(self._at(audit_entries.c.location_id), self._operational())
 
     def outbox(self) -> ColumnElement[bool]:
         """Writes waiting for, or given up on by, one of the locations."""

@@ -23,6 +23,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from resolvers.context import Context
+from schema.audit.queries import AuditQueries
 from schema.availability.queries import AvailabilityQueries
 from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
@@ -64,6 +65,7 @@ Query = merge_types(
         AvailabilityQueries,
         OutboxQueries,
         SyncQueries,
+        AuditQueries,
         FederationQueries,
     ),
 )

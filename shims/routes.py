@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shims import booking_engine, bookingx, booksy, onebooking, platforms
+from shims import booking_engine, bookingx, booksy, onebooking, platforms, statements
 from shims.common.endpoint import Endpoint, routes_of
 from shims.common.openapi import openapi_document
 
@@ -21,6 +21,7 @@ def shim_endpoints() -> list[Endpoint]:
         *booksy.endpoints(),
         *booking_engine.endpoints(),
         *platforms.endpoints(),
+        *statements.endpoints(),
     ]
 
 

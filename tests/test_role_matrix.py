@@ -87,11 +87,14 @@ EXPECTED: dict[str, frozenset[Role]] = {
     "duplicateCustomers": NETWORK,
     "inventory": LOCATION_STAFF,
     "revenue": LOCATION_STAFF,
+    "locationStatements": LOCATION_STAFF,  # their own location's: tests/test_statements.py
+    "paymentReconciliation": LOCATION_STAFF,  # their own location's (A): the row check is tests/test_payments.py
     "outboxMessages": OPERATIONS,
     "syncJobs": OPERATIONS,
     "syncJob": OPERATIONS,
     "conflicts": OPERATIONS,
     "conflict": OPERATIONS,
+    "auditEntries": OPERATIONS,  # a manager sees their location's entries only (tests/test_audit_entries.py)
     # Query, Apollo Federation: the SDL as introspection is (any token), entities as `nodes` (each sees their own rows).
     "_service": EVERYONE,
     "_entities": EVERYONE,
@@ -364,6 +367,8 @@ SAMPLE_OF_TYPE: dict[str, Callable[[Demo], str]] = {
 # Required query arguments that are not ids.
 QUERY_ARGUMENTS: dict[str, Callable[[Demo], dict[str, Any]]] = {
     "revenue": lambda d: {"from": d.revenue_days[0].isoformat(), "to": d.revenue_days[1].isoformat()},
+    "locationStatements": lambda d: {"month": "2026-03", "locationId": d.gid("Location", A)},
+    "paymentReconciliation": lambda d: {"locationId": d.gid("Location", A), "from": "2026-01-01", "to": "2026-03-31"},
     "availability": lambda d: {
         "input": {"category": "matrix-no-such-category", "from": _future(3, 9), "to": _future(3, 17)}
     },

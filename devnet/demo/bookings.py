@@ -211,6 +211,10 @@ class _BookingScheduler:
                 "version": version,
                 "created_at": created,
                 "updated_at": updated,
+                # A completed booking was paid at its location, which says so (sources.cache.payments).
+                "reported_payment": "paid" if status == "completed" else None,
+                "reported_paid_minor": service.price_minor if status == "completed" else None,
+                "payment_reported_at": updated if status == "completed" else None,
             }
         )
         if originating_id != service_location_id:

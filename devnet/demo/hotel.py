@@ -271,6 +271,9 @@ class _HotelBuilder:
                 "version": 1 if updated == created else 2,
                 "created_at": created,
                 "updated_at": updated,
+                "reported_payment": "paid" if status == "completed" else None,
+                "reported_paid_minor": price if status == "completed" else None,
+                "payment_reported_at": updated if status == "completed" else None,
             }
         )
         if status != "cancelled":

@@ -227,6 +227,8 @@ def booking_view(node: BookingXNode, booking: StoredBooking) -> dict[str, Any]:
         "notes": booking.notes,
         "version": booking.version,
         "updated_at": _utc(booking.updated_at),
+        "payment_status": booking.payment_status,
+        "paid_minor": booking.paid_minor,
     }
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from devnet.simulators.store import LocationStore
+from devnet.simulators.store_records import StoredBooking
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class OneBookingPusher:
             "total_amount": major_units(booking.price_minor, booking.currency),
             "discount_amount": 0,
             "currency": booking.currency,
-            "status": booking.status,
+            "status": _status_word(booking),
             "customer": {
                 "name": f"{customer.first_name} {customer.last_name}".strip() if customer else "",
                 "email": customer.email if customer else None,
@@ -126,3 +127,12 @@ class OneBookingPusher:
 
 def _worth_retrying(status: int) -> bool:
     return status >= 500 or status == 429
+
+
+def _status_word(booking: StoredBooking) -> str:
+    """The website's status word: a confirmed booking the customer paid for is `paid`, a refunded one `refunded`."""
+    if booking.payment_status == "refunded":
+        return "refunded"
+    if booking.payment_status == "paid" and booking.status == "confirmed":
+        return "paid"
+    return booking.status

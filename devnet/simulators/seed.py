@@ -116,6 +116,8 @@ async def seed_store(engine: AsyncEngine, location_id: str, new_id: Callable[[st
                 version=booking.version,
                 global_id=booking.id,
                 updated_at=booking.updated_at,
+                payment_status=booking.reported_payment,
+                paid_minor=booking.reported_paid_minor or 0,
             )
         levels = await connection.execute(
             select(StockLevel, StockItem.sku)

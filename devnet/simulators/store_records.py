@@ -82,6 +82,9 @@ class StoredBooking:
     version: int = 1
     global_id: str | None = None
     updated_at: datetime = field(default_factory=utc_now)
+    # What the site says of the customer's payment (unpaid|paid|refunded); None: it does not say.
+    payment_status: str | None = None
+    paid_minor: int = 0
 
 
 @dataclass

@@ -51,6 +51,21 @@ class SiteStaff:
             setattr(record, name, value)
         self.touch(record)
 
+    def take_payment(self, local_id: str, paid_minor: int | None = None) -> StoredBooking:
+        """The customer pays at the site (the booking's price unless said): its API reports `paid` from now."""
+        with self._lock:
+            booking = self._booking(local_id)
+            paid = booking.price_minor if paid_minor is None else paid_minor
+            self._edit(booking, {"payment_status": "paid", "paid_minor": paid})
+            return replace(booking)
+
+    def refund_booking(self, local_id: str) -> StoredBooking:
+        """The site refunds the customer and cancels the booking."""
+        with self._lock:
+            booking = self._booking(local_id)
+            self._edit(booking, {"payment_status": "refunded", "status": "cancelled"})
+            return replace(booking)
+
     def delete_customer(self, local_id: str) -> None:
         """Gone without a trace, as a site's admin deleting a row: no delta will ever show it."""
         with self._lock:

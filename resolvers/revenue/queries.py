@@ -15,6 +15,7 @@ from resolvers.errors import InvalidInputError
 from resolvers.scope import RowScope
 from resolvers.validation import require_known_locations, require_ordered_range
 from sources.cache.models import RevenueEntry
+from sources.cache.payments import EARNED_PAYMENT_STATUSES
 
 revenue_entries = RevenueEntry.__table__
 
@@ -87,7 +88,13 @@ def _aggregate(scope: RowScope, start: date, end: date, location_ids: list[str] 
             func.count(func.distinct(entries.booking_id)),
             func.count(func.distinct(case((entries.is_cross_location.is_(True), entries.booking_id)))),
         )
-        .where(entries.business_date >= start, entries.business_date <= end, scope.revenue())
+        .where(
+            entries.business_date >= start,
+            entries.business_date <= end,
+            # Refunded and written-off shares are on record but were not earned.
+            entries.payment_status.in_(EARNED_PAYMENT_STATUSES),
+            scope.revenue(),
+        )
         .group_by(*grouping)
         .order_by(*grouping)
     )

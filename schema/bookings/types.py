@@ -66,8 +66,10 @@ class RevenueShare:
     commission: Money = strawberry.field(description="Network commission charged on the share.")
     tax: Money = strawberry.field(description="Tax contained in the share.")
     net: Money = strawberry.field(description="Gross minus commission minus tax.")
-    payment_status: str = strawberry.field(description="pending, paid or refunded.")
-    paid_at: datetime | None = strawberry.field(description="When it was paid out.")
+    payment_status: str = strawberry.field(
+        description="pending, paid, refunded, or written_off (cancelled after payment and not refunded)."
+    )
+    paid_at: datetime | None = strawberry.field(description="When its location reported the payment.")
     location_id: strawberry.Private[str]
 
     @classmethod
@@ -171,7 +173,10 @@ class Booking(Node):
 
     @strawberry.field(
         graphql_type=list[RevenueShare],
-        description="How the price is split between locations (empty for cancelled bookings).",
+        description=(
+            "How the price is split between locations (empty for a cancelled booking nobody paid for; a paid one "
+            "cancelled keeps its shares, refunded or written off)."
+        ),
     )
     def revenue_split(self, info: Info) -> list[RevenueShare] | Awaitable[list[RevenueShare]]:
         return load_now(info.context.loaders.revenue_entries_by_booking_id, self.network_id, _revenue_split)

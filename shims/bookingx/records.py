@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shims.bookingx.wire import Count, Day, LocalId, Moment, Version
+from sources.cache.payments import PaymentReport, ReportedPayment
 from sources.connectors.records import RemoteBooking, RemoteCustomer, RemoteResource, RemoteStockLevel
 
 BookingStatus = Literal["pending", "confirmed", "completed", "cancelled", "no_show"]
@@ -59,12 +60,21 @@ class BookingRecord(Record):
     version: Version = 1
     updated_at: Moment
     global_booking_id: str | None = Field(default=None, min_length=1, max_length=64)
+    # What the node says of the customer's payment; absent: nothing (the last report stands).
+    payment_status: Literal["unpaid", "paid", "refunded"] | None = None
+    paid_minor: int = Field(default=0, ge=0, le=10**12)
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> BookingRecord:
         if self.end_at <= self.start_at:
             raise ValueError("end_at must be after start_at")
         return self
+
+    def _payment(self) -> PaymentReport | None:
+        if self.payment_status is None:
+            return None
+        status = ReportedPayment(self.payment_status)
+        return PaymentReport(status, 0 if status is ReportedPayment.UNPAID else self.paid_minor)
 
     def remote(self) -> RemoteBooking:
         return RemoteBooking(
@@ -81,6 +91,7 @@ class BookingRecord(Record):
             version=self.version,
             updated_at=self.updated_at,
             global_id=self.global_booking_id,
+            payment=self._payment(),
         )
 
 

@@ -2,14 +2,15 @@
 
 consent-records: the consents each customer known at the location has, as the cache stores them (read-only for
 now), a page at a time by customer id; names, never contact data.
-reconciliation: the location's bookings in a range of days against the revenue entries recorded for them
-(resolvers.revenue.reconciliation): totals per currency and the bookings where they disagree.
+reconciliation: what the location reports as paid against the network's revenue entries for its bookings in a
+range of days (resolvers.revenue.reconciliation, as GraphQL's paymentReconciliation): totals per currency and
+every booking where the two disagree, with both sides.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from resolvers.customers.consents import list_consent_records
 from resolvers.permissions import Permission
-from resolvers.revenue.reconciliation import MISMATCHES_SHOWN, reconcile_revenue
+from resolvers.revenue.reconciliation import MISMATCHES_SHOWN, ReconciliationProblem, reconcile_revenue
 from shims.booksy.admin import (
     PAGE_MAX,
     LocationQuery,
@@ -69,6 +70,11 @@ class CurrencyTotal(BaseModel):
     revenue_minor: int = Field(description="Their revenue entries at every sharing location")
     revenue_here_minor: int = Field(description="The Booksy location's own share")
     difference_minor: int = Field(description="revenue_minor - bookings_minor")
+    reported_paid_minor: int = Field(description="What the location reports as paid, cancelled bookings included")
+    network_paid_minor: int = Field(description="What the network's revenue entries record as paid")
+    paid_difference_minor: int = Field(description="network_paid_minor - reported_paid_minor")
+    refunded_minor: int = Field(description="What the location reports as refunded")
+    written_off_minor: int = Field(description="Entries of bookings cancelled after payment, not refunded")
 
 
 class MismatchOut(BaseModel):
@@ -77,9 +83,12 @@ class MismatchOut(BaseModel):
     start_at: datetime
     status: str = Field(max_length=20)
     currency: str = Field(max_length=3)
-    booking_minor: int
-    revenue_minor: int
-    problem: Literal["missing_revenue", "amount_differs"]
+    booking_minor: int = Field(description="The network's side: the booking's price")
+    revenue_minor: int = Field(description="The network's side: what its revenue entries add up to")
+    network_payment_status: str | None = Field(max_length=20, description="What the entries say of the payment")
+    reported_payment: str | None = Field(max_length=20, description="The location's side: unpaid, paid, refunded")
+    reported_paid_minor: int | None = Field(description="The location's side: the amount it reports paid")
+    problem: ReconciliationProblem
 
 
 class ReconciliationAnswer(BaseModel):
@@ -128,6 +137,11 @@ async def reconciliation(request: Request) -> Response:
                 revenue_minor=t.revenue_minor,
                 revenue_here_minor=t.revenue_here_minor,
                 difference_minor=t.difference_minor,
+                reported_paid_minor=t.reported_paid_minor,
+                network_paid_minor=t.network_paid_minor,
+                paid_difference_minor=t.paid_difference_minor,
+                refunded_minor=t.refunded_minor,
+                written_off_minor=t.written_off_minor,
             )
             for t in found.totals
         ],

@@ -185,6 +185,7 @@ async def _records(
         version=0,  # the website keeps no version: the cache counts its own
         updated_at=now,
         details=push.details(),
+        payment=push.payment(price_minor),
     )
     return customer, booking
 

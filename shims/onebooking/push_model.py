@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from sources.cache.payments import PaymentReport, ReportedPayment
+
 LOCAL_ID_MAX = 64
 AMOUNT_MAX = Decimal(1_000_000_000)
 COUNT_MAX = 1000
@@ -29,6 +31,7 @@ STATUSES = {
     "refunded": "cancelled",
     "no_show": "no_show",
 }
+PAID_STATUSES = frozenset({"paid", "completed"})
 CANCELLING_EVENTS = frozenset({"booking.cancelled", "booking.refunded"})
 Event = Literal["booking.created", "booking.updated", "booking.cancelled", "booking.refunded"]
 
@@ -113,6 +116,15 @@ class SyncBooking(BaseModel):
         if self.discount_amount > self.total_amount:
             raise ValueError("discount_amount is more than total_amount")
         return self
+
+    def payment(self, price_minor: int) -> PaymentReport | None:
+        """A refund event or status word is a refund of the whole price; the status word `paid` or `completed`
+        a payment of it; any other event says nothing of the payment (the last report stands)."""
+        if self.event == "booking.refunded" or self.status == "refunded":
+            return PaymentReport(ReportedPayment.REFUNDED, price_minor)
+        if self.status in PAID_STATUSES:
+            return PaymentReport(ReportedPayment.PAID, price_minor)
+        return None
 
     def details(self) -> dict[str, Any]:
         """What the gateway keeps beyond its own booking fields (Booking.source_details), amounts as the exact

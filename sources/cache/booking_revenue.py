@@ -8,15 +8,18 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import Booking, Location, RevenueEntry
-from sources.cache.revenue import LocationRates, split_revenue
-from sources.cache.vocabulary import EARNING_BOOKING_STATUSES
+from sources.cache.payments import PaymentStatus, entry_payment_status
+from sources.cache.revenue import LocationRates, SplitRules, split_revenue
 
 
-async def replace_revenue_entries(session: AsyncSession, booking: Booking, originating_share_bp: int) -> None:
-    """Drop the booking's entries and write them anew; a cancelled booking earns nothing."""
+async def replace_revenue_entries(session: AsyncSession, booking: Booking, split: SplitRules) -> None:
+    """Drop the booking's entries and write them anew, their payment status as its location last reported
+    (sources.cache.payments); a cancelled booking nobody paid for keeps none."""
     await session.execute(delete(RevenueEntry).where(RevenueEntry.booking_id == booking.id))
-    if booking.status not in EARNING_BOOKING_STATUSES:
+    payment_status = entry_payment_status(booking.status, booking.reported_payment)
+    if payment_status is None:
         return
+    paid_at = booking.payment_reported_at if payment_status is PaymentStatus.PAID else None
     ids = {booking.originating_location_id, booking.service_location_id}
     locations = {row.id: row for row in (await session.execute(select(Location).where(Location.id.in_(ids)))).scalars()}
     service_location = locations[booking.service_location_id]
@@ -30,7 +33,8 @@ async def replace_revenue_entries(session: AsyncSession, booking: Booking, origi
         booking.price_minor,
         rates[booking.originating_location_id],
         rates[booking.service_location_id],
-        originating_share_bp,
+        split.originating_share_bp(booking.originating_location_id, booking.service_location_id, booking.service_id),
+        split.fixed_commission(booking.currency),
     )
     await session.execute(
         insert(RevenueEntry),
@@ -44,7 +48,8 @@ async def replace_revenue_entries(session: AsyncSession, booking: Booking, origi
                 "commission_minor": share.commission_minor,
                 "tax_minor": share.tax_minor,
                 "currency": booking.currency,
-                "payment_status": "pending",
+                "payment_status": payment_status.value,
+                "paid_at": paid_at,
                 "is_cross_location": cross_location,
                 "business_date": business_date,
             }

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sources.cache.payments import PaymentReport, ReportedPayment
 from sources.connectors.records import (
     BookingAck,
     BookingRequest,
@@ -163,7 +164,26 @@ def booking(f: Fields) -> RemoteBooking:
         version=f.integer("version"),
         updated_at=f.moment("updated_at"),
         global_id=f.optional_text("global_booking_id") or None,
+        payment=_payment(f),
     )
+
+
+PAID_MAX_MINOR = 10**12  # as a booking's price is bounded
+
+
+def _payment(f: Fields) -> PaymentReport | None:
+    """`payment_status` (unpaid|paid|refunded) and `paid_minor`, when the node says them."""
+    status = f.optional_text("payment_status")
+    if status is None:
+        return None
+    try:
+        reported = ReportedPayment(status)
+    except ValueError as error:
+        raise MalformedAnswer(f"{f.what}.payment_status is not unpaid, paid or refunded: {status!r}") from error
+    paid_minor = 0 if reported is ReportedPayment.UNPAID else f.integer("paid_minor")
+    if not 0 <= paid_minor <= PAID_MAX_MINOR:
+        raise MalformedAnswer(f"{f.what}.paid_minor is out of range")
+    return PaymentReport(reported, paid_minor)
 
 
 def booking_ack(f: Fields) -> BookingAck:

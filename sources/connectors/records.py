@@ -12,6 +12,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from sources.cache.payments import PaymentReport
+
 
 @dataclass(frozen=True, slots=True)
 class LocationHealth:
@@ -76,6 +78,8 @@ class RemoteBooking:
     global_id: str | None = None
     # What the source says beyond the fields above, kept as it says it (Booking.source_details); None: nothing.
     details: dict[str, Any] | None = None
+    # What the location says of the customer's payment; None: it says nothing (the last report stands).
+    payment: PaymentReport | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import SyncState
+from sources.cache.revenue import SplitRules
 from sync.apply.state import agree, compare
 from sync.conflicts.detect import ConflictPolicy, Events, Side, Verdict, decide_conflict
 from sync.conflicts.propagate import Writable
@@ -30,7 +31,8 @@ class ApplyRules:
     share_new_customers: bool = True
     # A customer with no data-sharing consent record at all is shared only if this is off (see consents.may_share).
     consent_required_for_sharing: bool = False
-    originating_share_bp: int = 2_000
+    # How a booking's price is split between its locations, and the commission on each share.
+    split: SplitRules = field(default_factory=SplitRules)
 
 
 class RuleBook:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Resource
+from sources.cache.revenue import SplitRules
 from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sources.connectors.records import RecordType
 from sync.apply.batch import ApplyResult, Batch
@@ -31,7 +32,7 @@ async def change_booking(
     *,
     location_id: str | None,
     job_id: str | None,
-    share_bp: int,
+    split: SplitRules,
 ) -> None:
     """Set fields of a cached booking: a new version, a change-log entry, revenue redone when it earns otherwise."""
     before = image_of(booking, BOOKING_FIELDS)
@@ -51,7 +52,7 @@ async def change_booking(
         sync_job_id=job_id,
     )
     if any(name in fields for name in MONEY_FIELDS):
-        await replace_revenue_entries(session, booking, share_bp)
+        await replace_revenue_entries(session, booking, split)
 
 
 async def set_pulled_fields(
@@ -64,7 +65,7 @@ async def set_pulled_fields(
         fields,
         location_id=batch.location_id,
         job_id=batch.job_id,
-        share_bp=batch.rules.originating_share_bp,
+        split=batch.rules.split,
     )
     result.updated += 1
     result.events.append(booking_event(booking, BookingChange.SYNCED))

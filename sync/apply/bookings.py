@@ -25,6 +25,7 @@ from sources.cache.models import (
     Service,
     SyncState,
 )
+from sources.cache.payments import take_report
 from sources.cache.suppression import suppressed_ids
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteBooking, RemoteRecord
@@ -168,19 +169,24 @@ class Bookings:
         details_changed = remote.details is not None and remote.details != booking.source_details
         if details_changed:
             booking.source_details = remote.details
+        # So is what it says of the payment: its revenue entries follow (sources.cache.payments).
+        payment_changed = take_report(booking, remote.payment, remote.updated_at)
         if verdict.apply:
             await set_pulled_fields(session, batch, booking, verdict.apply, result)
             booking.updated_at = remote.updated_at  # its source's change time: what `newest` compares
-        elif details_changed:
+        elif details_changed or payment_changed:
             result.updated += 1
             result.events.append(booking_event(booking, BookingChange.SYNCED))
         else:
             result.unchanged += 1
+        if payment_changed:
+            await session.flush()
+            await replace_revenue_entries(session, booking, batch.rules.split)
         await agree(session, BOOKING, booking.id, location_id, remote.version, there)
         if verdict.push_back and verdict.conflict_id is not None:
             await supersede(session, BOOKING, booking.id, location_id, "conflict settled")
             result.queued += await push_booking(session, booking, there, why="conflict")
-        return bool(verdict.apply) or details_changed
+        return bool(verdict.apply) or details_changed or payment_changed
 
     async def _create(
         self, session: AsyncSession, batch: Batch, remote: RemoteBooking, values: Image, result: ApplyResult
@@ -195,6 +201,7 @@ class Bookings:
             source_details=remote.details,
             **{name: row_value(name, value) for name, value in values.items()},
         )
+        take_report(booking, remote.payment, remote.updated_at)
         session.add(booking)
         await session.flush()
         await log_change(
@@ -208,7 +215,7 @@ class Bookings:
             version=booking.version,
             sync_job_id=batch.job_id,
         )
-        await replace_revenue_entries(session, booking, batch.rules.originating_share_bp)
+        await replace_revenue_entries(session, booking, batch.rules.split)
         await agree(session, BOOKING, booking.id, location_id, remote.version, values)
         result.created += 1
         result.events.append(booking_event(booking, BookingChange.CREATED))
@@ -263,9 +270,7 @@ class Bookings:
             raise InvalidResolution(f"booking {conflict.entity_id} no longer exists")
         check_fields(fields, BOOKING_RESOLVABLE if choice is None else BOOKING_FIELDS, "booking")
         before = image_of(booking, BOOKING_FIELDS)
-        await change_booking(
-            session, booking, fields, location_id=None, job_id=None, share_bp=rules.originating_share_bp
-        )
+        await change_booking(session, booking, fields, location_id=None, job_id=None, split=rules.split)
         owner = booking.service_location_id
         await supersede(session, BOOKING, booking.id, owner, "conflict resolved")
         if choice is ConflictChoice.LOCATION and conflict.source_location_id == owner:
@@ -286,7 +291,7 @@ class Bookings:
             restore(restored, entry.before)
             session.add(restored)
             await session.flush()
-            await replace_revenue_entries(session, restored, undo.rules.originating_share_bp)
+            await replace_revenue_entries(session, restored, undo.rules.split)
             await undo.log(entry, restored.version)
             undo.result.events.append(booking_event(restored, BookingChange.RESTORED))
             return True
@@ -301,7 +306,7 @@ class Bookings:
             restore(booking, {name: value for name, value in (entry.before or {}).items() if name in BOOKING_FIELDS})
         booking.version += 1
         await session.flush()
-        await replace_revenue_entries(session, booking, undo.rules.originating_share_bp)
+        await replace_revenue_entries(session, booking, undo.rules.split)
         await undo.log(entry, booking.version)
         undo.result.queued += await self.propagate(session, undo.rules, booking.id, why="rollback", held=there)
         undo.result.events.append(booking_event(booking, BookingChange.ROLLED_BACK))

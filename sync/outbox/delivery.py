@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlalchemy import update
 
 from sources.cache.models import Location, OutboxMessage, SyncState
+from sources.cache.revenue import SplitRules
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
 from sources.connectors.errors import LocationUnavailable, OperationNotSupported, RejectionCode, UpstreamRejected
@@ -48,14 +49,14 @@ class Deliverer:
         connectors: ConnectorRegistry,
         bus: EventBus,
         *,
-        originating_share_bp: int,
+        split: SplitRules,
         policy: RetryPolicy | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.writer = writer
         self.connectors = connectors
         self.bus = bus
-        self.originating_share_bp = originating_share_bp
+        self.split = split
         self.policy = policy or RetryPolicy()
         self.rng = rng or random.Random()
         # Called with a location that refused a write as stale (it changed the record meanwhile).
@@ -119,7 +120,7 @@ class Deliverer:
             )
         async with self.writer.transaction() as session:
             message = await session.get_one(OutboxMessage, message_id)
-            effects = await stored.delivered(session, location_id, ack, self.originating_share_bp)
+            effects = await stored.delivered(session, location_id, ack, self.split)
             message.status, message.delivered_at, message.last_error = DELIVERED, utc_now(), None
             message.attempts += 1
         await self._publish(effects)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import MappingProxyType
 
 from observability.metrics import Metrics
 from settings import Settings
+from sources.cache.money import to_minor_units
+from sources.cache.revenue import CommissionCalculation, SplitRules
 from sources.cache.writer import CacheWriter
 from sources.connectors.base import Capability
 from sources.connectors.registry import ConnectorRegistry
@@ -32,7 +35,28 @@ def apply_rules(settings: Settings, connectors: ConnectorRegistry) -> ApplyRules
         writable=writable,
         share_new_customers=settings.share_new_customers,
         consent_required_for_sharing=settings.consent_required_for_sharing,
-        originating_share_bp=settings.originating_share_percent * 100,
+        split=split_rules(settings),
+    )
+
+
+def split_rules(settings: Settings) -> SplitRules:
+    """The settings' revenue rules in basis points and minor units."""
+    pairs: dict[tuple[str, str], int] = {}
+    services: dict[str, int] = {}
+    for rule in settings.revenue_split_rules:
+        share_bp = int(rule.originating_percent * 100)
+        if rule.service_id is not None:
+            services[rule.service_id] = share_bp
+        elif rule.originating is not None and rule.service is not None:
+            pairs[(rule.originating, rule.service)] = share_bp
+    return SplitRules(
+        default_originating_share_bp=settings.originating_share_percent * 100,
+        pair_share_bp=MappingProxyType(pairs),
+        service_share_bp=MappingProxyType(services),
+        commission=CommissionCalculation(settings.commission_calculation),
+        fixed_commission_minor=MappingProxyType(
+            {currency: to_minor_units(amount, currency) for currency, amount in settings.fixed_commission.items()}
+        ),
     )
 
 

@@ -36,6 +36,11 @@ class Booking(Base):
     source_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Notes an admin keeps on the booking in the gateway (OneBooking's admin_notes), not the customer's.
     admin_notes: Mapped[str | None] = mapped_column(String(2000))
+    # What the location last reported of the customer's payment (sources.cache.payments: unpaid|paid|refunded),
+    # how much it says was paid, and when it said so; None: it has reported nothing.
+    reported_payment: Mapped[str | None] = mapped_column(String(20))
+    reported_paid_minor: Mapped[int | None] = mapped_column(BigInteger)
+    payment_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
 
@@ -62,7 +67,7 @@ class RevenueEntry(Base):
     commission_minor: Mapped[int] = mapped_column(BigInteger)
     tax_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    payment_status: Mapped[str] = mapped_column(String(20), default="pending")
+    payment_status: Mapped[str] = mapped_column(String(20), default="pending")  # sources.cache.payments
     is_cross_location: Mapped[bool] = mapped_column(default=False)
     # The service day in the service location's own timezone: reports group by it.
     business_date: Mapped[date] = mapped_column(Date)

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sources.cache.revenue import SplitRules
 from sources.connectors.base import Connector
 from sources.connectors.errors import UpstreamRejected
 from sources.connectors.records import RecordType
@@ -88,7 +89,9 @@ class Message(ABC, Generic[AckT]):
     async def send(self, connector: Connector, key: str) -> AckT: ...
 
     @abstractmethod
-    async def delivered(self, session: AsyncSession, location_id: str, ack: AckT, share_bp: int) -> DeliveryEffects: ...
+    async def delivered(
+        self, session: AsyncSession, location_id: str, ack: AckT, split: SplitRules
+    ) -> DeliveryEffects: ...
 
     @abstractmethod
     async def rejected(self, session: AsyncSession, location_id: str, error: UpstreamRejected) -> DeliveryEffects: ...

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import Booking
+from sources.cache.revenue import SplitRules
 from sources.connectors.base import Connector, SendsBookingWebhooks
 from sources.connectors.errors import OperationNotSupported, UpstreamRejected
 from sources.connectors.records import RecordType
@@ -42,7 +43,7 @@ class BookingWebhookMessage(Message[None]):
             raise OperationNotSupported(connector.location_id, "this location takes no booking webhooks")
         await connector.send_booking_webhook(self.event, self.local_booking_id, self.data, key, self.updated_by)
 
-    async def delivered(self, session: AsyncSession, location_id: str, ack: None, share_bp: int) -> DeliveryEffects:
+    async def delivered(self, session: AsyncSession, location_id: str, ack: None, split: SplitRules) -> DeliveryEffects:
         return DeliveryEffects()
 
     async def rejected(self, session: AsyncSession, location_id: str, error: UpstreamRejected) -> DeliveryEffects:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.booking_revenue import replace_revenue_entries
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, CustomerMapping, Resource
+from sources.cache.revenue import SplitRules
 from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 from sources.connectors.base import Connector
 from sources.connectors.errors import RejectionCode, UpstreamRejected
@@ -75,7 +76,7 @@ class BookingCreateMessage(Message[BookingAck]):
         )
 
     async def delivered(
-        self, session: AsyncSession, location_id: str, ack: BookingAck, share_bp: int
+        self, session: AsyncSession, location_id: str, ack: BookingAck, split: SplitRules
     ) -> DeliveryEffects:
         booking = await session.get_one(Booking, self.booking_id)
         booking.local_booking_id = ack.local_id
@@ -107,7 +108,7 @@ class BookingCreateMessage(Message[BookingAck]):
                 )
             )
         await session.flush()
-        await replace_revenue_entries(session, booking, share_bp)
+        await replace_revenue_entries(session, booking, split)
         await log_change(
             session,
             entity_type=RecordType.BOOKING,
@@ -166,11 +167,11 @@ class _BookingChange(Message[BookingAck]):
         return dataclasses.replace(self, local_booking_id=local_id or self.local_booking_id or "")
 
     async def delivered(
-        self, session: AsyncSession, location_id: str, ack: BookingAck, share_bp: int
+        self, session: AsyncSession, location_id: str, ack: BookingAck, split: SplitRules
     ) -> DeliveryEffects:
         booking = await session.get_one(Booking, self.booking_id)
         booking.version = max(booking.version + 1, ack.version)
-        await replace_revenue_entries(session, booking, share_bp)
+        await replace_revenue_entries(session, booking, split)
         await log_change(
             session,
             entity_type=RecordType.BOOKING,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.journal import audit
 from sources.cache.models import Customer, CustomerMapping
+from sources.cache.revenue import SplitRules
 from sources.connectors.base import Connector
 from sources.connectors.errors import RejectionCode, UpstreamRejected
 from sources.connectors.records import CustomerAck, CustomerDetails, RecordType
@@ -80,7 +81,7 @@ class CustomerUpsertMessage(Message[CustomerAck]):
         )
 
     async def delivered(
-        self, session: AsyncSession, location_id: str, ack: CustomerAck, share_bp: int
+        self, session: AsyncSession, location_id: str, ack: CustomerAck, split: SplitRules
     ) -> DeliveryEffects:
         mapping = (
             await session.execute(
@@ -133,7 +134,7 @@ class CustomerMergeMessage(Message[None]):
     async def send(self, connector: Connector, key: str) -> None:
         await connector.merge_customers(self.keep_local_id, self.remove_local_id, key)
 
-    async def delivered(self, session: AsyncSession, location_id: str, ack: None, share_bp: int) -> DeliveryEffects:
+    async def delivered(self, session: AsyncSession, location_id: str, ack: None, split: SplitRules) -> DeliveryEffects:
         return DeliveryEffects((customer_event(self.customer_id, None, merged_customer_id=self.merged_customer_id),))
 
     async def rejected(self, session: AsyncSession, location_id: str, error: UpstreamRejected) -> DeliveryEffects:

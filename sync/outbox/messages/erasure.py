@@ -10,6 +10,7 @@ from typing import ClassVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import DataSubjectRequest
+from sources.cache.revenue import SplitRules
 from sources.cache.types import utc_now
 from sources.connectors.base import Connector
 from sources.connectors.erasure import erase_customer, erased_details
@@ -51,7 +52,7 @@ class CustomerEraseMessage(Message[CustomerAck]):
         return await erase_customer(connector, self.local_customer_id, self.customer_id, key)
 
     async def delivered(
-        self, session: AsyncSession, location_id: str, ack: CustomerAck, share_bp: int
+        self, session: AsyncSession, location_id: str, ack: CustomerAck, split: SplitRules
     ) -> DeliveryEffects:
         details = erased_details(self.customer_id)
         image = {name: getattr(details, name) for name in CUSTOMER_FIELDS}

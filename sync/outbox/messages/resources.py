@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.models import ResourceShare
+from sources.cache.revenue import SplitRules
 from sources.connectors.base import Connector
 from sources.connectors.errors import UpstreamRejected
 from sources.connectors.records import RecordType
@@ -39,7 +40,7 @@ class _ShareChange(Message[None]):
     def entity_id(self, location_id: str) -> str:
         return self.resource_id
 
-    async def delivered(self, session: AsyncSession, location_id: str, ack: None, share_bp: int) -> DeliveryEffects:
+    async def delivered(self, session: AsyncSession, location_id: str, ack: None, split: SplitRules) -> DeliveryEffects:
         event = resource_event(self.resource_id, location_id, shared_with=self.with_location_id, shared=self.shared)
         return DeliveryEffects((event,))
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.journal import log_change
 from sources.cache.models import StockLevel, StockMovement
+from sources.cache.revenue import SplitRules
 from sources.connectors.base import Connector
 from sources.connectors.errors import UpstreamRejected
 from sources.connectors.records import RecordType, StockAck
@@ -71,7 +72,9 @@ class StockChangeMessage(Message[StockAck]):
             )
         ).scalar_one()
 
-    async def delivered(self, session: AsyncSession, location_id: str, ack: StockAck, share_bp: int) -> DeliveryEffects:
+    async def delivered(
+        self, session: AsyncSession, location_id: str, ack: StockAck, split: SplitRules
+    ) -> DeliveryEffects:
         level = await self._level(session, location_id)
         # The owner's counts are the truth once it has applied our change.
         before = {"quantity": level.quantity, "reserved": level.reserved}
