@@ -30,6 +30,8 @@ class RemoteService:
     price_minor: int
     currency: str
     is_active: bool = True
+    version: int = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,8 @@ class EntityType(StrEnum):
     """
 
     CUSTOMERS = "customers"
+    # Before bookings: a page of bookings names services, and a new booking is priced from the catalogue.
+    SERVICES = "services"
     BOOKINGS = "bookings"
     RESOURCES = "resources"
     INVENTORY = "inventory"
@@ -170,6 +174,7 @@ class RecordType(StrEnum):
     CUSTOMER = "customer"
     CUSTOMER_MAPPING = "customer_mapping"  # a customer's id at one location
     BOOKING = "booking"
+    SERVICE = "service"
     RESOURCE = "resource"
     STOCK_LEVEL = "stock_level"  # one item at one location; its id is `<item id>@<location id>`
 
@@ -186,13 +191,18 @@ class Cursor:
     key: str
 
 
-RemoteRecord = RemoteCustomer | RemoteBooking | RemoteResource | RemoteStockLevel
+RemoteRecord = RemoteCustomer | RemoteService | RemoteBooking | RemoteResource | RemoteStockLevel
 
 
 @dataclass(frozen=True, slots=True)
 class ChangePage:
-    """One page of a delta pull, ordered by (updated_at, key); `next_cursor` is the last record's position."""
+    """One page of a delta pull, ordered by (updated_at, key); `next_cursor` is the last record's position.
+
+    `complete`: the page is the location's whole list (an API with no change feed for the type answers
+    with everything it has), so what it does not name is gone there, as after a full pull.
+    """
 
     records: list[RemoteRecord]
     next_cursor: Cursor | None
     has_more: bool
+    complete: bool = False

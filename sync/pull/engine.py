@@ -2,7 +2,8 @@
 
 A job pulls each entity type it was asked for, in the configured priority order, page
 by page from the stored cursor (a full reconciliation starts from nothing and then
-removes what the location no longer has). Each page is applied and its cursor moved in
+removes what the location no longer has; so does a pull the location answers with its whole
+list, as an API without a change feed for the type does). Each page is applied and its cursor moved in
 one transaction. Changes to pass on to other locations are written to the outbox in that
 same transaction; the worker is woken when the job has them. Every phase is published
 as a `sync.job` event, every step is a sync log row. How long each job took, and every conflict an applied
@@ -229,6 +230,7 @@ class SyncEngine:
                 cursor = await load_cursor(connection, location_id, kind)
         entity = pulled(kind)
         seen: set[str] = set()
+        complete = False  # the location answered with its whole list: what it left out is gone there
         while True:
             if keeper.lost.is_set():
                 raise LeaseLost(run.id)
@@ -237,7 +239,8 @@ class SyncEngine:
             seen.update(entity.key_of(record) for record in mine)
             counts.pulled += len(page.records)
             next_cursor = page.next_cursor or cursor
-            last_page = not page.has_more or page.next_cursor is None
+            last_page = not page.has_more or page.next_cursor is None or page.complete
+            complete = complete or page.complete
             result = await apply_location_changes(
                 self.writer,
                 location_id,
@@ -250,7 +253,7 @@ class SyncEngine:
             if last_page:
                 break
             cursor = next_cursor
-        if full:
+        if full or complete:
             await self._publish_applied(await remove_missing(self.writer, location_id, kind, seen, run.id), counts)
 
     async def publish_applied(self, result: ApplyResult) -> None:
