@@ -50,9 +50,10 @@ def test_customers_apply_before_the_bookings_that_name_them() -> None:
     assert order.index(EntityType.CUSTOMERS) < order.index(EntityType.BOOKINGS)
 
 
-def test_services_apply_before_the_bookings_that_name_and_price_from_them() -> None:
+def test_services_and_resources_apply_before_the_bookings_that_name_them() -> None:
     order = [entity.pulled_as for entity in ENTITIES]
     assert order.index(EntityType.SERVICES) < order.index(EntityType.BOOKINGS)
+    assert order.index(EntityType.RESOURCES) < order.index(EntityType.BOOKINGS)
     assert owning("service") is pulled(EntityType.SERVICES)
 
 

@@ -34,7 +34,7 @@ from devnet.simulators.store_records import StoredBooking, StoredCustomer, Store
 from sources.cache.types import utc_now
 
 SYNC_ENTITIES = ("bookings", "customers", "inventory")
-PAGED_ENTITIES = ("customers", "services", "bookings", "resources", "inventory")  # the hub's sync_priority_order
+PAGED_ENTITIES = ("customers", "services", "resources", "bookings", "inventory")  # the hub's sync_priority_order
 MAX_SYNC_LIMIT = 1000
 STRATEGIES = frozenset({"hub_wins", "node_wins", "newest", "manual"})
 EARNING_STATUSES = frozenset({"confirmed", "completed"})

@@ -161,10 +161,11 @@ class EntityType(StrEnum):
     """
 
     CUSTOMERS = "customers"
-    # Before bookings: a page of bookings names services, and a new booking is priced from the catalogue.
+    # Before bookings: a page of bookings names customers, services and resources; a location's first pull
+    # must bring all three before its bookings can land (and a new booking is priced from the catalogue).
     SERVICES = "services"
-    BOOKINGS = "bookings"
     RESOURCES = "resources"
+    BOOKINGS = "bookings"
     INVENTORY = "inventory"
 
 
