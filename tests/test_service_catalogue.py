@@ -35,7 +35,8 @@ HAMMAM = "hammam-ritual"  # a service Stockport starts offering
 TRIGGER_SYNC = """
 mutation Trigger($input: TriggerSyncInput!) {
   triggerSync(input: $input) {
-    syncJob { status full appliedCount deletedCount errorMessage logs { syncType operation status entityCount } }
+    syncJob { status full appliedCount deletedCount errorMessage
+              logs { syncType operation status entityCount errorDetails } }
     errors { code message field }
   }
 }
@@ -92,11 +93,21 @@ def _token(gateway: RunningGateway, role: Role, *locations: str) -> dict[str, st
 
 
 def _sync(
-    gateway: RunningGateway, location_id: str, *, full: bool = False, headers: dict[str, str] | None = None
+    gateway: RunningGateway,
+    location_id: str,
+    *,
+    full: bool = False,
+    headers: dict[str, str] | None = None,
+    entity_types: tuple[str, ...] = ("SERVICE",),
 ) -> dict[str, Any]:
-    """A SERVICE sync of one location, run to its end, as that location's manager."""
+    """A SERVICE sync of one location (or of `entity_types`), run to its end, as that location's manager."""
     variables = {
-        "input": {"locationId": f"Location:{location_id}", "entityTypes": ["SERVICE"], "full": full, "wait": True}
+        "input": {
+            "locationId": f"Location:{location_id}",
+            "entityTypes": list(entity_types),
+            "full": full,
+            "wait": True,
+        }
     }
     body = gateway.graphql(
         TRIGGER_SYNC, variables, headers=headers or _token(gateway, Role.LOCATION_MANAGER, location_id)
@@ -353,6 +364,22 @@ def test_a_platform_lists_its_whole_menu_so_a_dropped_service_is_retired_by_a_de
     listed = _services(gateway, LEEDS)
     assert listed[repriced_local]["price"]["minorUnits"] == repriced.price_minor + 100
     assert listed[dropped]["isActive"] is False
+
+
+def test_what_a_location_cannot_list_is_a_skipped_step_saying_why_not_an_error(
+    catalogue_gateway: RunningGateway,
+) -> None:
+    gateway = catalogue_gateway
+
+    synced = _sync(gateway, LEEDS, entity_types=("SERVICE", "INVENTORY"))  # a platform keeps no stock
+
+    assert synced["errors"] == [], synced
+    job = synced["syncJob"]
+    assert (job["status"], job["errorMessage"]) == ("COMPLETED", None)
+    steps = {log["syncType"]: log for log in job["logs"]}
+    assert steps["services"]["status"] == "completed"
+    assert steps["inventory"]["status"] == "skipped"
+    assert "cannot read stock" in steps["inventory"]["errorDetails"]
 
 
 def test_a_website_that_only_pushes_is_not_asked_for_services_and_says_why(catalogue_gateway: RunningGateway) -> None:

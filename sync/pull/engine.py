@@ -119,9 +119,10 @@ class SyncEngine:
             for kind in self.options.priority
             if (kind in supported if entity_types is None else kind in entity_types)
         ]
-        unsupported = [kind.value for kind in wanted if kind not in supported]
-        if unsupported:
-            raise NotPullable(f"{location_id} cannot be asked for {', '.join(unsupported)}")
+        if wanted and not any(kind in supported for kind in wanted):
+            asked = ", ".join(kind.value for kind in wanted)
+            raise NotPullable(f"{location_id} cannot be asked for {asked}")
+        # Named types it cannot be asked for (a platform's stock) are skipped, each with a log saying why.
         run = await self.jobs.open(location_id, [kind.value for kind in wanted], trigger, full)
         if run.resumed:
             # A dead process's job, taken over: what it was asked for and has not finished.
@@ -197,6 +198,12 @@ class SyncEngine:
         try:
             async with keeper:
                 for kind in kinds:
+                    if kind not in self.pullable(connector):
+                        can_not = pulled(kind).reads.value.replace("_", " ")
+                        reason = f"{run.location_id} is not asked for {kind.value}: its API cannot {can_not}"
+
+                        await self.jobs.skip(run, kind.value, "full" if full else "delta", reason)
+                        continue
                     started = utc_now()
                     counts = Counts()
                     try:
