@@ -64,8 +64,9 @@ from sources.cache.models import Location
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for
 from sources.network.apply import apply_network
+from sources.network.categories import CategoryMap, UnknownCategory
 from sources.network.credentials import CredentialStore
-from sources.network.file import NetworkFileError, load_network_file
+from sources.network.file import NetworkFile, NetworkFileError, load_network_file
 from subscriptions.factory import open_event_bus
 from sync.apply.batch import RuleBook
 from sync.live.heartbeat import HeartbeatMonitor
@@ -124,6 +125,7 @@ async def _open_services(
     store: CredentialStore,
     authenticator: Authenticator,
     metrics: Metrics,
+    categories: CategoryMap,
 ) -> Services:
     """Connectors for every location, the outbox's deliverer and worker, and live refresh."""
     await _build_connectors(writer.engine, settings, connectors, store)
@@ -162,7 +164,21 @@ async def _open_services(
         authenticator,
         rate_limits=TokenBuckets(settings.rate_limits),
         metrics=metrics,
+        categories=categories,
     )
+
+
+def _categories(settings: Settings, network: NetworkFile | None) -> CategoryMap:
+    """The network's category vocabulary and mappings: the settings', then the network file's entries."""
+    try:
+        return CategoryMap.build(
+            settings.network_categories,
+            settings.category_mappings,
+            {} if network is None else network.category_mappings,
+        )
+    except UnknownCategory as error:
+        # Only the file's entries can fail here: the settings were checked when they were read.
+        raise NetworkFileError(f"{settings.network_file}: {error}") from None
 
 
 async def _demo_admin_token(authenticator: Authenticator, settings: Settings) -> str:
@@ -213,6 +229,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             # An invalid network file (or a credential it names that cannot be read) stops the start here.
             network = None if settings.network_file is None else load_network_file(settings.network_file)
+            categories = _categories(settings, network)
             if settings.migrate_on_start:
                 await migrate.upgrade(engine)
             writer = CacheWriter(engine)
@@ -235,7 +252,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 logger.info("the demo's credentials are in %s", settings.demo_credentials_file)
             if simulate:
                 await simulators.start(engine, store)
-            services = await _open_services(writer, settings, connectors, store, authenticator, metrics)
+            services = await _open_services(writer, settings, connectors, store, authenticator, metrics, categories)
             if simulate:
                 # The simulators were seeded from the cache a moment ago: the two agree now.
                 await services.refresher.mark_all_fresh(list(simulators.locations))
@@ -330,7 +347,7 @@ def cli(ctx: click.Context, host: str | None, port: int | None, database_url: st
         if settings.network_file is not None:
             # Refuse at once with the one line rather than a traceback from inside the lifespan.
             try:
-                load_network_file(settings.network_file)
+                _categories(settings, load_network_file(settings.network_file))
             except NetworkFileError as error:
                 click.echo(str(error), err=True)
                 sys.exit(1)

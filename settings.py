@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sources.connectors.records import EntityType
 
 DEFAULT_SQLITE_PATH = Path("var") / "gateway.sqlite3"
+# A service category, as services.category holds it.
+CategoryName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class RateLimit(BaseModel):
@@ -129,6 +131,18 @@ class Settings(BaseSettings):
     sync_job_lease_renew_seconds: float = Field(
         default=2.0, gt=0, description="How often the process running a job renews its lease"
     )
+    # -- the catalogue (README.md "Service categories") --
+    network_categories: list[CategoryName] = Field(
+        default_factory=list,
+        max_length=500,
+        description="The network's category vocabulary: what availability and createBooking(category:) search by; "
+        "empty: every location's own category names are the network's",
+    )
+    category_mappings: dict[str, dict[CategoryName, CategoryName]] = Field(
+        default_factory=dict,
+        description='Per location id, its own category names to the network\'s, e.g. {"paris": {"Coupe": "hair"}}; '
+        "the network file's [[locations]] `categories` add to (and win over) these",
+    )
     conflict_strategy: Literal["hub_wins", "node_wins", "newest", "manual"] = Field(
         default="hub_wins", description="How concurrent changes are settled"
     )
@@ -170,6 +184,18 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level of the records logged"
     )
+
+    @model_validator(mode="after")
+    def _mapped_into_the_vocabulary(self) -> Settings:
+        words = set(self.network_categories)
+        for location_id, names in self.category_mappings.items():
+            for own, network in names.items():
+                if words and network not in words:
+                    raise ValueError(
+                        f'category_mappings: location "{location_id}": "{own}" maps to "{network}", '
+                        "which is not one of network_categories"
+                    )
+        return self
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

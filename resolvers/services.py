@@ -13,6 +13,7 @@ from resolvers.authentication import Authenticator
 from resolvers.rate_limit import TokenBuckets
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry
+from sources.network.categories import CategoryMap
 from sources.network.credentials import CredentialStore
 from subscriptions.bus import EventBus
 from sync.live.refresh import Refresher
@@ -40,3 +41,5 @@ class Services:
     rate_limits: TokenBuckets | None = None
     # What the gateway counts and times (GET /metrics); a Services built outside the app records privately.
     metrics: Metrics = field(default_factory=Metrics)
+    # The network's category vocabulary and each location's names mapped into it (settings, network file).
+    categories: CategoryMap = field(default_factory=CategoryMap)

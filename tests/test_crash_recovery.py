@@ -25,7 +25,6 @@ import httpx
 import pytest
 from network_helpers import LONG_AGO, Site, build_store, credentials_for, env_name, location_toml
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conftest import REPO, cli_token
@@ -33,7 +32,7 @@ from devnet.simulators.bookingx import bookingx_app
 from devnet.simulators.server import SimulatedLocation, SimulatorThread
 from devnet.simulators.store_records import StoredCustomer
 from sources.cache.database import create_engine
-from sources.cache.models import Booking, ChangeLogEntry, CustomerMapping, IdempotencyRecord, Service, SyncJob, SyncLog
+from sources.cache.models import Booking, ChangeLogEntry, CustomerMapping, IdempotencyRecord, SyncJob, SyncLog
 
 HUB = "dublin-docks"
 CREATE_BOOKING = """mutation($input: CreateBookingInput!) {
@@ -190,38 +189,14 @@ def start(database_url: str, network: Network, name: str) -> Process:
 
 @pytest.fixture(scope="module")
 def database(own_database_url: str, network: Network) -> Iterator[str]:
-    """The cache, filled by a first process's sync of the location (then stopped cleanly)."""
+    """The cache, filled by a first process's sync of the location, its service included (then stopped cleanly)."""
     first = start(own_database_url, network, "first")
     try:
         _sync(first, wait=True)
     finally:
         first.process.terminate()
         first.process.wait(timeout=30)
-    # A pull brings no services; the location's one, as its catalogue import would have.
-    asyncio.run(_add_service(own_database_url))
     yield own_database_url
-
-
-async def _add_service(database_url: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with AsyncSession(engine) as session, session.begin():
-            if await session.get(Service, "svc_crash_standard") is None:
-                session.add(
-                    Service(
-                        id="svc_crash_standard",
-                        location_id=HUB,
-                        local_service_id="SV-1",
-                        name="Standard",
-                        category="room",
-                        skill="std",
-                        duration_minutes=30,
-                        price_minor=1000,
-                        currency="EUR",
-                    )
-                )
-    finally:
-        await engine.dispose()
 
 
 def _sync(gateway: Process, *, wait: bool) -> dict[str, Any]:

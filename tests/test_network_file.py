@@ -159,6 +159,24 @@ def test_a_sync_pulls_and_a_write_reaches_the_location_with_the_files_credential
     assert sites["dublin-docks"].store.customers["C-000"].email == "new@ex.ie"
 
 
+SERVICES_AT = """query($ids: [ID!]) { services(filter: {locationIds: $ids}, first: 50) {
+  nodes { localId name category price { minorUnits currency } location { networkId } } } }"""
+
+
+def test_the_files_locations_get_their_services_by_a_service_sync(networked: RunningGateway) -> None:
+    ids = ["Location:dublin-docks", "Location:galway-studio"]
+    for location_id in ids:
+        answer = networked.graphql(
+            TRIGGER_SYNC, {"input": {"locationId": location_id, "entityTypes": ["SERVICE"], "wait": True}}
+        )
+        assert answer["data"]["triggerSync"]["errors"] == [], answer
+        assert answer["data"]["triggerSync"]["syncJob"]["status"] == "COMPLETED", answer
+
+    nodes = networked.graphql(SERVICES_AT, {"ids": ids})["data"]["services"]["nodes"]
+    got = {(node["location"]["networkId"], node["localId"], node["price"]["minorUnits"]) for node in nodes}
+    assert got == {("dublin-docks", "SV-1", 1000), ("galway-studio", "SV-1", 1000)}
+
+
 def test_a_database_dump_holds_none_of_the_secrets(networked: RunningGateway, sites: dict[str, Site]) -> None:
     async def dump() -> str:
         async with networked.engine.connect() as connection:

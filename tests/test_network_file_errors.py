@@ -136,3 +136,41 @@ def test_the_gateway_does_not_start_on_an_invalid_file(own_database_url: str, tm
     path.write_text(INVALID["unknown-time-zone"])
     with pytest.raises(RuntimeError, match="did not start"):
         start_gateway(Settings(database_url=own_database_url, network_file=path, sync_scheduler=False))
+
+
+# -- service categories ---------------------------------------------------------------------------------
+CATEGORIES = '[locations.categories]\n"Rooms & Suites" = "room"\n'
+
+
+def test_a_locations_categories_are_read_from_its_entry(check_key: None, tmp_path: Path) -> None:
+    network = parse_network(VALID_ENTRY + CATEGORIES, path=tmp_path / "network.toml")
+
+    assert network.category_mappings == {"dublin": {"Rooms & Suites": "room"}}
+
+
+def test_a_category_mapped_outside_the_vocabulary_stops_the_gateway_with_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "network.toml"
+    path.write_text(VALID_ENTRY + CATEGORIES)
+    serving = subprocess.run(
+        [sys.executable, "server.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "GATEWAY_NETWORK_FILE": str(path),
+            "GATEWAY_NETWORK_CATEGORIES": '["hair", "spa"]',
+            "TEST_NET_CHECK_KEY": "k",
+        },
+    )
+
+    assert serving.returncode == 1
+    assert serving.stderr.strip() == (
+        f'{path}: location "dublin": categories: "Rooms & Suites" maps to "room", which is not a network category'
+    )
+
+
+def test_settings_refuse_a_mapping_outside_the_vocabulary() -> None:
+    with pytest.raises(ValueError, match='"Coupe" maps to "cut", which is not one of network_categories'):
+        Settings(network_categories=["hair"], category_mappings={"paris": {"Coupe": "cut"}})

@@ -50,8 +50,15 @@ def test_customers_apply_before_the_bookings_that_name_them() -> None:
     assert order.index(EntityType.CUSTOMERS) < order.index(EntityType.BOOKINGS)
 
 
+def test_services_and_resources_apply_before_the_bookings_that_name_them() -> None:
+    order = [entity.pulled_as for entity in ENTITIES]
+    assert order.index(EntityType.SERVICES) < order.index(EntityType.BOOKINGS)
+    assert order.index(EntityType.RESOURCES) < order.index(EntityType.BOOKINGS)
+    assert owning("service") is pulled(EntityType.SERVICES)
+
+
 def test_a_record_type_nothing_syncs_has_no_owner() -> None:
-    assert owning("service") is None
+    assert owning("invoice") is None
     assert owning("audit") is None
 
 
@@ -81,8 +88,8 @@ async def test_a_rollback_skips_entries_and_a_resolution_refuses_conflicts_nothi
             await session.flush()
             session.add(
                 ChangeLogEntry(
-                    entity_type="service",
-                    entity_id="svc_1",
+                    entity_type="invoice",
+                    entity_id="inv_1",
                     location_id="leeds",
                     operation="update",
                     after={},
@@ -93,8 +100,8 @@ async def test_a_rollback_skips_entries_and_a_resolution_refuses_conflicts_nothi
                 Conflict(
                     id="cfl_1",
                     conflict_type="concurrent_update",
-                    entity_type="service",
-                    entity_id="svc_1",
+                    entity_type="invoice",
+                    entity_id="inv_1",
                     source_location_id="leeds",
                     source_data={"fields": {"name": "Cut"}},
                     target_data={"fields": {"name": "Trim"}},
@@ -105,7 +112,7 @@ async def test_a_rollback_skips_entries_and_a_resolution_refuses_conflicts_nothi
         assert (report.restored, report.skipped, location_id) == (0, 1, "leeds")
         assert not result.queued and not result.events
 
-        with pytest.raises(InvalidResolution, match="conflicts on service cannot be resolved here"):
+        with pytest.raises(InvalidResolution, match="conflicts on invoice cannot be resolved here"):
             await resolve_conflict(
                 writer, ApplyRules(), "cfl_1", choice=ConflictChoice.LOCATION, merged=None, resolved_by="test"
             )

@@ -298,7 +298,7 @@ def test_a_second_trigger_while_a_job_runs_is_refused_and_the_job_is_logged(live
         "query($id: ID!) { syncJob(id: $id) { logs { syncType status } } }",
         {"id": started["triggerSync"]["syncJob"]["id"]},
     )["data"]["syncJob"]["logs"]
-    assert [log["syncType"] for log in logs] == ["customers", "bookings", "resources", "inventory"]
+    assert [log["syncType"] for log in logs] == ["customers", "services", "resources", "bookings", "inventory"]
 
 
 @pytest.mark.parametrize("strategy", [Strategy.NODE_WINS, Strategy.NEWEST])

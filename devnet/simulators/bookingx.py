@@ -8,7 +8,7 @@ Spec (§3 API Integration Points):
                                  "version"}; signature = hex HMAC-SHA256(api_secret, f"{timestamp}.{api_key}"),
                                  timestamp Unix seconds within ±300 s. Public; 403 FORBIDDEN when refused.
     POST /sync                   {"since": iso|null, "entities": [bookings|customers|inventory]} -> changes since;
-                                 or paged (added): {"entity_type": customers|bookings|resources|inventory,
+                                 or paged (added): {"entity_type": customers|services|bookings|resources|inventory,
                                  "cursor": {"changed_at", "key"}|null, "limit": 1..1000} -> {"node_id",
                                  "entity_type", "records": [...], "next_cursor": {"changed_at", "key"}|null,
                                  "has_more"}: records ordered by (updated_at, key) strictly after the cursor, key
@@ -23,7 +23,8 @@ Spec (§3 API Integration Points):
     POST /sync/conflict-resolve  {"conflict_id", "entity_type", "local_id", "strategy", "resolved_data"}
 Added:
     GET  /health                              -> {"status", "node_id", "version", "time"} (public)
-    GET  /services                            -> {"services": [...]}
+    GET  /services                            -> {"services": [...]} (each with "version", "updated_at";
+                                                 an inactive one stays listed with "is_active": false)
     GET  /bookings?changed_since=             -> {"bookings": [...], "server_time"}
     PUT  /bookings/{booking_id}               reschedule {"start_at", "end_at", "local_resource_id"?}
     POST /bookings/{booking_id}/cancel        {"reason"}

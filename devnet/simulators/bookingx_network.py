@@ -26,14 +26,15 @@ from devnet.simulators.bookingx_wire import (
     parse_moment,
     query_moment,
     resource_view,
+    service_view,
     stock_view,
 )
 from devnet.simulators.store_feed import position
-from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, Versioned
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredResource, StoredService, Versioned
 from sources.cache.types import utc_now
 
 SYNC_ENTITIES = ("bookings", "customers", "inventory")
-PAGED_ENTITIES = ("customers", "bookings", "resources", "inventory")  # the hub's sync_priority_order
+PAGED_ENTITIES = ("customers", "services", "resources", "bookings", "inventory")  # the hub's sync_priority_order
 MAX_SYNC_LIMIT = 1000
 STRATEGIES = frozenset({"hub_wins", "node_wins", "newest", "manual"})
 EARNING_STATUSES = frozenset({"confirmed", "completed"})
@@ -56,6 +57,8 @@ def _record_view(node: BookingXNode, record: Versioned) -> dict[str, Any]:
         return customer_view(record)
     if isinstance(record, StoredBooking):
         return booking_view(node, record)
+    if isinstance(record, StoredService):
+        return service_view(record)
     if isinstance(record, StoredResource):
         shared = [borrower for resource_id, borrower in list(node.store.shares) if resource_id == record.local_id]
         return resource_view(record, shared)

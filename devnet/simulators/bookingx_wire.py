@@ -175,6 +175,8 @@ def service_view(service: StoredService) -> dict[str, Any]:
         "price_minor": service.price_minor,
         "currency": service.currency,
         "is_active": service.is_active,
+        "version": service.version,
+        "updated_at": service.updated_at.isoformat(),
     }
 
 

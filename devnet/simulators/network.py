@@ -52,6 +52,7 @@ def baseline_of(store: LocationStore) -> dict[str, Any]:
     bookings = [HeldRecord(b.local_id, b.version, b.updated_at) for b in store.bookings.values()]
     cursors = {
         EntityType.CUSTOMERS: newest([(c.changed_at, c.local_id) for c in customers]),
+        EntityType.SERVICES: newest([(s.updated_at, s.local_id) for s in store.services.values()]),
         EntityType.BOOKINGS: newest([(b.changed_at, b.local_id) for b in bookings]),
         EntityType.RESOURCES: newest([(r.updated_at, r.local_id) for r in store.resources.values()]),
         EntityType.INVENTORY: newest([(s.updated_at, s.sku) for s in store.stock.values()]),

@@ -145,7 +145,7 @@ class LocationStore(SiteStaff):
     ) -> StoredBooking:
         def apply() -> StoredBooking:
             service = self.services.get(local_service_id)
-            if service is None:
+            if service is None or not service.is_active:
                 raise StoreError("NOT_FOUND", f"no service {local_service_id}")
             if currency != self.currency:
                 raise StoreError("INVALID_INPUT", f"prices here are in {self.currency}")
@@ -193,7 +193,9 @@ class LocationStore(SiteStaff):
             check_version(booking, expected_version, "booking")
             if booking.status not in ACTIVE_STATUSES:
                 raise StoreError("CONFLICT", f"a {booking.status} booking cannot be moved")
-            service = self.services[booking.local_service_id]
+            service = self.services.get(booking.local_service_id)
+            if service is None:
+                raise StoreError("CONFLICT", f"service {booking.local_service_id} is no longer offered here")
             resource_id = self._check_slot(
                 service, local_resource_id or booking.local_resource_id, start_at, end_at, ignore=local_id
             )
@@ -237,6 +239,32 @@ class LocationStore(SiteStaff):
                             (resource.local_id, slot_start.astimezone(start.tzinfo), slot_end.astimezone(start.tzinfo))
                         )
             return slots
+
+    # -- services (what the site's staff change in its own admin; tests do it through these) ---
+    def add_service(self, service: StoredService) -> StoredService:
+        with self._lock:
+            service.updated_at = self.stamp()
+            self.services[service.local_id] = service
+            return replace(service)
+
+    def change_service(self, local_id: str, **fields: Any) -> StoredService:
+        """Reprice, rename, recategorise or deactivate (`is_active=False`) one of the site's services."""
+        with self._lock:
+            service = self.services.get(local_id)
+            if service is None:
+                raise StoreError("NOT_FOUND", f"no service {local_id}")
+            for name, value in fields.items():
+                if not hasattr(service, name) or name in ("local_id", "version", "updated_at"):
+                    raise StoreError("INVALID_INPUT", f"a service has no changeable field {name}")
+                setattr(service, name, value)
+            self.touch(service)
+            return replace(service)
+
+    def remove_service(self, local_id: str) -> None:
+        """The site deletes the service: it leaves every list and feed (a full pull finds it gone)."""
+        with self._lock:
+            if self.services.pop(local_id, None) is None:
+                raise StoreError("NOT_FOUND", f"no service {local_id}")
 
     # -- customers ---------------------------------------------------------------------------
     def new_customer(self, details: dict[str, Any]) -> StoredCustomer:
@@ -369,7 +397,7 @@ class LocationStore(SiteStaff):
     def changes_after(self, entity_type: str, after: FeedCursor | None, limit: int) -> list[Versioned]:
         """At most `limit` records of one kind ordered by (updated_at, key), strictly after `after`.
 
-        `entity_type` is customers|bookings|resources|inventory; the key is the local id
+        `entity_type` is customers|services|bookings|resources|inventory; the key is the local id
         (the sku for stock). Lent-in resources are listed too (`owned` False).
         """
         if entity_type not in ENTITY_TYPES:
@@ -377,6 +405,7 @@ class LocationStore(SiteStaff):
         with self._lock:
             kinds: dict[str, dict[str, Any]] = {
                 "customers": self.customers,
+                "services": self.services,
                 "bookings": self.bookings,
                 "resources": self.resources,
                 "inventory": self.stock,

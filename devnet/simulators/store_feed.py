@@ -14,7 +14,7 @@ from datetime import datetime
 
 from devnet.simulators.store_records import StoredStock, Versioned
 
-ENTITY_TYPES = ("customers", "bookings", "resources", "inventory")
+ENTITY_TYPES = ("customers", "services", "bookings", "resources", "inventory")
 FeedCursor = tuple[datetime, str]
 
 

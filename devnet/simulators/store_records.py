@@ -37,6 +37,8 @@ class StoredService:
     price_minor: int
     currency: str
     is_active: bool = True
+    version: int = 1
+    updated_at: datetime = field(default_factory=utc_now)
 
 
 @dataclass
@@ -98,7 +100,7 @@ class StoredStock:
     version: int = 1
 
 
-Versioned = StoredResource | StoredCustomer | StoredBooking | StoredStock
+Versioned = StoredService | StoredResource | StoredCustomer | StoredBooking | StoredStock
 
 
 def check_version(record: StoredResource | StoredCustomer | StoredBooking, expected: int | None, what: str) -> None:

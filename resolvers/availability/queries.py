@@ -17,6 +17,7 @@ from sqlalchemy.engine import Row
 
 from resolvers import bounds
 from resolvers.catalog.loans import Loan, loans_at
+from resolvers.categories import offering, require_known
 from resolvers.context import Context
 from resolvers.errors import InvalidInputError, NotFoundError
 from resolvers.locations.nearby import GeoPoint, require_point, require_reach, serving_near
@@ -91,8 +92,9 @@ async def _candidates(context: Context, query: AvailabilityQuery) -> tuple[list[
     statement = scoped(select(services), scope.services())
     if query.service_id is not None:
         statement = statement.where(services.c.id == query.service_id)
-    else:
-        statement = statement.where(services.c.category == query.category, services.c.is_active.is_(True))
+    elif query.category is not None:
+        offered = offering(context.services.categories, services.c.location_id, services.c.category, query.category)
+        statement = statement.where(offered, services.c.is_active.is_(True))
     async with context.engine.connect() as connection:
         service_rows = list((await connection.execute(statement.order_by(services.c.id))).all())
         location_ids = sorted({row.location_id for row in service_rows})
@@ -138,6 +140,8 @@ async def pooled_availability(context: Context, query: AvailabilityQuery) -> lis
     """Free slots at every location offering the service or category (within reach of `near`), best first."""
     now = utc_now()
     validate(query, now)
+    if query.category is not None:
+        require_known(context.services.categories, query.category)
     service_rows, location_rows = await _candidates(context, query)
     context.loaders.references().location_by_id.prime_many(location_rows.items())
     context.loaders.service_by_id.prime_many((row.id, row) for row in service_rows)

@@ -21,6 +21,7 @@ from resolvers.bookings.slots import (
     local_resource_ref,
     within_opening_hours,
 )
+from resolvers.categories import offering, require_known
 from resolvers.context import Context
 from resolvers.errors import (
     ForbiddenError,
@@ -121,11 +122,13 @@ async def _candidate_services(
         raise InvalidInputError(
             "give `serviceId`, or `category` to let the gateway pick the location", field="serviceId"
         )
+    require_known(context.services.categories, request.category)
     rows = (
         await session.execute(
             select(Service, Location)
             .join(Location, Location.id == Service.location_id)
-            .where(Service.category == request.category, Service.is_active)
+            .where(offering(context.services.categories, Service.location_id, Service.category, request.category))
+            .where(Service.is_active)
             .order_by(Service.id)
         )
     ).all()

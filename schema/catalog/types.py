@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from resolvers.categories import network_category
 from resolvers.ids import to_global_id
 from schema.locations.types import Location, location_by_id
 from schema.money import Money
@@ -30,7 +31,7 @@ class Service(Node):
     network_id: str = strawberry.field(description="Network-wide service id.")
     local_id: str = strawberry.field(description="The id the owning location uses for it.")
     name: str = strawberry.field(description="Display name.")
-    category: str = strawberry.field(description="Catalogue category, shared across locations.")
+    category: str = strawberry.field(description="Category, in the owning location's own words (see networkCategory).")
     description: str = strawberry.field(description="What the customer gets.")
     duration_minutes: int = strawberry.field(description="How long one booking of it lasts.")
     price: Money = strawberry.field(description="Price at the owning location, tax included.")
@@ -56,6 +57,14 @@ class Service(Node):
     @strawberry.field(graphql_type=Location, description="The location that offers and owns it.")
     def location(self, info: Info) -> Location | Awaitable[Location]:
         return location_by_id(info, self.location_id)
+
+    @strawberry.field(
+        description="The network category its location's own `category` means: what pooled availability and "
+        "createBooking(category:) search by. Null when the location's category is mapped to none of the network's "
+        "(an unmapped category: no category search finds the service until the location's mapping names it)."
+    )
+    def network_category(self, info: Info) -> str | None:
+        return network_category(info.context, self.location_id, self.category)
 
 
 def _stored(rules: dict[str, Any], key: str, kind: type[T]) -> T | None:

@@ -37,7 +37,8 @@ class EntityType(Enum):
     BOOKING = strawberry.enum_value("booking", description="Bookings.")
     RESOURCE = strawberry.enum_value("resource", description="Staff, rooms and equipment, and their sharing.")
     SERVICE = strawberry.enum_value(
-        "service", description="Services offered (read with the catalog; not pulled by triggerSync)."
+        "service",
+        description="Services offered and their prices (a service a location stops offering is retired, not deleted).",
     )
     INVENTORY = strawberry.enum_value("inventory", description="Stock levels.")
 

@@ -21,8 +21,8 @@ class TriggerSyncInput:
     location_id: strawberry.ID = strawberry.field(description="Global id of the location to pull changes from.")
     entity_types: list[EntityType] | None = strawberry.field(
         default=None,
-        description="What to pull (customers, bookings, resources, inventory), pulled in the network's priority "
-        "order; leave out for everything the location gives.",
+        description="What to pull (customers, services, bookings, resources, inventory), pulled in the network's "
+        "priority order; leave out for everything the location gives.",
     )
     full: bool = strawberry.field(
         default=False,

@@ -40,9 +40,12 @@ class SyncLog:
     sync_type: str = strawberry.field(description="What the step did, e.g. delta_pull or full_reconciliation.")
     operation: str = strawberry.field(description="Its direction or action, e.g. pull.")
     entity_count: int = strawberry.field(description="Records the step handled.")
-    status: str = strawberry.field(description="running, completed or failed.")
+    status: str = strawberry.field(
+        description="running, completed, failed, or skipped (the location cannot be asked for that entity type; "
+        "errorDetails says why)."
+    )
     duration_ms: int | None = strawberry.field(description="How long it took, in milliseconds; null while running.")
-    error_details: str | None = strawberry.field(description="Why it failed, if it did.")
+    error_details: str | None = strawberry.field(description="Why it failed or was skipped, if it was.")
     started_at: datetime = strawberry.field(description="When it began.")
     completed_at: datetime | None = strawberry.field(description="When it ended; null while running.")
 

@@ -115,6 +115,8 @@ def service(f: Fields) -> RemoteService:
         price_minor=f.integer("price_minor"),
         currency=f.identifier("currency"),
         is_active=f.boolean("is_active"),
+        version=f.integer("version"),
+        updated_at=f.moment("updated_at"),
     )
 
 
@@ -226,6 +228,8 @@ def _record(entity_type: EntityType, f: Fields) -> RemoteRecord | None:
         return customer(f)
     if entity_type is EntityType.BOOKINGS:
         return booking(f)
+    if entity_type is EntityType.SERVICES:
+        return service(f)
     if entity_type is EntityType.RESOURCES:
         # Staff lent in by other nodes belong to their owner's records, as in GET /resources.
         return resource(f) if f.boolean("owned") else None

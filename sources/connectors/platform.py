@@ -42,6 +42,7 @@ from sources.connectors.records import (
     LocationHealth,
     RemoteBooking,
     RemoteCustomer,
+    RemoteRecord,
     RemoteResource,
     RemoteService,
     RemoteStockLevel,
@@ -174,6 +175,10 @@ class PlatformConnector:
         raise OperationNotSupported(self.location_id, "a booking platform keeps no stock")
 
     async def pull_changes(self, entity_type: EntityType, after: Cursor | None, limit: int) -> ChangePage:
+        if entity_type is EntityType.SERVICES:
+            # No change feed for the service menu: the whole menu, so what it no longer offers is retired.
+            offered: list[RemoteRecord] = [*await self.list_services()]
+            return ChangePage(records=offered, next_cursor=after, has_more=False, complete=True)
         collection = wire.FEEDS.get(entity_type)
         if collection is None:
             raise OperationNotSupported(self.location_id, "a booking platform keeps no stock")

@@ -64,6 +64,7 @@ from sources.connectors.records import (
     LocationHealth,
     RemoteBooking,
     RemoteCustomer,
+    RemoteRecord,
     RemoteResource,
     RemoteService,
     RemoteStockLevel,
@@ -165,6 +166,10 @@ class PmsConnector:
         raise self._unsupported("stock")
 
     async def pull_changes(self, entity_type: EntityType, after: Cursor | None, limit: int) -> ChangePage:
+        if entity_type is EntityType.SERVICES:
+            # No change feed for room types: the whole list, so what it no longer offers is retired.
+            offered: list[RemoteRecord] = [*await self.list_services()]
+            return ChangePage(records=offered, next_cursor=after, has_more=False, complete=True)
         feed = FEEDS.get(entity_type)
         if feed is None:
             raise self._unsupported("stock")

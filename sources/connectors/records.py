@@ -32,6 +32,8 @@ class RemoteService:
     price_minor: int
     currency: str
     is_active: bool = True
+    version: int = 1
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +165,11 @@ class EntityType(StrEnum):
     """
 
     CUSTOMERS = "customers"
-    BOOKINGS = "bookings"
+    # Before bookings: a page of bookings names customers, services and resources; a location's first pull
+    # must bring all three before its bookings can land (and a new booking is priced from the catalogue).
+    SERVICES = "services"
     RESOURCES = "resources"
+    BOOKINGS = "bookings"
     INVENTORY = "inventory"
 
 
@@ -174,6 +179,7 @@ class RecordType(StrEnum):
     CUSTOMER = "customer"
     CUSTOMER_MAPPING = "customer_mapping"  # a customer's id at one location
     BOOKING = "booking"
+    SERVICE = "service"
     RESOURCE = "resource"
     STOCK_LEVEL = "stock_level"  # one item at one location; its id is `<item id>@<location id>`
 
@@ -190,13 +196,18 @@ class Cursor:
     key: str
 
 
-RemoteRecord = RemoteCustomer | RemoteBooking | RemoteResource | RemoteStockLevel
+RemoteRecord = RemoteCustomer | RemoteService | RemoteBooking | RemoteResource | RemoteStockLevel
 
 
 @dataclass(frozen=True, slots=True)
 class ChangePage:
-    """One page of a delta pull, ordered by (updated_at, key); `next_cursor` is the last record's position."""
+    """One page of a delta pull, ordered by (updated_at, key); `next_cursor` is the last record's position.
+
+    `complete`: the page is the location's whole list (an API with no change feed for the type answers
+    with everything it has), so what it does not name is gone there, as after a full pull.
+    """
 
     records: list[RemoteRecord]
     next_cursor: Cursor | None
     has_more: bool
+    complete: bool = False

@@ -7,6 +7,8 @@
     [locations.credentials]
     api_key_env = "DUBLIN_API_KEY"          # an environment variable's name
     api_secret_file = "secrets/dublin"      # or a file (relative to the network file's folder)
+    [locations.categories]                  # optional: its own service categories -> the network's
+    "Haircuts" = "hair"
 
 A secret is never written in the file itself: `api_key = "..."` is a validation error. Every problem is
 reported as one line naming the file, the location (its id, else its place in the file) and the field:
@@ -25,11 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
+from sources.network.categories import CATEGORY_MAX_LENGTH, VOCABULARY_MAX
 from sources.network.model import (
     INBOUND_API_KEY,
     OUTBOUND_CREDENTIALS,
@@ -80,10 +83,15 @@ class CredentialSources(BaseModel):
         return next((n for n in sorted(SECRET_NAMES) if getattr(self, f"{n}_env") and getattr(self, f"{n}_file")), None)
 
 
+CategoryName = Annotated[str, Field(min_length=1, max_length=CATEGORY_MAX_LENGTH)]
+
+
 class FileLocation(LocationFields):
     """One `[[locations]]` entry."""
 
     credentials: CredentialSources = Field(default_factory=CredentialSources)
+    # The location's own service category names -> the network's (sources/network/categories.py).
+    categories: dict[CategoryName, CategoryName] = Field(default_factory=dict, max_length=VOCABULARY_MAX)
 
     @field_validator("credentials")
     @classmethod
@@ -112,6 +120,7 @@ class NetworkLocation:
     fields: LocationFields
     credentials: dict[str, str] = field(repr=False)
     inbound_api_key: str | None = field(default=None, repr=False)
+    categories: dict[str, str] = field(default_factory=dict)  # its own category names -> the network's
 
     @property
     def id(self) -> str:
@@ -126,6 +135,11 @@ class NetworkFile:
     @property
     def ids(self) -> list[str]:
         return [location.id for location in self.locations]
+
+    @property
+    def category_mappings(self) -> dict[str, dict[str, str]]:
+        """Per location that maps any: its own category names -> the network's."""
+        return {location.id: location.categories for location in self.locations if location.categories}
 
 
 def _where(raw: Any, index: int) -> str:
@@ -205,8 +219,8 @@ def _resolved(entry: FileLocation, base: Path, prefix: str) -> NetworkLocation:
                 f'{prefix}: location "{entry.id}": credentials.{name}_{source[0]}: {error}'
             ) from None
     inbound = values.pop(INBOUND_API_KEY, None)
-    fields = LocationFields.model_validate(entry.model_dump(exclude={"credentials"}))
-    return NetworkLocation(fields=fields, credentials=values, inbound_api_key=inbound)
+    fields = LocationFields.model_validate(entry.model_dump(exclude={"credentials", "categories"}))
+    return NetworkLocation(fields=fields, credentials=values, inbound_api_key=inbound, categories=entry.categories)
 
 
 def parse_network(text: str, *, path: Path) -> NetworkFile:

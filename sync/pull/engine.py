@@ -2,7 +2,8 @@
 
 A job pulls each entity type it was asked for, in the configured priority order, page
 by page from the stored cursor (a full reconciliation starts from nothing and then
-removes what the location no longer has). Each page is applied and its cursor moved in
+removes what the location no longer has; so does a pull the location answers with its whole
+list, as an API without a change feed for the type does). Each page is applied and its cursor moved in
 one transaction. Changes to pass on to other locations are written to the outbox in that
 same transaction; the worker is woken when the job has them. Every phase is published
 as a `sync.job` event, every step is a sync log row. How long each job took, and every conflict an applied
@@ -118,9 +119,10 @@ class SyncEngine:
             for kind in self.options.priority
             if (kind in supported if entity_types is None else kind in entity_types)
         ]
-        unsupported = [kind.value for kind in wanted if kind not in supported]
-        if unsupported:
-            raise NotPullable(f"{location_id} cannot be asked for {', '.join(unsupported)}")
+        if wanted and not any(kind in supported for kind in wanted):
+            asked = ", ".join(kind.value for kind in wanted)
+            raise NotPullable(f"{location_id} cannot be asked for {asked}")
+        # Named types it cannot be asked for (a platform's stock) are skipped, each with a log saying why.
         run = await self.jobs.open(location_id, [kind.value for kind in wanted], trigger, full)
         if run.resumed:
             # A dead process's job, taken over: what it was asked for and has not finished.
@@ -196,6 +198,12 @@ class SyncEngine:
         try:
             async with keeper:
                 for kind in kinds:
+                    if kind not in self.pullable(connector):
+                        can_not = pulled(kind).reads.value.replace("_", " ")
+                        reason = f"{run.location_id} is not asked for {kind.value}: its API cannot {can_not}"
+
+                        await self.jobs.skip(run, kind.value, "full" if full else "delta", reason)
+                        continue
                     started = utc_now()
                     counts = Counts()
                     try:
@@ -229,6 +237,7 @@ class SyncEngine:
                 cursor = await load_cursor(connection, location_id, kind)
         entity = pulled(kind)
         seen: set[str] = set()
+        complete = False  # the location answered with its whole list: what it left out is gone there
         while True:
             if keeper.lost.is_set():
                 raise LeaseLost(run.id)
@@ -237,7 +246,8 @@ class SyncEngine:
             seen.update(entity.key_of(record) for record in mine)
             counts.pulled += len(page.records)
             next_cursor = page.next_cursor or cursor
-            last_page = not page.has_more or page.next_cursor is None
+            last_page = not page.has_more or page.next_cursor is None or page.complete
+            complete = complete or page.complete
             result = await apply_location_changes(
                 self.writer,
                 location_id,
@@ -250,7 +260,7 @@ class SyncEngine:
             if last_page:
                 break
             cursor = next_cursor
-        if full:
+        if full or complete:
             await self._publish_applied(await remove_missing(self.writer, location_id, kind, seen, run.id), counts)
 
     async def publish_applied(self, result: ApplyResult) -> None:

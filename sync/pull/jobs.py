@@ -29,6 +29,7 @@ from sync.events import sync_job_event
 RUNNING = "running"
 COMPLETED = "completed"
 FAILED = "failed"
+SKIPPED = "skipped"  # a step of a job the location cannot be asked for (its log says why)
 ROLLED_BACK = "rolled_back"
 
 
@@ -143,7 +144,7 @@ class SyncJobStore:
             raise SyncInProgress(job.location_id, job.id)  # another process took it over first
         done = (
             await session.execute(
-                select(SyncLog.sync_type).where(SyncLog.sync_job_id == job.id, SyncLog.status == COMPLETED)
+                select(SyncLog.sync_type).where(SyncLog.sync_job_id == job.id, SyncLog.status.in_((COMPLETED, SKIPPED)))
             )
         ).scalars()
         session.add(
@@ -220,6 +221,26 @@ class SyncJobStore:
                 )
             )
         await self._publish(run, "progress", entity_type, error)
+
+    async def skip(self, run: JobRun, entity_type: str, operation: str, reason: str) -> None:
+        """A step not taken: the location cannot be asked for this entity type (the log says why)."""
+        now = utc_now()
+        async with self.writer.transaction() as session:
+            session.add(
+                SyncLog(
+                    sync_job_id=run.id,
+                    location_id=run.location_id,
+                    sync_type=entity_type,
+                    operation=operation,
+                    entity_count=0,
+                    status=SKIPPED,
+                    duration_ms=0,
+                    error_details=reason,
+                    started_at=now,
+                    completed_at=now,
+                )
+            )
+        await self._publish(run, "progress", entity_type)
 
     async def close(self, run: JobRun, error: str | None) -> None:
         now = utc_now()
