@@ -21,19 +21,22 @@ from scope_helpers import (
     rows,
     run,
 )
-from sqlalchemy import or_, select
+from sqlalchemy import Executable, delete, insert, or_, select
 
 from conftest import RunningGateway
 from resolvers.bookings.loaders import BookingHistoryByCustomerLoader, HistoryRequest
 from resolvers.bookings.vocabulary import BookingSort
 from resolvers.catalog.loaders import ResourceByLocalIdLoader
+from resolvers.clock import utc_now
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.scope import RowScope
 from sources.cache.models import (
     Booking,
     Conflict,
+    ConsentRecord,
     CustomerMapping,
+    DataSubjectRequest,
     OutboxMessage,
     Resource,
     ResourceShare,
@@ -59,6 +62,8 @@ CHECKED_LOADERS = {
     "resource_shares_by_resource_id",
     "customer_by_id",
     "customer_mappings_by_customer_id",
+    "consent_records_by_customer_id",
+    "data_subject_requests_by_customer_id",
     "stock_item_by_id",
     "stock_levels_by_item_id",
     "stock_levels_by_location_id",
@@ -158,6 +163,60 @@ def test_customers_and_their_identities_load_only_in_scope(gateway: RunningGatew
     identities = loaded(gateway, "customer_mappings_by_customer_id", regular)
     assert [row.location_id for row in identities] == [MANCHESTER]
     assert len(loaded(gateway, "customer_mappings_by_customer_id", regular, EVERYTHING)) > 1
+
+
+def write(gateway: RunningGateway, *statements: Executable) -> None:
+    async def run_all() -> None:
+        async with gateway.engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(statement)
+
+    gateway.run(run_all())
+
+
+def test_consents_and_data_subject_requests_load_only_for_customers_in_scope(gateway: RunningGateway) -> None:
+    stranger = first_id(
+        gateway, select(CustomerMapping.customer_id).where(CustomerMapping.customer_id.not_in(KNOWN_AT_MANCHESTER))
+    )
+    regular = first_id(gateway, KNOWN_AT_MANCHESTER)
+    given = [stranger, regular]
+    consents = [
+        {
+            "customer_id": key,
+            "purpose": "marketing",
+            "granted": True,
+            "actor": "scope-test",
+            "actor_role": "network_admin",
+            "channel": "test",
+        }
+        for key in given
+    ]
+    now = utc_now()
+    requests = [
+        {
+            "id": f"dsr_scope_{key}",
+            "customer_id": key,
+            "kind": "export",
+            "status": "in_progress",
+            "requested_at": now,
+            "due_at": now,
+            "requested_by": "scope-test",
+            "outcomes": {},
+        }
+        for key in given
+    ]
+    write(gateway, insert(ConsentRecord).values(consents), insert(DataSubjectRequest).values(requests))
+    try:
+        for name in ("consent_records_by_customer_id", "data_subject_requests_by_customer_id"):
+            assert loaded(gateway, name, stranger) == [], name
+            assert [row.customer_id for row in loaded(gateway, name, regular)] == [regular], name
+            assert [row.customer_id for row in loaded(gateway, name, stranger, EVERYTHING)] == [stranger], name
+    finally:
+        write(
+            gateway,
+            delete(ConsentRecord).where(ConsentRecord.actor == "scope-test"),
+            delete(DataSubjectRequest).where(DataSubjectRequest.requested_by == "scope-test"),
+        )
 
 
 def test_stock_items_and_levels_load_only_in_scope(gateway: RunningGateway) -> None:
