@@ -91,7 +91,7 @@ class GatewayGraphQL(AuthenticatedGraphQL):
 
 def _tune_garbage_collection() -> None:
     # The schema and mappers are ~70k long-lived objects; full collections kept rescanning them
-    # (a third of request time, ../shared/PERFORMANCE.md). Freeze them out of the young generations.
+    # (a third of request time when measured with bench/). Freeze them out of the young generations.
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)

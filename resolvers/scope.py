@@ -3,8 +3,8 @@
 Every list and its `totalCount`, every aggregate (revenue, network health) and every DataLoader batch
 (so `node(id)` and every relation) of a domain adds `scope.<domain>()` to its statement; nothing else
 decides which rows a caller sees. The `maxAge` refresh, and the `extensions.freshness` report, cover only
-the locations the scope shows (`visible_locations`). Today every caller is the embedded admin, whose scope is
-`RowScope.everything()`; the identity issue builds a narrower one from the principal, in one place.
+the locations the scope shows (`visible_locations`). A network admin's scope is `RowScope.everything()`; every
+other principal's is built from its role and locations in one place (resolvers/context.py).
 
 Four restrictions, which combine (all must hold):
 
