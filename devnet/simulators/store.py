@@ -240,32 +240,6 @@ class LocationStore(SiteStaff):
                         )
             return slots
 
-    # -- services (what the site's staff change in its own admin; tests do it through these) ---
-    def add_service(self, service: StoredService) -> StoredService:
-        with self._lock:
-            service.updated_at = self.stamp()
-            self.services[service.local_id] = service
-            return replace(service)
-
-    def change_service(self, local_id: str, **fields: Any) -> StoredService:
-        """Reprice, rename, recategorise or deactivate (`is_active=False`) one of the site's services."""
-        with self._lock:
-            service = self.services.get(local_id)
-            if service is None:
-                raise StoreError("NOT_FOUND", f"no service {local_id}")
-            for name, value in fields.items():
-                if not hasattr(service, name) or name in ("local_id", "version", "updated_at"):
-                    raise StoreError("INVALID_INPUT", f"a service has no changeable field {name}")
-                setattr(service, name, value)
-            self.touch(service)
-            return replace(service)
-
-    def remove_service(self, local_id: str) -> None:
-        """The site deletes the service: it leaves every list and feed (a full pull finds it gone)."""
-        with self._lock:
-            if self.services.pop(local_id, None) is None:
-                raise StoreError("NOT_FOUND", f"no service {local_id}")
-
     # -- customers ---------------------------------------------------------------------------
     def new_customer(self, details: dict[str, Any]) -> StoredCustomer:
         """Add a customer (call inside a write: `once` holds the lock)."""

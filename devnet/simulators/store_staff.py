@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoreError, Versioned
+from devnet.simulators.store_records import StoredBooking, StoredCustomer, StoredService, StoreError, Versioned
 
 
 class SiteStaff:
@@ -18,7 +19,11 @@ class SiteStaff:
 
     customers: dict[str, StoredCustomer]
     bookings: dict[str, StoredBooking]
+    services: dict[str, StoredService]
     _lock: threading.RLock
+
+    def stamp(self) -> datetime:
+        raise NotImplementedError
 
     def touch(self, record: Versioned) -> None:
         raise NotImplementedError
@@ -76,3 +81,29 @@ class SiteStaff:
         with self._lock:
             if self.bookings.pop(local_id, None) is None:
                 raise StoreError("NOT_FOUND", f"no booking {local_id}")
+
+    # -- services (what the site's staff change in its own admin; tests do it through these) ---
+    def add_service(self, service: StoredService) -> StoredService:
+        with self._lock:
+            service.updated_at = self.stamp()
+            self.services[service.local_id] = service
+            return replace(service)
+
+    def change_service(self, local_id: str, **fields: Any) -> StoredService:
+        """Reprice, rename, recategorise or deactivate (`is_active=False`) one of the site's services."""
+        with self._lock:
+            service = self.services.get(local_id)
+            if service is None:
+                raise StoreError("NOT_FOUND", f"no service {local_id}")
+            for name, value in fields.items():
+                if not hasattr(service, name) or name in ("local_id", "version", "updated_at"):
+                    raise StoreError("INVALID_INPUT", f"a service has no changeable field {name}")
+                setattr(service, name, value)
+            self.touch(service)
+            return replace(service)
+
+    def remove_service(self, local_id: str) -> None:
+        """The site deletes the service: it leaves every list and feed (a full pull finds it gone)."""
+        with self._lock:
+            if self.services.pop(local_id, None) is None:
+                raise StoreError("NOT_FOUND", f"no service {local_id}")

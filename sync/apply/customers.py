@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import ChangeLogEntry, Conflict, Customer, CustomerMapping, Location, SyncState
-from sources.cache.suppression import email_hash, suppressed_emails, suppressed_ids
+from sources.cache.suppression import suppressed_ids
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteCustomer, RemoteRecord
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
 from sync.apply.entity import Undo, check_fields, chosen_fields, restore, undoable_update
+from sync.apply.erased_customers import erased_among, map_erased
 from sync.apply.state import CUSTOMER_FIELDS, Image, agree, image_of, load_states
 from sync.conflicts.detect import Side
 from sync.conflicts.propagate import Writable, propagation
@@ -107,17 +108,12 @@ class Customers:
             ).scalars()
         }
         states = await load_states(session, CUSTOMER, location_id, (m.customer_id for m in mapped.values()))
-        erased = await suppressed_ids(session, (m.customer_id for m in mapped.values()))
-        erased_emails = await suppressed_emails(session, (r.email for r in records if r.local_id not in mapped))
+        erased = await erased_among(session, records, mapped)
         for remote in records:
             mapping = mapped.get(remote.local_id)
-            erased_id = mapping.customer_id if mapping is not None and mapping.customer_id in erased else None
-            if mapping is None:
-                erased_id = erased_emails.get(email_hash(remote.email) or "")
+            erased_id = erased.get(remote.local_id)
             if erased_id is not None:
-                # Erased: nothing personal the location still holds or sends comes back; the mapping (and its
-                # points) is kept so bookings there still name the (anonymised) customer.
-                await self._map_erased(session, location_id, remote, mapping, erased_id)
+                await map_erased(session, location_id, remote, mapping, erased_id)
                 result.unchanged += 1
                 result.customer_ids[remote.local_id] = erased_id
                 continue
@@ -136,35 +132,6 @@ class Customers:
                 customer = await session.get_one(Customer, mapping.customer_id, with_for_update=batch.lock_rows)
                 await self._known(session, batch, customer, remote, result, states.get(customer.id))
             result.customer_ids[remote.local_id] = customer.id
-
-    async def _map_erased(
-        self,
-        session: AsyncSession,
-        location_id: str,
-        remote: RemoteCustomer,
-        mapping: CustomerMapping | None,
-        customer_id: str,
-    ) -> None:
-        if mapping is not None:
-            mapping.loyalty_points = remote.loyalty_points
-            return
-        known_here = (
-            await session.execute(
-                select(CustomerMapping.id).where(
-                    CustomerMapping.customer_id == customer_id, CustomerMapping.location_id == location_id
-                )
-            )
-        ).scalar()
-        if known_here is None:
-            session.add(
-                CustomerMapping(
-                    customer_id=customer_id,
-                    location_id=location_id,
-                    local_customer_id=remote.local_id,
-                    loyalty_points=remote.loyalty_points,
-                )
-            )
-            await session.flush()
 
     async def _known_by_email(
         self, session: AsyncSession, location_id: str, remote: RemoteCustomer
