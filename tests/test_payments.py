@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from bookingx_helpers import Node
+from onebooking_helpers import credential
 from sqlalchemy import select
 from sync_helpers import trigger
 
@@ -43,10 +44,6 @@ query Reconciliation($location: ID!, $from: Date!, $to: Date!) {
                  networkPaymentStatus reportedPayment reportedPaid { minorUnits } }
   }
 }
-"""
-
-ROTATE = """
-mutation Rotate($input: RotateLocationCredentialsInput!) { rotateLocationCredentials(input: $input) { apiKey } }
 """
 
 REVENUE = """
@@ -172,11 +169,13 @@ async def test_a_onebooking_website_s_paid_push_and_its_refund_event_mark_the_re
         currency=store.currency,
     )
     store.take_payment(made.local_id)
-    # A key of this gateway's own (the demo's credentials file may be another gateway's in this process).
-    rotated = live_gateway.graphql(ROTATE, {"input": {"locationId": to_global_id("Location", SALFORD)}})
-    key = rotated["data"]["rotateLocationCredentials"]["apiKey"]
-    assert key, rotated
-    pusher = OneBookingPusher(store, gateway_url=live_gateway.url, api_key=key, website=SALFORD, retry_delays=())
+    pusher = OneBookingPusher(
+        store,
+        gateway_url=live_gateway.url,
+        api_key=credential(live_gateway, SALFORD, "inbound_api_key"),
+        website=SALFORD,
+        retry_delays=(),
+    )
     created = await pusher.push(made.local_id, "booking.created")
     assert created.status_code == 200, created.text
     booking_id = created.json()["booking_id"]
