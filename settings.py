@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     max_page_size: int = 500
     default_max_age_seconds: int = 300
+    compiled_reads: bool = Field(
+        default=True,
+        description="Answer queries the compiled read path covers from one SQL statement whose JSON the database "
+        "builds (schema/compiled/); off: every query is executed field by field",
+    )
     originating_share_percent: int = Field(default=20, ge=0, le=100)
     revenue_split_rules: list[SplitRule] = Field(
         default_factory=list,

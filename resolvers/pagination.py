@@ -76,7 +76,7 @@ def decode_cursor(order: SortOrder, cursor: str) -> list[Any]:
     return decoded
 
 
-def _beyond(order: SortOrder, values: Sequence[Any], forward: bool) -> ColumnElement[bool]:
+def beyond(order: SortOrder, values: Sequence[Any], forward: bool) -> ColumnElement[bool]:
     """Rows strictly after (forward) or before the cursor values in the sort order."""
     ascending = forward != order.descending
     clauses: list[ColumnElement[bool]] = []
@@ -109,9 +109,9 @@ def keyset_window(
     """The statement limited to rows beyond the cursors, the ordering to read them in, page size, direction."""
     size, backward = validate_page_args(args, default_size, max_size)
     if args.after is not None:
-        statement = statement.where(_beyond(order, decode_cursor(order, args.after), forward=True))
+        statement = statement.where(beyond(order, decode_cursor(order, args.after), forward=True))
     if args.before is not None:
-        statement = statement.where(_beyond(order, decode_cursor(order, args.before), forward=False))
+        statement = statement.where(beyond(order, decode_cursor(order, args.before), forward=False))
     ascending = backward == order.descending
     ordering = [c.asc() if ascending else c.desc() for c in order.columns]
     return statement, ordering, size, backward

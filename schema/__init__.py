@@ -29,6 +29,7 @@ from schema.bookings.queries import BookingQueries
 from schema.bookings.types import Booking
 from schema.catalog.queries import CatalogQueries
 from schema.catalog.types import Resource, Service
+from schema.compiled.extension import PLAN_CACHE_SIZE, CompiledReads
 from schema.cost import CostModel
 from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
@@ -134,6 +135,7 @@ def build_schema(
     cost_model = CostModel(default_page_size=default_page_size, max_page_size=max_page_size)
     # The schema's own caches (one per built schema, shared by its requests): costs and validation results.
     costs, validations = DocumentCache(COST_CACHE_SIZE), DocumentCache(VALIDATION_CACHE_SIZE)
+    plans = DocumentCache(PLAN_CACHE_SIZE)
     extensions: list[Any] = [
         # First: RequestLimits raises from on_execute, and must not skip another extension's on_execute exit.
         lambda: RequestLimits(model=cost_model, max_cost=max_query_cost, costs=costs),
@@ -145,6 +147,8 @@ def build_schema(
         FreshnessExtension,
         AnonymousIntrospectionRefused,
         OperationNameLogged,
+        # Last: every other on_execute hook (limits, metrics) has seen the operation before it may answer it.
+        lambda: CompiledReads(plans=plans),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -15,6 +15,7 @@ import json
 import uuid
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -158,6 +159,10 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             del response["data"]  # nothing was executed: the spec's response has no data entry, not a null one
         return response
 
+    def encode_json(self, data: object) -> bytes:
+        # orjson: fast, and it writes the compiled read path's JSON (orjson.Fragment) out as the database built it.
+        return orjson.dumps(data)
+
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
@@ -184,6 +189,7 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             request_id=current_request_id() or uuid.uuid4().hex,
             opened_services=state.services,
             principal=principal,
+            compiled_reads=state.settings.compiled_reads and isinstance(request, Request),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

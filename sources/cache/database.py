@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,18 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # The compiled read path's cursors (resolvers/compiled/json_sql.py): base64url of the cursor's JSON, as
+    # resolvers/pagination.py encodes it. Deterministic, so SQLite may evaluate it once per row.
+    dbapi_connection.create_function("gateway_cursor", 1, cursor_of_json, deterministic=True)
+
+
+def cursor_of_json(text: str | None) -> str | None:
+    """base64url (unpadded) of a cursor's JSON text, re-written as json.dumps writes it when not plain ASCII."""
+    if text is None:
+        return None
+    if not text.isascii() or "\\" in text:  # SQLite and json.dumps escape differently
+        text = json.dumps(json.loads(text), separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

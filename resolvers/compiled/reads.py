@@ -1,0 +1,109 @@
+"""Running compiled root fields: one statement for all of them, its JSON handed back as bytes.
+
+Building a statement costs more than running it (thousands of SQLAlchemy elements, and SQLAlchemy's cache key
+walks them all), so each operation keeps the statements it built, per shape: the caller's row scope, the sort,
+the page size and whether an `after` cursor is given (its values are parameters). The same statement object
+again is a hit in SQLAlchemy's compiled cache by its memoised key.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from resolvers.bookings.queries import BookingFilter, filtered_bookings
+from resolvers.bookings.vocabulary import BOOKING_SORT_ORDERS, BookingSort
+from resolvers.compiled.connections import BackwardPage, ConnectionQuery, connection_json, cursor_parameters, window_of
+from resolvers.compiled.entities import BOOKING, Build
+from resolvers.compiled.json_sql import MISSING_BYTES, json_sql_for
+from resolvers.compiled.selection import Selection
+from resolvers.context import Context
+from resolvers.errors import GatewayError
+from resolvers.pagination import PageArgs
+
+STATEMENTS_PER_PLAN = 64
+
+
+@dataclass(eq=False)
+class StatementCache:
+    """An operation's built statements by shape, the least recently used dropped beyond `size`."""
+
+    size: int = STATEMENTS_PER_PLAN
+    _entries: OrderedDict[Hashable, Select[Any]] = field(default_factory=OrderedDict)
+
+    def get(self, key: Hashable) -> Select[Any] | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: Hashable, statement: Select[Any]) -> None:
+        self._entries[key] = statement
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingsRoot:
+    """`bookings(sort:, first:, after:)` without a filter or a backward page."""
+
+    selection: Selection
+    sort: BookingSort
+    first: int | None
+    after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A root field checked for this request: the shape its expression depends on, how to build that
+    expression, and the parameter values this request gives it."""
+
+    key: Hashable
+    build: Callable[[], ColumnElement[Any]]
+    parameters: dict[str, Any]
+
+
+def prepare_bookings(context: Context, root: BookingsRoot, prefix: str) -> Prepared | None:
+    """The root field checked as the ordinary path checks it; None when that path must answer (it raises)."""
+    settings = context.settings
+    query = ConnectionQuery(
+        statement=filtered_bookings(context.scope, BookingFilter()),
+        order=BOOKING_SORT_ORDERS[root.sort],
+        node_fields=BOOKING,
+        args=PageArgs(first=root.first, after=root.after),
+        default_size=settings.default_page_size,
+        max_size=settings.max_page_size,
+    )
+    try:
+        window = window_of(query)
+    except (GatewayError, BackwardPage):
+        return None
+    dialect = context.engine.dialect.name
+    scope = context.scope
+
+    def build() -> ColumnElement[Any]:
+        json = json_sql_for(dialect)
+        return json.text(connection_json(Build(json=json, scope=scope), query, root.selection, window, prefix))
+
+    return Prepared((dialect, scope, root.sort, window.shape, prefix), build, cursor_parameters(prefix, window))
+
+
+async def read_json(context: Context, roots: Sequence[Prepared], statements: StatementCache) -> list[bytes] | None:
+    """Each root's JSON, from one statement; None when a value could not be built exactly."""
+    key = tuple(root.key for root in roots)
+    statement = statements.get(key)
+    if statement is None:
+        statement = select(*(root.build().label(f"root_{index}") for index, root in enumerate(roots)))
+        statements.put(key, statement)
+    parameters = {name: value for root in roots for name, value in root.parameters.items()}
+    async with context.engine.connect() as connection:
+        row = (await connection.execute(statement, parameters)).one()
+    answers = [str(value).encode() for value in row]
+    if any(MISSING_BYTES in answer for answer in answers):
+        return None
+    return answers

@@ -1,0 +1,16 @@
+"""What the GraphQL face hands the compiled read path: the selection of one root field, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """One selected field: the key it answers under (alias or name), its GraphQL name, what is selected in it,
+    and for `__typename` the type name it answers."""
+
+    key: str
+    field: str
+    children: tuple[Selection, ...] = ()
+    typename: str | None = None
