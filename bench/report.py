@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from contextlib import suppress
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,7 +81,14 @@ def print_cell(round_number: int, cell: Cell, width: int) -> None:
     )
 
 
-def print_table(cells: Sequence[Cell], targets: Sequence[str], concurrencies: Sequence[int]) -> None:
+def print_table(
+    cells: Sequence[Cell],
+    targets: Sequence[str],
+    concurrencies: Sequence[int],
+    ratios: Sequence[tuple[str, str]] = (("gateway", "floor"),),
+) -> None:
+    """Medians over the rounds per target and concurrency, then each (numerator, denominator) ratio."""
+
     def median(target: str, concurrency: int, metric: str) -> float:
         values = [_metric(c, metric) for c in cells if c.target == target and c.concurrency == concurrency]
         return statistics.median(values) if values else float("nan")
@@ -95,16 +103,15 @@ def print_table(cells: Sequence[Cell], targets: Sequence[str], concurrencies: Se
                 f" {median(target, concurrency, 'p50'):>8.2f} {median(target, concurrency, 'p99'):>8.2f}"
                 f" {median(target, concurrency, 'cpu'):>14.2f}"
             )
-    pairs = [("gateway", "floor")] + [(target, "gateway") for target in targets if target not in ("gateway", "floor")]
-    for numerator, denominator in pairs:
+    for numerator, denominator in ratios:
         print(f"\n{numerator} / {denominator}")
         print(f"{'conc':>4} {'req/s':>7} {'p50':>7} {'server ms/req':>14}")
         for concurrency in concurrencies:
-            ratios = [
+            values = [
                 median(numerator, concurrency, metric) / median(denominator, concurrency, metric)
                 for metric in ("rps", "p50", "cpu")
             ]
-            print(f"{concurrency:>4} {ratios[0]:>7.3f} {ratios[1]:>7.2f} {ratios[2]:>14.2f}")
+            print(f"{concurrency:>4} {values[0]:>7.3f} {values[1]:>7.2f} {values[2]:>14.2f}")
 
 
 def _metric(cell: Cell, metric: str) -> float:
@@ -129,3 +136,13 @@ def describe_environment() -> str:
     except (OSError, subprocess.TimeoutExpired):
         commit = ""
     return f"gateway at {commit or 'unknown commit'}; Python {platform.python_version()}; " + ", ".join(versions)
+
+
+def describe_peer(peer_dir: Path) -> str:
+    """Node's version and the peer's pinned dependencies (bench/peer/package.json)."""
+    try:
+        node = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        node = "unknown"
+    dependencies = json.loads((peer_dir / "package.json").read_text()).get("dependencies", {})
+    return f"peer: Node {node}; " + ", ".join(f"{name} {version}" for name, version in dependencies.items())

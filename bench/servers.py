@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ SERVER_CPU = 0
 CLIENT_CPU = 1
 STARTUP_TIMEOUT_S = 180.0
 REPO = Path(__file__).resolve().parent.parent
+PEER_DIR = REPO / "bench" / "peer"
+PEER_INSTALL_TIMEOUT_S = 900.0
 
 
 def free_port() -> int:
@@ -80,9 +83,18 @@ class Server:
 
 @contextmanager
 def running_server(
-    name: str, kind: str, database_url: str, workdir: Path, pin: bool, repo: Path = REPO
+    name: str,
+    kind: str,
+    database_url: str,
+    workdir: Path,
+    pin: bool,
+    repo: Path = REPO,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Serve `kind` (gateway or floor) with the code of `repo`; bench.serve comes from there or from here."""
+    """Serve `kind` (gateway or floor) with the code of `repo`; bench.serve comes from there or from here.
+
+    `extra_env` is added last to the process's environment (a gateway variant's settings, e.g.
+    GATEWAY_COMPILED_READS=false), so it overrides the bench's own variables."""
     port = free_port()
     log_path = workdir / f"{name}.log"
     command = [sys.executable, "-m", "bench.serve", kind, "--database-url", database_url, "--port", str(port)]
@@ -93,6 +105,7 @@ def running_server(
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(repo), str(REPO)]),
         **bench_gateway_environment(credentials),
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -117,16 +130,78 @@ def bench_gateway_environment(credentials_file: Path) -> dict[str, str]:
     }
 
 
-def wait_ready(server: Server) -> None:
+def health_answers(client: httpx.Client, server: Server) -> bool:
+    return client.get(f"http://127.0.0.1:{server.port}/health").status_code == 200
+
+
+def typename_answers(client: httpx.Client, server: Server) -> bool:
+    """Apollo Server 4+ has no health route: a server that answers `{ __typename }` is ready."""
+    answer = client.post(f"http://127.0.0.1:{server.port}/graphql", json={"query": "{ __typename }"})
+    return answer.status_code == 200
+
+
+def wait_ready(server: Server, probe: Callable[[httpx.Client, Server], bool] = health_answers) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     with httpx.Client(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
                 raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}")
             try:
-                if client.get(f"http://127.0.0.1:{server.port}/health").status_code == 200:
+                if probe(client, server):
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
     raise RuntimeError(f"{server.name} not ready after {STARTUP_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
+
+
+def install_peer() -> None:
+    """bench/peer/install.sh: npm ci of the pinned peer when node_modules is missing or stale, else nothing."""
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        raise RuntimeError("the Node peer needs node and npm (Node.js 20+), which are not installed")
+    result = subprocess.run(
+        ["bash", str(PEER_DIR / "install.sh")],
+        capture_output=True,
+        text=True,
+        timeout=PEER_INSTALL_TIMEOUT_S,
+        stdin=subprocess.DEVNULL,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"bench/peer/install.sh failed ({result.returncode}):\n{(result.stdout + result.stderr)[-2000:]}"
+        )
+
+
+def _pin_to_server_cpu() -> None:
+    os.sched_setaffinity(0, {SERVER_CPU})
+
+
+@contextmanager
+def running_peer(name: str, sqlite_path: Path, workdir: Path, pin: bool, log_sql: bool = False) -> Iterator[Server]:
+    """The Node peer (bench/peer/server.mjs, installed first) on the gateway's SQLite file, pinned when `pin`.
+
+    Affinity is set in the child before exec, so every thread Node starts (V8's, libuv's) inherits it."""
+    install_peer()
+    port = free_port()
+    log_path = workdir / f"{name}.log"
+    command = ["node", str(PEER_DIR / "server.mjs"), "--database", str(sqlite_path), "--port", str(port)]
+    if log_sql:
+        command.append("--log-sql")
+    # production: how it would be deployed (no landing page, no stack traces in errors).
+    env = {**os.environ, "NODE_ENV": "production"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=PEER_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_pin_to_server_cpu if pin else None,
+        )
+    server = Server(name, port, process, log_path)
+    try:
+        wait_ready(server, typename_answers)
+        yield server
+    finally:
+        server.stop()
