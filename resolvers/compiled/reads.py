@@ -1,19 +1,20 @@
 """Running compiled root fields: one statement for all of them, its JSON handed back as bytes.
 
-Building a statement costs more than running it (thousands of SQLAlchemy elements, and SQLAlchemy's cache key
-walks them all), so each operation keeps the statements it built, per shape: the caller's row scope, the sort,
-the page size and whether an `after` cursor is given (its values are parameters). The same statement object
-again is a hit in SQLAlchemy's compiled cache by its memoised key.
+Building a statement costs more than running it (thousands of SQLAlchemy elements; even a hit in SQLAlchemy's
+compiled cache hashes a key as large, and binds every constant again), so each operation keeps its statements
+compiled, per shape: the caller's row scope, the sort, the page size and whether an `after` cursor is given.
+The cursor's values are the only parameters bound per request; the text goes to the driver as it is.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
 
 from resolvers.bookings.queries import BookingFilter, filtered_bookings
@@ -29,20 +30,55 @@ from resolvers.pagination import PageArgs
 STATEMENTS_PER_PLAN = 64
 
 
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled once for the engine's dialect: its SQL text, the values of its constant parameters
+    (bound and processed, in position order), and where each per-request parameter goes."""
+
+    sql: str
+    values: tuple[Any, ...]
+    slots: Mapping[str, tuple[int, Callable[[Any], Any] | None]]
+
+    @classmethod
+    def of(cls, statement: Select[Any], dialect: Dialect) -> DriverStatement:
+        # Expanding IN-lists (the row scope's locations) are rendered: the scope is part of the statement's shape.
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        names = compiled.positiontup or []
+        given = compiled.construct_params()
+        values: list[Any] = []
+        slots: dict[str, tuple[int, Callable[[Any], Any] | None]] = {}
+        for position, name in enumerate(names):
+            bound = compiled.binds.get(name)
+            process = None if bound is None else bound.type.dialect_impl(dialect).bind_processor(dialect)
+            value = given[name]
+            values.append(process(value) if process is not None and value is not None else value)
+            slots[name] = (position, process)
+        return cls(str(compiled), tuple(values), slots)
+
+    def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        if not given:
+            return self.values
+        values = list(self.values)
+        for name, value in given.items():
+            position, process = self.slots[name]
+            values[position] = process(value) if process is not None and value is not None else value
+        return tuple(values)
+
+
 @dataclass(eq=False)
 class StatementCache:
-    """An operation's built statements by shape, the least recently used dropped beyond `size`."""
+    """An operation's compiled statements by shape, the least recently used dropped beyond `size`."""
 
     size: int = STATEMENTS_PER_PLAN
-    _entries: OrderedDict[Hashable, Select[Any]] = field(default_factory=OrderedDict)
+    _entries: OrderedDict[Hashable, DriverStatement] = field(default_factory=OrderedDict)
 
-    def get(self, key: Hashable) -> Select[Any] | None:
+    def get(self, key: Hashable) -> DriverStatement | None:
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
         return found
 
-    def put(self, key: Hashable, statement: Select[Any]) -> None:
+    def put(self, key: Hashable, statement: DriverStatement) -> None:
         self._entries[key] = statement
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
@@ -95,14 +131,17 @@ def prepare_bookings(context: Context, root: BookingsRoot, prefix: str) -> Prepa
 
 async def read_json(context: Context, roots: Sequence[Prepared], statements: StatementCache) -> list[bytes] | None:
     """Each root's JSON, from one statement; None when a value could not be built exactly."""
-    key = tuple(root.key for root in roots)
+    dialect = context.engine.dialect
+    key = (dialect.name, *(root.key for root in roots))
     statement = statements.get(key)
     if statement is None:
-        statement = select(*(root.build().label(f"root_{index}") for index, root in enumerate(roots)))
+        built = select(*(root.build().label(f"root_{index}") for index, root in enumerate(roots)))
+        statement = DriverStatement.of(built, dialect)
         statements.put(key, statement)
-    parameters = {name: value for root in roots for name, value in root.parameters.items()}
+    given = {name: value for root in roots for name, value in root.parameters.items()}
     async with context.engine.connect() as connection:
-        row = (await connection.execute(statement, parameters)).one()
+        result = await connection.exec_driver_sql(statement.sql, statement.parameters(given))
+        row = result.one()
     answers = [str(value).encode() for value in row]
     if any(MISSING_BYTES in answer for answer in answers):
         return None
