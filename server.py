@@ -59,7 +59,7 @@ from server_metrics import metrics_endpoint
 from settings import Settings
 from shims.routes import shim_routes
 from sources.cache import migrate
-from sources.cache.database import create_engine
+from sources.cache.database import create_engine, is_sqlite
 from sources.cache.models import Location
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for
@@ -216,6 +216,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tracing = open_tracing(settings.otel_service_name, settings.otel_endpoint) if settings.otel_enabled else None
         tracing_slot.tracing = tracing
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
+        # The compiled read path's single SELECTs (resolvers/compiled/driver.py); on PostgreSQL the main pool serves.
+        single_reads = (
+            create_engine(settings.database_url, pool_size=settings.database_pool_size, single_reads=True)
+            if is_sqlite(settings.database_url)
+            else None
+        )
         if tracing is not None:
             tracing.instrument_engine(engine)
         simulators = SimulatedNetwork()
@@ -273,6 +279,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 services.sync.watch_leases()
             app.state.loop = asyncio.get_running_loop()
             app.state.engine = engine
+            app.state.single_reads = single_reads
             app.state.settings = settings
             app.state.bus = services.bus
             app.state.services = services
@@ -294,6 +301,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await services.bus.aclose()
             await connectors.aclose()
             await simulators.stop()
+            if single_reads is not None:
+                await single_reads.dispose()
             await engine.dispose()
             tracing_slot.tracing = None
             if tracing is not None:

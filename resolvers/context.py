@@ -73,8 +73,10 @@ class Context:
     freshness: list[FreshnessEntry] = field(default_factory=list)
     # A WebSocket connection's connection_init payload (strawberry sets it); its credential names the principal.
     connection_params: dict[str, Any] | None = None
-    # Set by the HTTP view when settings allow: queries the compiled read path covers are answered by it.
+    # Set by the HTTP view when settings allow: queries the compiled read path covers are answered by it,
+    # on `single_reads` when the app has such an engine (SQLite), else on `engine`.
     compiled_reads: bool = False
+    single_reads: AsyncEngine | None = None
     _loaders: Loaders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -190,6 +190,7 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             opened_services=state.services,
             principal=principal,
             compiled_reads=state.settings.compiled_reads and isinstance(request, Request),
+            single_reads=getattr(state, "single_reads", None),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

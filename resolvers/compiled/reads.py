@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from resolvers.bookings.queries import BookingFilter, filtered_bookings
 from resolvers.bookings.vocabulary import BOOKING_SORT_ORDERS, BookingSort
 from resolvers.compiled.connections import BackwardPage, ConnectionQuery, connection_json, cursor_parameters, window_of
+from resolvers.compiled.driver import fetch_row
 from resolvers.compiled.entities import BOOKING, Build
 from resolvers.compiled.json_sql import MISSING_BYTES, json_sql_for
 from resolvers.compiled.selection import Selection
@@ -139,9 +140,8 @@ async def read_json(context: Context, roots: Sequence[Prepared], statements: Sta
         statement = DriverStatement.of(built, dialect)
         statements.put(key, statement)
     given = {name: value for root in roots for name, value in root.parameters.items()}
-    async with context.engine.connect() as connection:
-        result = await connection.exec_driver_sql(statement.sql, statement.parameters(given))
-        row = result.one()
+    reads = context.single_reads or context.engine
+    row = await fetch_row(reads, context.engine, statement.sql, statement.parameters(given))
     answers = [str(value).encode() for value in row]
     if any(MISSING_BYTES in answer for answer in answers):
         return None

@@ -38,13 +38,20 @@ def cursor_of_json(text: str | None) -> str | None:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An engine for the cache; for SQLite the file's folder is created if missing."""
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, single_reads: bool = False) -> AsyncEngine:
+    """An engine for the cache; for SQLite the file's folder is created if missing.
+
+    `single_reads`: an engine whose connections only ever run one SELECT outside a transaction (the compiled
+    read path's, on SQLite): nothing to roll back when one is returned, which saves aiosqlite a thread hop.
+    """
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+        reset = None if single_reads else "rollback"
+        engine = create_async_engine(
+            url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_reset_on_return=reset
+        )
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
