@@ -29,6 +29,7 @@ from graphql import OperationType as GraphQLOperationType
 from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from identity.principal import Role
 from resolvers.context import Context
@@ -80,7 +81,7 @@ class ShareKey:
     query: str
     operation_name: str | None
     variables: str
-    allowed_operation_types: frozenset[Any] | None
+    subscriptions_allowed: bool  # over graphql-ws, SSE by GET…: the operation types the transport permits
     visibility: Visibility
 
 
@@ -268,7 +269,7 @@ class SharedSubscriptions:
             query,
             operation_name,
             json.dumps(variables, sort_keys=True, default=str),
-            None if allowed is None else frozenset(allowed),
+            allowed is None or StrawberryOperationType.SUBSCRIPTION in allowed,
             Visibility.of(context),
         )
         operation = self._operations.get(key)
