@@ -56,8 +56,9 @@ def test_subscribers_of_one_document_in_one_scope_cause_one_execution_per_event(
         heard = [socket.next(operation, seconds=10.0) for socket, operation in zip(sockets, operations, strict=True)]
 
         assert registry.executions == executed + 1
+        booking = {"id": booking_id, "status": "CONFIRMED"}
         expected = {"bookingId": booking_id, "serviceLocationId": f"Location:{MANCHESTER}", "missedEvents": 0}
-        expected["booking"] = {"id": booking_id, "status": "CONFIRMED"}  # type: ignore[assignment]
+        expected |= {"booking": booking}
         assert heard == [{"bookingEvents": expected}] * len(sockets)
     # Every subscriber left: the shared operation and its bus subscription are gone.
     wait_subscribed(live_gateway, TOPIC, before)
