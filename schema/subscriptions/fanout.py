@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from observability.metrics import Metrics
 
@@ -63,7 +63,7 @@ class FanoutMember(Generic[T]):
             finally:
                 self._waiter = None
         item, topic = self._queue.popleft()
-        self._fanout.metrics.events_sent.labels(topic).inc()
+        self._fanout.sent(topic).inc()
         missed, self._missed = self._missed, 0
         return item, missed
 
@@ -91,6 +91,13 @@ class Fanout(Generic[T]):
         self._on_empty = on_empty
         # A dict, not a set: members are offered items in the order they joined.
         self._members: dict[FanoutMember[T], None] = {}
+        self._sent: dict[str, Any] = {}  # the counter per topic: looked up once, not once per member and event
+
+    def sent(self, topic: str) -> Any:
+        counter = self._sent.get(topic)
+        if counter is None:
+            counter = self._sent[topic] = self.metrics.events_sent.labels(topic)
+        return counter
 
     def join(self) -> FanoutMember[T]:
         member: FanoutMember[T] = FanoutMember(self, self.queue_size)
