@@ -82,6 +82,7 @@ class Round:
     subscribers: int
     events: int
     kib_per_subscriber: float = 0.0  # the gateway's RSS growth per subscriber
+    cpu_ms_per_event: float = 0.0  # the gateway's CPU (user + system) while the events ran, per event
     delivery_ms: list[float] = field(default_factory=list)  # scheduled -> receipt, every (subscriber, event)
     late_ms: list[float] = field(default_factory=list)  # scheduled -> mutation sent, per event
     delivered: int = 0
@@ -180,6 +181,7 @@ async def measure(server: Server, customer: str, count: int, days_ahead: int, ar
             for subscriber in subscribers:
                 subscriber.received.clear()
             tally.total = 0
+            cpu_before = sum(server.cpu_seconds())
             first = time.time() + 0.5
             for index in range(args.events):
                 due = first + index * args.interval
@@ -192,6 +194,7 @@ async def measure(server: Server, customer: str, count: int, days_ahead: int, ar
                     continue
                 scheduled[booking_id] = due
             await tally.wait(count * len(scheduled), args.wait)
+            result.cpu_ms_per_event = (sum(server.cpu_seconds()) - cpu_before) * 1000 / args.events
     finally:
         for subscriber in subscribers:
             subscriber.close()
@@ -218,7 +221,8 @@ def print_round(backend: str, result: Round) -> None:
         f" {result.complete_subscribers:>6}/{result.subscribers:<6} {result.duplicates:>5} {result.missed:>6}"
         f" {percentile(result.delivery_ms, 50):>8.1f} {percentile(result.delivery_ms, 99):>8.1f}"
         f" {max(result.delivery_ms, default=float('nan')):>8.1f} {max(result.late_ms, default=float('nan')):>9.1f}"
-        f" {result.kib_per_subscriber:>10.1f}  {'yes' if result.all_arrived else 'NO'}",
+        f" {result.kib_per_subscriber:>10.1f} {result.cpu_ms_per_event:>10.1f}"
+        f"  {'yes' if result.all_arrived else 'NO'}",
         flush=True,
     )
 
@@ -280,7 +284,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"{'backend':<11} {'subscribers':>11} {'delivered/expected':>17} {'complete subs':>13} {'dups':>5}"
-        f" {'missed':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'late max':>9} {'KiB/sub':>10}  all arrived"
+        f" {'missed':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'late max':>9} {'KiB/sub':>10}"
+        f" {'CPU ms/ev':>10}  all arrived"
     )
     for backend, rounds in results:
         for result in rounds:
