@@ -112,7 +112,8 @@ class Subscription:
             finally:
                 self._waiter = None
         event = self._queue.popleft()
-        self._metrics.events_sent.labels(event.topic).inc()
+        if self.held is None:  # a shared subscription's events are counted as its members take them
+            self._metrics.events_sent.labels(event.topic).inc()
         if self._missed:
             event, self._missed = replace(event, missed=self._missed), 0
         return event
