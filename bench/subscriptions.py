@@ -1,17 +1,20 @@
-"""Subscription delivery: how long a booking change takes to reach 1,000 WebSocket subscribers, and whether all get it.
+"""Subscription delivery: how long a booking change takes to reach 1,000 (or 10,000) WebSocket subscribers.
 
-    .venv/bin/python -m bench.subscriptions                  # about a minute: SQLite, then PostgreSQL
-    .venv/bin/python -m bench.subscriptions --subscribers 1000 --events 20 --backends sqlite
+    .venv/bin/python -m bench.subscriptions                  # a few minutes: SQLite, then PostgreSQL
+    .venv/bin/python -m bench.subscriptions --subscribers 10000 --events 20 --interval 1 --backends sqlite
 
 Per backend: a fresh cache (the demo network), the gateway with its simulated locations as one uvicorn
 process pinned to core 0 (`bench.writes_serve`: on PostgreSQL it runs the LISTEN/NOTIFY bus), this
-process as the client on core 1. Every subscriber is its own WebSocket (graphql-transport-ws) with
-`bookingEvents(locationId)` for one location. Then `--events` createBooking mutations at that
-location, one at a time, each after every subscriber had the previous one (or `--wait` ran out).
+process as the client on core 1. Every subscriber is its own WebSocket (graphql-transport-ws, a raw
+asyncio client: bench/ws_client.py) with `bookingEvents(locationId)` for one location: they all share
+one execution per event on the gateway. Then `--events` createBooking mutations at that location on a
+fixed schedule, one every `--interval` seconds (a mutation that would start before the previous one
+answered starts late, and its lateness counts).
 
-Latency is from the event's `occurredAt` (the gateway's clock when it published, the same machine's
-clock as ours) to the moment this process read the message off the socket; also from sending the
-mutation to the last subscriber's receipt. The same is measured first with one subscriber: the baseline.
+Latency is from the event's *scheduled* time (when the bench meant to send the mutation, so a backlog
+shows) to the moment this process read the message off the socket. Memory per subscriber is the
+gateway's RSS (/proc/<pid>/status) after subscribing minus before, divided by the subscribers.
+The same is measured first with one subscriber: the baseline.
 """
 
 from __future__ import annotations
@@ -20,27 +23,26 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvloop
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Subprotocol
 
+from bench import ws_client
 from bench.servers import Server
 from bench.writes_setup import begin_run, cache_database, prepare_cache, running_gateway
 
 LOCATION = "manchester-central"
 DAYS_AHEAD = 60
-CONNECT_BATCH = 50
+CONNECT_BATCH = 200
 SUBSCRIPTION = """
 subscription Bookings($location: ID!) {
   bookingEvents(locationId: $location) { bookingId change occurredAt missedEvents }
@@ -75,55 +77,14 @@ class Tally:
                 await asyncio.wait_for(self.reached.wait(), wait_s)
 
 
-class Subscriber:
-    """One WebSocket with one subscription; stamps each message as it is read, parses later."""
-
-    def __init__(self, socket: ClientConnection, tally: Tally) -> None:
-        self.socket = socket
-        self.tally = tally
-        self.received: list[tuple[float, str]] = []
-        self.reader: asyncio.Task[None] | None = None
-
-    @classmethod
-    async def open(cls, url: str, tally: Tally, token: str) -> Subscriber:
-        socket = await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=30)
-        init = {"Authorization": f"Bearer {token}"} if token else {}
-        await socket.send(json.dumps({"type": "connection_init", "payload": init}))
-        assert json.loads(await socket.recv())["type"] == "connection_ack"
-        variables = {"location": f"Location:{LOCATION}"}
-        payload = {"query": SUBSCRIPTION, "variables": variables}
-        await socket.send(json.dumps({"id": "s", "type": "subscribe", "payload": payload}))
-        # The server starts operations in order: once a later query answers, the subscription is live.
-        await socket.send(json.dumps({"id": "q", "type": "subscribe", "payload": {"query": "{ __typename }"}}))
-        while (answer := json.loads(await socket.recv())).get("id") != "q" or answer["type"] != "complete":
-            pass
-        subscriber = cls(socket, tally)
-        subscriber.reader = asyncio.create_task(subscriber._read())
-        return subscriber
-
-    async def _read(self) -> None:
-        async for message in self.socket:
-            self.received.append((time.time(), str(message)))
-            self.tally.add()
-
-    def events(self) -> list[tuple[float, dict[str, Any]]]:
-        parsed = [(at, json.loads(raw)) for at, raw in self.received]
-        return [
-            (at, m["payload"]["data"]["bookingEvents"]) for at, m in parsed if m["type"] == "next" and m["id"] == "s"
-        ]
-
-    async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.cancel()
-        await self.socket.close()
-
-
 @dataclass
 class Round:
     subscribers: int
     events: int
-    delivery_ms: list[float] = field(default_factory=list)  # occurredAt -> receipt, every (subscriber, event)
-    last_ms: list[float] = field(default_factory=list)  # mutation sent -> last subscriber's receipt, per event
+    kib_per_subscriber: float = 0.0  # the gateway's RSS growth per subscriber
+    cpu_ms_per_event: float = 0.0  # the gateway's CPU (user + system) while the events ran, per event
+    delivery_ms: list[float] = field(default_factory=list)  # scheduled -> receipt, every (subscriber, event)
+    late_ms: list[float] = field(default_factory=list)  # scheduled -> mutation sent, per event
     delivered: int = 0
     complete_subscribers: int = 0
     duplicates: int = 0
@@ -146,23 +107,43 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-async def open_subscribers(url: str, count: int, tally: Tally, token: str) -> list[Subscriber]:
-    subscribers: list[Subscriber] = []
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def open_subscribers(server: Server, count: int, tally: Tally) -> list[ws_client.Subscriber]:
+    variables = {"location": f"Location:{LOCATION}"}
+    subscribers: list[ws_client.Subscriber] = []
     for start in range(0, count, CONNECT_BATCH):
         batch = min(CONNECT_BATCH, count - start)
-        subscribers += await asyncio.gather(*(Subscriber.open(url, tally, token) for _ in range(batch)))
+        subscribers += await asyncio.gather(
+            *(
+                ws_client.subscribe("127.0.0.1", server.port, server.token, SUBSCRIPTION, variables, tally.add)
+                for _ in range(batch)
+            )
+        )
     return subscribers
 
 
-async def book(client: httpx.AsyncClient, customer: str) -> str | None:
-    found = (await client.post("/bench/free-slot", json={"location": LOCATION, "days_ahead": DAYS_AHEAD})).json()
+async def free_slot(client: httpx.AsyncClient, days_ahead: int) -> dict[str, Any]:
+    """The first free slot in the week from `days_ahead` days on."""
+    found: dict[str, Any] = (
+        await client.post("/bench/free-slot", json={"location": LOCATION, "days_ahead": days_ahead})
+    ).json()
+    return found
+
+
+async def book(client: httpx.AsyncClient, customer: str, slot: dict[str, Any]) -> str | None:
     variables = {
         "input": {
             "idempotencyKey": os.urandom(16).hex(),
-            "serviceId": f"Service:{found['service_id']}",
-            "startAt": found["start_at"],
+            "serviceId": f"Service:{slot['service_id']}",
+            "startAt": slot["start_at"],
             # The resource the location's own system has free then (not any the gateway might pick instead).
-            "resourceId": f"Resource:{found['resource_id']}",
+            "resourceId": f"Resource:{slot['resource_id']}",
             "customerId": f"Customer:{customer}",
         }
     }
@@ -175,37 +156,53 @@ async def book(client: httpx.AsyncClient, customer: str) -> str | None:
     return booking_id
 
 
-async def measure(server: Server, customer: str, count: int, events: int, wait_s: float) -> Round:
+def events_of(subscriber: ws_client.Subscriber) -> list[tuple[float, dict[str, Any]]]:
+    parsed = [(at, json.loads(raw)) for at, raw in subscriber.received]
+    return [(at, m["payload"]["data"]["bookingEvents"]) for at, m in parsed if m["type"] == "next" and m["id"] == "s"]
+
+
+async def measure(server: Server, customer: str, count: int, days_ahead: int, args: argparse.Namespace) -> Round:
     base = f"http://127.0.0.1:{server.port}"
-    started = time.monotonic()
     tally = Tally()
-    subscribers = await open_subscribers(base.replace("http://", "ws://") + "/graphql", count, tally, server.token)
+    rss_before = rss_kib(server.pid)
+    started = time.monotonic()
+    subscribers = await open_subscribers(server, count, tally)
+    await asyncio.sleep(1.0)  # what the connections' setup left behind is freed or kept by now
+    result = Round(count, args.events, kib_per_subscriber=(rss_kib(server.pid) - rss_before) / count)
     print(f"  {count} subscribers connected and subscribed in {time.monotonic() - started:.1f} s", flush=True)
-    result = Round(count, events)
-    sent_at: dict[str, float] = {}
+    scheduled: dict[str, float] = {}
     try:
         async with httpx.AsyncClient(base_url=base, timeout=60, headers=server.headers) as client:
-            await book(client, customer)  # warm-up, not counted
-            await tally.wait(count, wait_s)
+            await book(client, customer, await free_slot(client, days_ahead))  # warm-up, not counted
+            # The slots before the schedule starts: the lookup is a control route of the gateway's process, heavy
+            # enough to delay the fan-out it would run beside. A week apart each, so no two lookups find one slot.
+            slots = [await free_slot(client, days_ahead + 7 * (1 + index)) for index in range(args.events)]
+            await tally.wait(count, args.wait)
             for subscriber in subscribers:
                 subscriber.received.clear()
             tally.total = 0
-            for index in range(events):
-                sent = time.time()
-                booking_id = await book(client, customer)
+            cpu_before = sum(server.cpu_seconds())
+            first = time.time() + 0.5
+            for index in range(args.events):
+                due = first + index * args.interval
+                slot = slots[index]
+                await asyncio.sleep(max(0.0, due - time.time()))
+                result.late_ms.append((time.time() - due) * 1000)
+                booking_id = await book(client, customer, slot)
                 if booking_id is None:
                     result.failed_mutations += 1
                     continue
-                sent_at[booking_id] = sent
-                await tally.wait(count * (index + 1 - result.failed_mutations), wait_s)
+                scheduled[booking_id] = due
+            await tally.wait(count * len(scheduled), args.wait)
+            result.cpu_ms_per_event = (sum(server.cpu_seconds()) - cpu_before) * 1000 / args.events
     finally:
-        await asyncio.gather(*(subscriber.close() for subscriber in subscribers))
-    last: dict[str, float] = {}
+        for subscriber in subscribers:
+            subscriber.close()
     for subscriber in subscribers:
         seen: set[str] = set()
-        for received_at, event in subscriber.events():
+        for received_at, event in events_of(subscriber):
             booking_id = event["bookingId"]
-            if booking_id not in sent_at:
+            if booking_id not in scheduled:
                 continue
             if booking_id in seen:
                 result.duplicates += 1
@@ -213,11 +210,8 @@ async def measure(server: Server, customer: str, count: int, events: int, wait_s
             seen.add(booking_id)
             result.delivered += 1
             result.missed += event["missedEvents"]
-            published = datetime.fromisoformat(event["occurredAt"]).timestamp()
-            result.delivery_ms.append((received_at - published) * 1000)
-            last[booking_id] = max(last.get(booking_id, 0.0), received_at)
-        result.complete_subscribers += len(seen) == len(sent_at)
-    result.last_ms = [(last[b] - sent_at[b]) * 1000 for b in last]
+            result.delivery_ms.append((received_at - scheduled[booking_id]) * 1000)
+        result.complete_subscribers += len(seen) == len(scheduled)
     return result
 
 
@@ -226,33 +220,48 @@ def print_round(backend: str, result: Round) -> None:
         f"{backend:<11} {result.subscribers:>11} {result.delivered:>8}/{result.expected:<8}"
         f" {result.complete_subscribers:>6}/{result.subscribers:<6} {result.duplicates:>5} {result.missed:>6}"
         f" {percentile(result.delivery_ms, 50):>8.1f} {percentile(result.delivery_ms, 99):>8.1f}"
-        f" {max(result.delivery_ms, default=float('nan')):>8.1f} {percentile(result.last_ms, 50):>14.1f}"
+        f" {max(result.delivery_ms, default=float('nan')):>8.1f} {max(result.late_ms, default=float('nan')):>9.1f}"
+        f" {result.kib_per_subscriber:>10.1f} {result.cpu_ms_per_event:>10.1f}"
         f"  {'yes' if result.all_arrived else 'NO'}",
         flush=True,
     )
 
 
-async def bench_backend(backend: str, server: Server, customer: str, args: argparse.Namespace) -> list[Round]:
+async def bench_backend(server: Server, customer: str, args: argparse.Namespace) -> list[Round]:
     rounds = []
-    for count in (1, args.subscribers):
-        print(f"  round: {count} subscriber(s), {args.events} events", flush=True)
-        rounds.append(await measure(server, customer, count, args.events, args.wait))
+    for number, count in enumerate((1, args.subscribers)):
+        print(f"  round: {count} subscriber(s), {args.events} events every {args.interval} s", flush=True)
+        rounds.append(await measure(server, customer, count, DAYS_AHEAD + number * 7 * (args.events + 1), args))
     return rounds
+
+
+def raise_open_files_limit(subscribers: int) -> None:
+    """Each subscriber is a socket here and one in the gateway (which inherits this limit)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = subscribers + 1024
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    if min(wanted, hard) < wanted:
+        print(f"open files limited to {hard}: {subscribers} subscribers may not connect", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subscribers", type=int, default=1000, help="concurrent subscribers (default 1000)")
     parser.add_argument("--events", type=int, default=20, help="mutations per round (default 20)")
+    parser.add_argument("--interval", type=float, default=0.25, help="seconds between events (default 0.25)")
     parser.add_argument("--wait", type=float, default=10.0, help="seconds to wait for every subscriber (default 10)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="comma-separated (default sqlite,postgresql)")
     args = parser.parse_args(argv)
     backends = [backend.strip() for backend in args.backends.split(",") if backend.strip()]
-    if not 1 <= args.subscribers <= 5000 or not 1 <= args.events <= 500 or not 0.5 <= args.wait <= 60:
-        parser.error("subscribers must be 1..5000, events 1..500, wait 0.5..60")
+    if not 1 <= args.subscribers <= 20_000 or not 1 <= args.events <= 500 or not 0.5 <= args.wait <= 60:
+        parser.error("subscribers must be 1..20000, events 1..500, wait 0.5..60")
+    if not 0.01 <= args.interval <= 10:
+        parser.error("interval must be 0.01..10 seconds")
     if not backends or any(backend not in ("sqlite", "postgresql") for backend in backends):
         parser.error("backends: sqlite and/or postgresql")
 
+    raise_open_files_limit(args.subscribers)
     pin = begin_run(backends)
 
     results: list[tuple[str, list[Round]]] = []
@@ -267,28 +276,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 prepared = runner.run(prepare_cache(database_url, [LOCATION]))
                 with running_gateway(f"gateway-{backend}", database_url, workdir, pin) as server:
                     customer = prepared.booking_customers[LOCATION]
-                    results.append((backend, runner.run(bench_backend(backend, server, customer, args))))
+                    results.append((backend, runner.run(bench_backend(server, customer, args))))
 
     print(
-        f"\nbookingEvents(locationId) over graphql-transport-ws; {args.events} createBooking events per round,"
-        " one at a time; latency = published (occurredAt) -> read by the client, over every (subscriber, event)"
+        f"\nbookingEvents(locationId) over graphql-transport-ws; {args.events} createBooking events per round, one"
+        f" scheduled every {args.interval} s; latency = scheduled -> read by the client, over every (subscriber, event)"
     )
     print(
         f"{'backend':<11} {'subscribers':>11} {'delivered/expected':>17} {'complete subs':>13} {'dups':>5}"
-        f" {'missed':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'sent->last p50':>14}  all arrived"
+        f" {'missed':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'late max':>9} {'KiB/sub':>10}"
+        f" {'CPU ms/ev':>10}  all arrived"
     )
     for backend, rounds in results:
         for result in rounds:
             print_round(backend, result)
     for backend, (baseline, loaded) in results:
-        ratios = [
-            percentile(loaded.delivery_ms, 50) / percentile(baseline.delivery_ms, 50),
-            percentile(loaded.delivery_ms, 99) / percentile(baseline.delivery_ms, 99),
-            percentile(loaded.last_ms, 50) / percentile(baseline.last_ms, 50),
-        ]
         print(
-            f"{backend}: {loaded.subscribers} / 1 subscriber: p50 x{ratios[0]:.1f}, p99 x{ratios[1]:.1f},"
-            f" sent->last p50 x{ratios[2]:.1f}"
+            f"{backend}: {loaded.subscribers} / 1 subscriber:"
+            f" p50 x{percentile(loaded.delivery_ms, 50) / percentile(baseline.delivery_ms, 50):.1f},"
+            f" p99 x{percentile(loaded.delivery_ms, 99) / percentile(baseline.delivery_ms, 99):.1f}"
         )
     return 0 if all(result.all_arrived for _, rounds in results for result in rounds) else 1
 

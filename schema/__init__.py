@@ -48,6 +48,7 @@ from schema.nodes import NodeQueries
 from schema.operation_log import OperationNameLogged
 from schema.revenue.queries import RevenueQueries
 from schema.subscriptions import Subscription
+from schema.subscriptions.shared import SharedSubscriptions
 from schema.subscriptions.streams import operation_context, translated_stream
 from schema.sync.outbox import OutboxQueries
 from schema.sync.queries import SyncQueries
@@ -99,9 +100,23 @@ class GatewaySchema(FederationSchema):
     async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> StreamResult:
         # Strawberry hands a WebSocket connection's one context to all its operations: give each its own.
         context = kwargs.get("context_value")
+        if isinstance(context, Context) and not args:
+            # Subscribers that would get the same answers share one execution per event (shared.py).
+            shared = await self.shared_subscriptions.stream(
+                query, kwargs, context, lambda alone: self._stream_alone(query, {**kwargs, "context_value": alone})
+            )
+            if shared is not None:
+                return shared
         if isinstance(context, Context):
             kwargs["context_value"] = context = operation_context(context)
         return translated_stream(await super().stream(query, *args, **kwargs), context)
+
+    async def _stream_alone(self, query: str | None, kwargs: dict[str, Any]) -> StreamResult:
+        return translated_stream(await super().stream(query, **kwargs), kwargs.get("context_value"))
+
+    @functools.cached_property
+    def shared_subscriptions(self) -> SharedSubscriptions:
+        return SharedSubscriptions(self._schema)
 
     @functools.cached_property
     def subgraph_sdl(self) -> str:

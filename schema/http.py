@@ -50,6 +50,7 @@ from schema.http_rules import (
     response_status,
     unknown_operation_result,
 )
+from schema.subscriptions.transports import SharedBytesGraphQLWS, SharedBytesTransportWS
 
 PRINCIPAL_KEY = "gateway.principal"
 CONNECTION_PARAM_NAMES = ("Authorization", "authorization", "authToken", "token")
@@ -74,6 +75,10 @@ def _authorization_of(params: dict[str, Any]) -> str | None:
 
 class AuthenticatedGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with the gateway's request context, run as the authenticated principal."""
+
+    # A shared subscription's answer goes to each subscriber as the bytes encoded once (schema/subscriptions).
+    graphql_transport_ws_handler_class = SharedBytesTransportWS
+    graphql_ws_handler_class = SharedBytesGraphQLWS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):

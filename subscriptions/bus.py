@@ -59,6 +59,11 @@ class Subscription:
         self._missed = 0
         self._waiter: asyncio.Future[None] | None = None
         self.closed = False
+        # How many subscribers this subscription reads for: more than one when a shared subscription
+        # (schema/subscriptions/fanout.py) hands each event on to its members. Counted by `subscriber_count`.
+        self.members = 1
+        # What such a subscription holds beyond its own queue (its members' queues), for `queued_events`.
+        self.held: Callable[[], int] | None = None
 
     def offer(self, event: Event) -> None:
         """Called by the publisher: never blocks, never raises for a full queue."""
@@ -88,7 +93,7 @@ class Subscription:
 
     @property
     def queued(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + (self.held() if self.held is not None else 0)
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -107,7 +112,8 @@ class Subscription:
             finally:
                 self._waiter = None
         event = self._queue.popleft()
-        self._metrics.events_sent.labels(event.topic).inc()
+        if self.held is None:  # a shared subscription's events are counted as its members take them
+            self._metrics.events_sent.labels(event.topic).inc()
         if self._missed:
             event, self._missed = replace(event, missed=self._missed), 0
         return event
@@ -133,6 +139,9 @@ class Subscription:
 
 
 class EventBus(Protocol):
+    @property
+    def metrics(self) -> Metrics: ...
+
     async def publish(self, event: Event) -> None: ...
 
     def subscribe(self, topics: str | Iterable[str], accept: Accept | None = None) -> Subscription: ...
@@ -174,9 +183,11 @@ class InMemoryEventBus:
         return subscription
 
     def subscriber_count(self, topic: str | None = None) -> int:
+        """Subscribers, counting every member of a shared subscription."""
         if topic is not None:
-            return len(self._by_topic.get(topic, ()))
-        return len({subscription for subscribers in self._by_topic.values() for subscription in subscribers})
+            return sum(subscription.members for subscription in self._by_topic.get(topic, ()))
+        everyone = {subscription for subscribers in self._by_topic.values() for subscription in subscribers}
+        return sum(subscription.members for subscription in everyone)
 
     def queued_events(self) -> int:
         """Events waiting in every subscriber's queue: what the bus holds in memory."""

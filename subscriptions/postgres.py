@@ -104,6 +104,10 @@ class PostgresEventBus:
         return self._connection is not None and not self._connection.is_closed()
 
     # -- the EventBus interface ----------------------------------------------------------------
+    @property
+    def metrics(self) -> Metrics:
+        return self.local.metrics
+
     async def publish(self, event: Event) -> None:
         self.local.deliver(event)
         if len(self._outgoing) >= self.outgoing_limit:

@@ -6,8 +6,8 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import aclosing
-from dataclasses import replace
-from typing import Generic, TypeVar
+from dataclasses import dataclass, fields, replace
+from typing import Any, Generic, TypeVar
 
 from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionResult, Info
@@ -29,18 +29,21 @@ class EventStream(Generic[T]):
     """
 
     def __init__(self, subscription: Subscription, context: Context, convert: Callable[[Event], T]) -> None:
-        self._subscription = subscription
+        self.subscription = subscription
         self._context = context
-        self._convert = convert
+        self.convert = convert
+        # The event the last value came from: a shared subscription answers a member that lost events from it.
+        self.last_event: Event | None = None
 
     def __aiter__(self) -> EventStream[T]:
         return self
 
     async def __anext__(self) -> T:
         while True:
-            event = await self._subscription.__anext__()
+            event = await self.subscription.__anext__()
+            self.last_event = event
             try:
-                converted = self._convert(event)
+                converted = self.convert(event)
             except (KeyError, ValueError, TypeError):
                 logger.exception("subscriptions: skipped a malformed %s event: %.300r", event.topic, event.payload)
                 continue
@@ -49,11 +52,11 @@ class EventStream(Generic[T]):
             return converted
 
     async def aclose(self) -> None:
-        self._subscription.close()
+        self.subscription.close()
 
     def __del__(self) -> None:
         # A stream dropped without being closed (never iterated) must not leave its queue on the bus.
-        self._subscription.close()
+        self.subscription.close()
 
 
 def event_stream(
@@ -63,7 +66,23 @@ def event_stream(
     convert: Callable[[Event], T],
 ) -> EventStream[T]:
     """Subscribe now to `topics`, keeping the events the caller may see (visibility) and asked for (`wanted`)."""
-    return EventStream(subscribe(info.context, topics, wanted), info.context, convert)
+    stream = EventStream(subscribe(info.context, topics, wanted), info.context, convert)
+    if isinstance(info.context, SharingContext) and info.context.on_stream is not None:
+        info.context.on_stream(stream)
+    return stream
+
+
+@dataclass
+class SharingContext(Context):
+    """The context of a subscription several subscribers share: it hears which stream its field opened."""
+
+    on_stream: Callable[[EventStream[Any]], None] | None = None
+
+    @classmethod
+    def of(cls, context: Context, on_stream: Callable[[EventStream[Any]], None]) -> SharingContext:
+        given = {f.name: getattr(context, f.name) for f in fields(Context) if f.init}
+        given.update(freshness=[], request_id=f"{context.request_id}.shared.{uuid.uuid4().hex[:8]}")
+        return cls(**given, on_stream=on_stream)
 
 
 def operation_context(connection_context: Context) -> Context:
