@@ -41,7 +41,9 @@ from bench.writes_calls import (
     check_cache,
     classify,
     connections,
+    free_booking_bodies,
     free_slot,
+    free_slots,
     read_bodies,
     read_errors,
     run_calls,
@@ -56,13 +58,18 @@ from bench.writes_setup import (
 )
 
 WARMUP_READS = 200
+# Where the free slots are looked for: before the contended day (BOOKING_DAYS_AHEAD) and the warm-up's.
+FREE_DAYS_AHEAD = 14
 
 
 @dataclass
 class BackendResult:
     backend: str
     reads: list[tuple[Calls, int]]  # calls, errors
-    bookings: Calls
+    free_bookings: Calls  # one call per distinct free slot
+    accepted: BookingOutcome
+    free_slots: int
+    bookings: Calls  # overlapping slots: mostly refused
     outcome: BookingOutcome
     cache: CacheCheck
     fan_out: FanOutResult
@@ -98,16 +105,33 @@ async def bench_backend(
             calls = await run_calls(clients, server, target, read_bodies(query, args.calls))
             reads.append((calls, read_errors(calls)))
             print_calls(*reads[-1])
-        bookings = await run_calls(clients, server, "createBooking", booking_bodies(slots, customers, args.calls))
+        # Distinct free slots: every call can be accepted, so the rate is one of bookings made, not of refusals.
+        per_location = -(-args.calls // len(BOOKING_LOCATIONS))
+        free = {
+            location: await free_slots(client, location, FREE_DAYS_AHEAD, per_location)
+            for location in BOOKING_LOCATIONS
+        }
+        free_bodies = free_booking_bodies(free, customers)[: args.calls]
+        if len(free_bodies) < args.calls:
+            print(f"  only {len(free_bodies)} free slots found for {args.calls} calls")
+        free_calls = await run_calls(clients, server, "createBooking", free_bodies)
+        accepted = classify(free_calls)
+        print_calls(free_calls, len(free_bodies) - accepted.counts["booked"])
+        print(
+            f"  free slots: accepted {accepted.counts['booked']}/{len(free_bodies)},"
+            f" {accepted.counts['booked'] / free_calls.seconds:.1f} accepted bookings/s;"
+            f" outcomes: {', '.join(f'{name} {n}' for name, n in accepted.counts.most_common())}"
+        )
+        bookings = await run_calls(clients, server, "contended", booking_bodies(slots, customers, args.calls))
         outcome = classify(bookings)
         print_calls(
             bookings, sum(n for name, n in outcome.counts.items() if name not in ("booked", "SLOT_UNAVAILABLE"))
         )
-        print(f"  outcomes: {', '.join(f'{name} {n}' for name, n in outcome.counts.most_common())}")
-        cache = await check_cache(database_url, outcome.booked)
+        print(f"  contended outcomes: {', '.join(f'{name} {n}' for name, n in outcome.counts.most_common())}")
+        cache = await check_cache(database_url, [*accepted.booked, *outcome.booked])
         print(
-            f"  cache: {cache.confirmed}/{len(outcome.booked)} booked are confirmed, on {cache.resources} resources;"
-            f" double-booked resources: {', '.join(cache.double_booked) or 'none'}",
+            f"  cache: {cache.confirmed}/{len(accepted.booked) + len(outcome.booked)} booked are confirmed,"
+            f" on {cache.resources} resources; double-booked resources: {', '.join(cache.double_booked) or 'none'}",
             flush=True,
         )
 
@@ -125,7 +149,7 @@ async def bench_backend(
             for problem, n in checked.problems.items():
                 print(f"  {checked.name}: {n} of {checked.calls} calls {problem}")
         print(f"  fan-out {len(prepared.fan_out_locations)} / single = {result.ratio:.2f}", flush=True)
-    return BackendResult(backend, reads, bookings, outcome, cache, result)
+    return BackendResult(backend, reads, free_calls, accepted, len(free_bodies), bookings, outcome, cache, result)
 
 
 def print_summary(results: Sequence[BackendResult], args: argparse.Namespace) -> None:
@@ -137,18 +161,30 @@ def print_summary(results: Sequence[BackendResult], args: argparse.Namespace) ->
     print(f"{header} {'calls/s ratio':>14} {'CPU ratio':>10}")
     for result in results:
         floor = result.reads[0][0]
-        for calls in (*(calls for calls, _ in result.reads), result.bookings):
+        for calls in (*(calls for calls, _ in result.reads), result.free_bookings, result.bookings):
             print(
                 f"{result.backend:<11} {calls.target:<16} {calls.rate:>9.1f} {calls.percentile(50):>9.1f}"
                 f" {calls.percentile(99):>9.1f} {calls.server_ms_per_call:>15.2f}"
                 f" {calls.rate / floor.rate:>14.3f} {calls.server_ms_per_call / floor.server_ms_per_call:>10.1f}"
             )
+    print("\ncreateBooking over distinct free slots (every call can be accepted) and over overlapping ones")
     for result in results:
+        booked = result.accepted.counts["booked"]
+        print(
+            f"{result.backend:<11} free slots: accepted {booked}/{result.free_slots},"
+            f" {booked / result.free_bookings.seconds:.1f} accepted bookings/s at {args.connections} in flight"
+            f" (p50 {result.free_bookings.percentile(50):.1f} ms, p99 {result.free_bookings.percentile(99):.1f} ms)"
+        )
         counts = result.outcome.counts
         others = sum(n for name, n in counts.items() if name not in ("booked", "SLOT_UNAVAILABLE"))
         print(
-            f"{result.backend:<11} booked {counts['booked']}, SLOT_UNAVAILABLE {counts['SLOT_UNAVAILABLE']},"
-            f" other {others}; double-booked resources: {len(result.cache.double_booked)}"
+            f"{result.backend:<11} contended:  booked {counts['booked']}, SLOT_UNAVAILABLE"
+            f" {counts['SLOT_UNAVAILABLE']}, other {others}"
+        )
+        booked_all = len(result.accepted.booked) + len(result.outcome.booked)
+        print(
+            f"{result.backend:<11} cache: {result.cache.confirmed}/{booked_all} confirmed,"
+            f" double-booked resources: {len(result.cache.double_booked)}"
         )
     print(
         f"\nFan-out: updateCustomer with every location answering {args.latency_ms:.0f} ms late"
@@ -165,8 +201,14 @@ def print_summary(results: Sequence[BackendResult], args: argparse.Namespace) ->
 
 def failed(result: BackendResult) -> bool:
     """What the benchmark exists to catch: a double booking, a lost booking, or a write that did not go out."""
-    lost = result.cache.confirmed != len(result.outcome.booked)
-    return bool(result.cache.double_booked) or lost or any(target.problems for target in result.fan_out.targets)
+    lost = result.cache.confirmed != len(result.accepted.booked) + len(result.outcome.booked)
+    refused_free = result.accepted.counts["booked"] != result.free_slots
+    return (
+        bool(result.cache.double_booked)
+        or lost
+        or refused_free
+        or any(target.problems for target in result.fan_out.targets)
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
