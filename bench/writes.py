@@ -60,6 +60,8 @@ from bench.writes_setup import (
 WARMUP_READS = 200
 # Where the free slots are looked for: before the contended day (BOOKING_DAYS_AHEAD) and the warm-up's.
 FREE_DAYS_AHEAD = 14
+# Issue 14: a write fanned out to the customer's other locations costs at most this much more than to one.
+FAN_OUT_TARGET = 1.15
 
 
 @dataclass
@@ -144,11 +146,17 @@ async def bench_backend(
             f" {args.rounds} rounds x {args.fanout_calls} calls each, alternating",
             flush=True,
         )
-        result = await measure_fan_out(client, fan_out, single, args.rounds, args.fanout_calls, args.latency_ms / 1000)
+        result = await measure_fan_out(
+            client, fan_out, single, args.rounds, args.fanout_calls, args.latency_ms / 1000, server.cpu_seconds
+        )
         for checked in result.targets:
             for problem, n in checked.problems.items():
                 print(f"  {checked.name}: {n} of {checked.calls} calls {problem}")
-        print(f"  fan-out {len(prepared.fan_out_locations)} / single = {result.ratio:.2f}", flush=True)
+        print(
+            f"  fan-out {len(prepared.fan_out_locations)} / single = {result.ratio:.2f};"
+            f" gateway CPU per call {result.cpu_ms(0):.1f} ms / {result.cpu_ms(1):.1f} ms",
+            flush=True,
+        )
     return BackendResult(backend, reads, free_calls, accepted, len(free_bodies), bookings, outcome, cache, result)
 
 
@@ -193,9 +201,13 @@ def print_summary(results: Sequence[BackendResult], args: argparse.Namespace) ->
     for result in results:
         fan_out = result.fan_out
         locations = len(fan_out.targets[0].expected_locations)
+        extra_ms, extra_cpu = fan_out.fan_out_ms - fan_out.single_ms, fan_out.cpu_ms(0) - fan_out.cpu_ms(1)
+        verdict = "PASS" if fan_out.ratio <= FAN_OUT_TARGET else "FAIL"
         print(
             f"{result.backend:<11} fan-out {locations} / single = {fan_out.ratio:.2f}"
-            f"   ({fan_out.fan_out_ms:.1f} ms / {fan_out.single_ms:.1f} ms)"
+            f"   ({fan_out.fan_out_ms:.1f} ms / {fan_out.single_ms:.1f} ms; target <= {FAN_OUT_TARGET}: {verdict})"
+            f"   gateway CPU per call {fan_out.cpu_ms(0):.1f} / {fan_out.cpu_ms(1):.1f} ms:"
+            f" the {locations - 1} more locations add {extra_ms:.1f} ms of latency and {extra_cpu:.1f} ms of CPU"
         )
 
 
