@@ -1,14 +1,14 @@
-"""Isolation: how much the heaviest query the cost limit admits slows everyone else down.
+"""Isolation: how much the heaviest queries the cost limit admits slow everyone else down.
 
-    .venv/bin/python -m bench.isolation                      # about 40 s
-    .venv/bin/python -m bench.isolation --heavy dashboard --duration 5 --heavy-connections 2
+    .venv/bin/python -m bench.isolation                      # about 2.5 minutes, nested then dashboard
+    .venv/bin/python -m bench.isolation --gate-cost 10000    # and the gated prototype beside it
 
-One gateway (uvicorn process, demo network on a fresh SQLite file) pinned to core 0; this process, the
+Gateways (uvicorn processes, demo network on a fresh SQLite file) pinned to core 0; this process, the
 clients, pinned to core 1. First the three-level `first: 500` query the limit exists for is sent a few times
-(it must be refused, in milliseconds). Then `{ __typename }` is sent back to back on one connection, alone,
-and again while `--heavy-connections` other connections send the heavy query back to back. Printed: the
-cost of each query, p50/p99 of `{ __typename }` alone and under load, their ratios, and the heavy query's
-own rate and latency.
+(it must be refused, in milliseconds). Then, per heavy kind, `{ __typename }` is sent back to back on one
+connection, alone, and again while `--heavy-connections` (16) other connections send the heavy query back to
+back. Printed: the cost of each query, p50/p99 of `{ __typename }` alone and under load, their ratios, the
+heavy query's own rate and latency, the gateway's GC pauses, and the verdict against p99 < 50 ms.
 """
 
 from __future__ import annotations
