@@ -151,6 +151,7 @@ class Slot:
     location_id: str
     service_id: str
     start_at: datetime
+    resource_id: str | None = None  # the resource to ask for: None lets the gateway pick
 
 
 async def free_slot(client: httpx.AsyncClient, location_id: str, days_ahead: int) -> Slot:
@@ -158,6 +159,38 @@ async def free_slot(client: httpx.AsyncClient, location_id: str, days_ahead: int
     response.raise_for_status()
     found = response.json()
     return Slot(location_id, str(found["service_id"]), datetime.fromisoformat(found["start_at"]))
+
+
+async def free_slots(client: httpx.AsyncClient, location_id: str, days_ahead: int, count: int) -> list[Slot]:
+    """`count` slots free at the location (fewer if it has not that many), none overlapping another."""
+    body = {"location": location_id, "days_ahead": days_ahead, "count": count}
+    response = await client.post("/bench/free-slots", json=body, timeout=300)
+    response.raise_for_status()
+    return [
+        Slot(
+            location_id, str(found["service_id"]), datetime.fromisoformat(found["start_at"]), str(found["resource_id"])
+        )
+        for found in response.json()["slots"]
+    ]
+
+
+def free_booking_bodies(slots: dict[str, list[Slot]], customers: dict[str, str]) -> list[dict[str, Any]]:
+    """One booking per free slot, on the slot's resource, the locations taken in turn."""
+    bodies = []
+    for index in range(max(len(found) for found in slots.values())):
+        for location, found in slots.items():
+            if index >= len(found):
+                continue
+            slot = found[index]
+            variables = {
+                "idempotencyKey": uuid.uuid4().hex,
+                "serviceId": f"Service:{slot.service_id}",
+                "resourceId": f"Resource:{slot.resource_id}",
+                "startAt": slot.start_at.isoformat(),
+                "customerId": f"Customer:{customers[location]}",
+            }
+            bodies.append({"query": CREATE_BOOKING, "variables": {"input": variables}})
+    return bodies
 
 
 def booking_bodies(slots: dict[str, Slot], customers: dict[str, str], calls: int) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ class Target:
     expected_locations: tuple[str, ...]
     problems: Counter[str] = field(default_factory=Counter)
     calls: int = 0
+    cpu_ms: list[float] = field(default_factory=list)  # the gateway's CPU per timed call
 
     def body(self) -> dict[str, Any]:
         key = uuid.uuid4().hex
@@ -91,6 +93,12 @@ class FanOutResult:
     def ratio(self) -> float:
         return self.fan_out_ms / self.single_ms
 
+    def cpu_ms(self, target: int) -> float:
+        """Mean gateway CPU (its simulated locations included) per timed call of a target (0 fan-out, 1 single).
+
+        A mean, not a median: /proc counts CPU in ticks of 10 ms, finer than one call only on average."""
+        return statistics.fmean(self.targets[target].cpu_ms)
+
 
 async def set_latency(client: httpx.AsyncClient, seconds: float) -> None:
     response = await client.post("/bench/latency", json={"seconds": seconds})
@@ -98,7 +106,13 @@ async def set_latency(client: httpx.AsyncClient, seconds: float) -> None:
 
 
 async def measure_fan_out(
-    client: httpx.AsyncClient, fan_out: Target, single: Target, rounds: int, calls_per_round: int, latency_s: float
+    client: httpx.AsyncClient,
+    fan_out: Target,
+    single: Target,
+    rounds: int,
+    calls_per_round: int,
+    latency_s: float,
+    cpu_seconds: Callable[[], tuple[float, float]],
 ) -> FanOutResult:
     """One call at a time, fan-out and single alternating, so both see the same machine."""
     await set_latency(client, latency_s)
@@ -111,7 +125,9 @@ async def measure_fan_out(
             timings: dict[str, list[float]] = {fan_out.name: [], single.name: []}
             for index in range(2 * calls_per_round):
                 target = (fan_out, single)[(index + number) % 2]  # who goes first alternates by round
+                cpu_before = sum(cpu_seconds())
                 elapsed, answer, failure = await call(client, target.body())
+                target.cpu_ms.append(1000 * (sum(cpu_seconds()) - cpu_before))
                 target.check(answer, failure)
                 timings[target.name].append(elapsed)
             result = FanOutRound(number, timings[fan_out.name], timings[single.name])

@@ -7,6 +7,7 @@ benchmark does it over HTTP, through routes under /bench/ that never reach the g
 
     POST /bench/latency    {"seconds": 0.1}                      every location answers that much later
     POST /bench/free-slot  {"location": "...", "days_ahead": 50}  {"service_id", "start_at", "resource_id"} free there
+    POST /bench/free-slots {"location": "...", "days_ahead": 10, "count": 400}  {"slots": [...]} free and disjoint
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from settings import Settings
 from sources.cache.models import Booking, Resource, Service
 from sources.cache.vocabulary import ACTIVE_BOOKING_STATUSES
 
+MAX_FREE_SLOT_DAYS = 28  # how far /bench/free-slots looks ahead for free slots
 KEEP_ALIVE_S = 75  # longer than any pause of the benchmark: no request lands on a connection being closed
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes, PostgreSQL aware ones."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def control_app(gateway: Starlette) -> Starlette:
@@ -88,10 +95,72 @@ def control_app(gateway: Starlette) -> Starlette:
                         return JSONResponse({**answer, "resource_id": resource_id})
         return JSONResponse({"error": f"no free slot at {location_id}"}, status_code=404)
 
+    async def free_slots(request: Request) -> JSONResponse:
+        """Up to `count` slots free at the location and in the cache, none overlapping another on its resource.
+
+        One service (the location's first active one with a free slot), day after day from `days_ahead`: every
+        answer can be booked, all of them at once, so a throughput of bookings is not a throughput of refusals.
+        """
+        body: dict[str, Any] = await request.json()
+        location_id, count = str(body["location"]), int(body["count"])
+        store = simulators().stores[location_id]
+        engine: AsyncEngine = gateway.state.engine
+        first_day = (datetime.now(UTC) + timedelta(days=int(body["days_ahead"]))).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        last_day = first_day + timedelta(days=MAX_FREE_SLOT_DAYS)
+        async with engine.connect() as connection:
+            services = (
+                await connection.execute(
+                    select(Service.id, Service.local_service_id)
+                    .where(Service.location_id == location_id, Service.is_active)
+                    .order_by(Service.id)
+                )
+            ).all()
+            resource_ids = dict(
+                (
+                    await connection.execute(
+                        select(Resource.local_resource_id, Resource.id).where(Resource.location_id == location_id)
+                    )
+                ).all()
+            )
+            # Taken in the cache (the demo's pending bookings are the cache's alone): resource -> [(start, end)].
+            taken: dict[str, list[tuple[datetime, datetime]]] = {}
+            for booked_resource, start, end in await connection.execute(
+                select(Booking.resource_id, Booking.start_at, Booking.end_at).where(
+                    Booking.resource_id.in_(list(resource_ids.values())),
+                    Booking.status.in_(ACTIVE_BOOKING_STATUSES),
+                    Booking.end_at > first_day,
+                    Booking.start_at < last_day,
+                )
+            ):
+                if booked_resource is not None:
+                    taken.setdefault(booked_resource, []).append((as_utc(start), as_utc(end)))
+        found: list[dict[str, str]] = []
+        for service in services:
+            for offset in range(MAX_FREE_SLOT_DAYS):
+                day = first_day + timedelta(days=offset)
+                for resource, start, end in store.free_slots(service.local_service_id, day, day + timedelta(days=1)):
+                    resource_id = resource_ids.get(resource)
+                    if resource_id is None or resource not in store.resources or not store.resources[resource].owned:
+                        continue
+                    busy = taken.setdefault(resource_id, [])
+                    start, end = start.astimezone(UTC), end.astimezone(UTC)
+                    if any(start < other_end and end > other_start for other_start, other_end in busy):
+                        continue
+                    busy.append((start, end))
+                    found.append({"service_id": service.id, "resource_id": resource_id, "start_at": start.isoformat()})
+                    if len(found) == count:
+                        return JSONResponse({"slots": found})
+            if found:
+                break  # one service: its slots are the ones counted
+        return JSONResponse({"slots": found})
+
     return Starlette(
         routes=[
             Route("/bench/latency", latency, methods=["POST"]),
             Route("/bench/free-slot", free_slot, methods=["POST"]),
+            Route("/bench/free-slots", free_slots, methods=["POST"]),
         ]
     )
 
