@@ -316,6 +316,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_query_cost=settings.max_query_cost,
             default_page_size=settings.default_page_size,
             max_page_size=settings.max_page_size,
+            heavy_query_cost=settings.heavy_query_cost,
         ),
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=SUBSCRIPTION_PROTOCOLS,

@@ -305,6 +305,12 @@ class Settings(BaseSettings):
         ge=1,
         description="A GraphQL operation whose estimated cost (schema/cost.py) is above this is refused unexecuted",
     )
+    heavy_query_cost: int = Field(
+        default=10_000,
+        ge=0,
+        description="Queries whose estimated cost is at least this execute one at a time (schema/heavy_gate.py), so "
+        "heavy ones cannot crowd the event loop out from under the light ones; 0: no turns",
+    )
     max_depth: int = Field(default=12, ge=1, le=100, description="Deepest field nesting a GraphQL operation may have")
     max_aliases: int = Field(default=30, ge=1, description="Aliases one GraphQL operation may use")
     max_body_bytes: int = Field(

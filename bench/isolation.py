@@ -1,7 +1,7 @@
 """Isolation: how much the heaviest queries the cost limit admits slow everyone else down.
 
     .venv/bin/python -m bench.isolation                      # about 2.5 minutes, nested then dashboard
-    .venv/bin/python -m bench.isolation --gate-cost 10000    # and the gated prototype beside it
+    .venv/bin/python -m bench.isolation --compare-ungated    # and the gateway without its heavy-query gate
 
 Gateways (uvicorn processes, demo network on a fresh SQLite file) pinned to core 0; this process, the
 clients, pinned to core 1. First the three-level `first: 500` query the limit exists for is sent a few times
@@ -251,7 +251,7 @@ async def measure_all(servers: Sequence[Server], kinds: Sequence[str], args: arg
             f"{server.name}: three levels of 500: {code}, p50 {percentile(refusals, 50):.2f} ms,"
             f" max {max(refusals):.2f} ms"
         )
-    # Per heavy kind, each gateway in turn: the plain and the gated one see the same machine minutes apart.
+    # Per heavy kind, each gateway in turn: with and without the gate, they see the same machine minutes apart.
     return [await measure(server, kind, args) for kind in kinds for server in servers]
 
 
@@ -308,7 +308,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per measurement (default 8)")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of heavy warm-up (default 3)")
     parser.add_argument(
-        "--gate-cost", type=int, default=0, help="also a gateway where operations costing this or more take turns"
+        "--gate-cost",
+        type=int,
+        default=Settings().heavy_query_cost,
+        help="GATEWAY_HEAVY_QUERY_COST of the gateway measured: queries costing this or more take turns (0: none)",
+    )
+    parser.add_argument(
+        "--compare-ungated", action="store_true", help="also measure a gateway without the gate, in the same run"
     )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy the gateway under load: FILE-<heavy>.txt")
     parser.add_argument("--profile-seconds", type=float, default=8.0, help="seconds of profile (default 8)")
@@ -333,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         workdir = Path(tmp)
         database_url = f"sqlite+aiosqlite:///{workdir / 'cache.sqlite3'}"
         servers = []
-        for name, gate_cost in (("plain", 0), ("gated", args.gate_cost)) if args.gate_cost else (("plain", 0),):
+        gateways = [("gateway", args.gate_cost)] + ([("ungated", 0)] if args.compare_ungated else [])
+        for name, gate_cost in gateways:
             started = time.monotonic()
             server = stack.enter_context(running_gateway(name, database_url, workdir, pin, gate_cost))
             gate = f"operations costing {gate_cost:,}+ take turns, one at a time" if gate_cost else "no gate"

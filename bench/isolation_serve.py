@@ -1,9 +1,9 @@
-"""The gateway for bench.isolation, with the heavy-operation gate prototype (schema/heavy_gate.py) in its schema.
+"""The gateway for bench.isolation, with or without its heavy-operation gate (schema/heavy_gate.py).
 
 python -m bench.isolation_serve --database-url sqlite+aiosqlite:///... --port 8123 --cpu 0 --gate-cost 10000
 
-As bench.serve's gateway, plus the gate inserted right after RequestLimits in the schema's extensions (where
-build_schema would put it), and GET /bench/gc: the garbage collector's pauses so far, per generation.
+As bench.serve's gateway with GATEWAY_HEAVY_QUERY_COST set to --gate-cost (0: no gate), plus GET /bench/gc:
+the garbage collector's pauses so far, per generation.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import strawberry
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,10 +28,6 @@ from starlette.types import Receive, Scope, Send
 
 from bench.serve import build_app
 from bench.servers import REPO, SERVER_CPU, Server, bench_gateway_environment, free_port, wait_ready
-from schema.cost import CostModel
-from schema.heavy_gate import HeavyOperationGate, HeavyOperationsTakeTurns
-from schema.limits import COST_CACHE_SIZE, DocumentCache
-from settings import Settings
 
 
 class GcPauses:
@@ -56,24 +51,6 @@ class GcPauses:
         return JSONResponse(
             {str(g): {"collections": c, "total_ms": t, "max_ms": m} for g, (c, t, m) in self.by_generation.items()}
         )
-
-
-def insert_gate(gateway: Starlette, threshold: int, slots: int) -> None:
-    settings = Settings()
-    model = CostModel(default_page_size=settings.default_page_size, max_page_size=settings.max_page_size)
-    gate = HeavyOperationGate(threshold, slots)
-    costs = DocumentCache(COST_CACHE_SIZE)
-    for route in gateway.routes:
-        schema = getattr(getattr(route, "endpoint", None), "schema", None)
-        if isinstance(schema, strawberry.Schema):
-            first, *others = schema.extensions  # RequestLimits first: a refused operation never queues
-
-            def gate_extension() -> HeavyOperationsTakeTurns:
-                return HeavyOperationsTakeTurns(gate=gate, model=model, costs=costs)
-
-            schema.extensions = (first, gate_extension, *others)
-            return
-    raise RuntimeError("no GraphQL route found to put the gate on")
 
 
 class WithGcRoute:
@@ -115,13 +92,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--cpu", type=int, default=None, help="pin the process (and its threads) to this core")
     parser.add_argument("--gate-cost", type=int, default=0, help="operations costing this or more take turns (0: off)")
-    parser.add_argument("--gate-slots", type=int, default=1, help="heavy operations executing at once (default 1)")
     args = parser.parse_args()
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})  # before any thread exists, so aiosqlite's threads inherit it
+    # The gateway's own gate (settings.heavy_query_cost, schema/heavy_gate.py); 0 serves it without one.
+    os.environ["GATEWAY_HEAVY_QUERY_COST"] = str(args.gate_cost)
     gateway = build_app("gateway", args.database_url)
-    if args.gate_cost > 0:
-        insert_gate(gateway, args.gate_cost, args.gate_slots)
     pauses = GcPauses()
     gc.callbacks.append(pauses)
     uvicorn.run(

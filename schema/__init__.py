@@ -36,6 +36,7 @@ from schema.customers.types import Customer
 from schema.errors import translate_errors
 from schema.extensions import FreshnessExtension
 from schema.federation import ANY_SCALAR, FEDERATION_VERSION, FederationQueries
+from schema.heavy_gate import HeavyOperationGate, HeavyOperationsTakeTurns
 from schema.introspection import AnonymousIntrospectionRefused, FederationSdlDisabled
 from schema.inventory.queries import InventoryQueries
 from schema.inventory.types import StockItem
@@ -135,6 +136,7 @@ def build_schema(
     max_query_cost: int | None = None,
     default_page_size: int = 20,
     max_page_size: int = 500,
+    heavy_query_cost: int = 0,
 ) -> strawberry.Schema:
     """The schema with the request limits: depth, aliases, the cost of an operation (none when None), and the
     caller's rate limit (the context's services hold the buckets)."""
@@ -151,9 +153,11 @@ def build_schema(
     # The schema's own caches (one per built schema, shared by its requests): costs and validation results.
     costs, validations = DocumentCache(COST_CACHE_SIZE), DocumentCache(VALIDATION_CACHE_SIZE)
     plans = DocumentCache(PLAN_CACHE_SIZE)
+    gate = HeavyOperationGate(threshold=heavy_query_cost) if heavy_query_cost > 0 else None
     extensions: list[Any] = [
         # First: RequestLimits raises from on_execute, and must not skip another extension's on_execute exit.
         lambda: RequestLimits(model=cost_model, max_cost=max_query_cost, costs=costs),
+        *([lambda: HeavyOperationsTakeTurns(gate=gate, model=cost_model, costs=costs)] if gate is not None else []),
         # After RequestLimits: an operation it refuses never enters this one's on_execute (counted as refused).
         MetricsExtension,
         lambda: ParserCache(maxsize=1000),

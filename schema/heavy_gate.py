@@ -1,13 +1,14 @@
 """Heavy operations take turns: at most `slots` of those costing `threshold` or more execute at once.
 
-A prototype for issue 14's fairness item, not wired into build_schema. The event loop runs whatever is
+The event loop runs whatever is
 ready in the order it became ready, so sixteen heavy executions interleaved put sixteen synchronous
 stretches ahead of every small request's next step. Queued here, a waiting heavy operation is one
 parked future (no work on the loop), and a small request waits behind at most `slots` of them.
 
-Where it plugs in: in build_schema's extension list right after RequestLimits (a refused operation
-never queues), with one gate per built schema, like the cost and validation caches. The cost is the
-one RequestLimits computed, read from the same DocumentCache.
+It sits in build_schema's extension list right after RequestLimits (a refused operation never queues),
+one gate per built schema, like the cost and validation caches; the cost is the one RequestLimits
+computed, read from the same DocumentCache. Only queries take turns: mutations are cheap by cost, and a
+subscription's execution is per event.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from schema.cost import CostModel
 from schema.limits import DocumentCache, _cost, _page_variables
@@ -45,7 +47,7 @@ class HeavyOperationsTakeTurns(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         document = execution.graphql_document
-        if document is None:
+        if document is None or execution.operation_type is not OperationType.QUERY:
             yield
             return
         cost = _cost(

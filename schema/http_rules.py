@@ -16,6 +16,7 @@ which status code it gets, which operations a plain HTTP request may run, and ho
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -92,6 +93,7 @@ def _weight(ranges: list[tuple[str, float]], media_type: str) -> tuple[float, in
     return quality, specificity, position
 
 
+@functools.lru_cache(maxsize=256)  # read several times per request; clients send a few distinct Accept headers
 def response_media_type(accept: str | None) -> str | None:
     """The media type a GraphQL response to a request with this Accept header takes; None when it accepts
     neither of ours (the request is refused 406).

@@ -68,7 +68,7 @@ def connection_json(
     """The JSON of the connection's selection, the `after` values as parameters named `<prefix>_after_<n>`."""
     page = _Page(build, query, window, prefix)
     fields: dict[str, FieldSql] = {
-        "totalCount": lambda b, c, s: count_of(query.statement).scalar_subquery(),
+        "totalCount": lambda b, c, s: b.json.scalar(count_of(query.statement).scalar_subquery()),
         "edges": lambda b, c, s: page.listed(json_object(b, page.edge_fields, c, s)),
         "nodes": lambda b, c, s: page.listed(json_object(b, query.node_fields, c, s)),
         "pageInfo": lambda b, c, s: json_object(b, page.info_fields, c, s),
@@ -117,7 +117,8 @@ class _Page:
         ordering = [
             page.c[name].desc() if descending != last else page.c[name].asc() for name, descending in self.sort_keys
         ]
-        return select(self.cursor(page.c)).select_from(page).order_by(*ordering).limit(1).scalar_subquery()
+        first = select(self.cursor(page.c)).select_from(page).order_by(*ordering).limit(1).scalar_subquery()
+        return self.build.json.nullable(first)  # an empty page has neither
 
     def has_next_page(self) -> ColumnElement[bool]:
         one_more = select(literal(1, Integer)).select_from(self.beyond_cursor.limit(self.window.size + 1).subquery())

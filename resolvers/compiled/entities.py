@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, case, literal, null, select
+from sqlalchemy import String, case, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from resolvers.compiled.json_sql import JsonSql, decimal_text, enum_name, global_id, money_amount
@@ -43,18 +43,18 @@ def json_object(build: Build, fields: Mapping[str, FieldSql], columns: Any, sele
     pairs: list[tuple[str, ColumnElement[Any]]] = []
     for child in selection.children:
         if child.field == "__typename":
-            pairs.append((child.key, literal(child.typename, String)))
+            pairs.append((child.key, build.json.scalar(literal(child.typename, String))))
         else:
             pairs.append((child.key, fields[child.field](build, columns, child)))
     return build.json.object(pairs)
 
 
 def _column(name: str) -> FieldSql:
-    return lambda build, c, selection: c[name]
+    return lambda build, c, selection: build.json.scalar(c[name])
 
 
 def _id(type_name: str) -> FieldSql:
-    return lambda build, c, selection: global_id(type_name, c.id)
+    return lambda build, c, selection: build.json.scalar(global_id(type_name, c.id))
 
 
 def _instant(name: str) -> FieldSql:
@@ -62,7 +62,7 @@ def _instant(name: str) -> FieldSql:
 
 
 def _enum(name: str) -> FieldSql:
-    return lambda build, c, selection: enum_name(c[name])
+    return lambda build, c, selection: build.json.scalar(enum_name(c[name]))
 
 
 def _flag(name: str) -> FieldSql:
@@ -70,15 +70,15 @@ def _flag(name: str) -> FieldSql:
 
 
 def _percent(name: str) -> FieldSql:
-    return lambda build, c, selection: decimal_text(c[name], 2)
+    return lambda build, c, selection: build.json.scalar(decimal_text(c[name], 2))
 
 
 def _money(minor: Callable[[Any], ColumnElement[Any]], currency: str) -> FieldSql:
     def field(build: Build, c: Any, selection: Selection) -> ColumnElement[Any]:
         money_fields: dict[str, FieldSql] = {
-            "amount": lambda b, m, s: money_amount(minor(c), c[currency]),
-            "currency": lambda b, m, s: c[currency],
-            "minorUnits": lambda b, m, s: minor(c),
+            "amount": lambda b, m, s: b.json.scalar(money_amount(minor(c), c[currency])),
+            "currency": lambda b, m, s: b.json.scalar(c[currency]),
+            "minorUnits": lambda b, m, s: b.json.scalar(minor(c)),
         }
         return json_object(build, money_fields, c, selection)
 
@@ -140,7 +140,7 @@ CUSTOMER: dict[str, FieldSql] = {
     "networkId": _column("id"),
     "firstName": _column("first_name"),
     "lastName": _column("last_name"),
-    "fullName": lambda build, c, selection: c.first_name.concat(literal(" ", String)).concat(c.last_name),
+    "fullName": lambda build, c, s: build.json.scalar(c.first_name.concat(literal(" ", String)).concat(c.last_name)),
     "email": _column("email"),
     "phone": _column("phone"),
     "createdAt": _instant("created_at"),
@@ -175,7 +175,7 @@ def _service(build: Build, c: Any, selection: Selection) -> ColumnElement[Any]:
 
 def _resource(build: Build, c: Any, selection: Selection) -> ColumnElement[Any]:
     statement = select(json_object(build, RESOURCE, resources.c, selection)).where(resources.c.id == c.resource_id)
-    return case((c.resource_id.is_(None), null()), else_=build.json.required(build.json.nested(statement)))
+    return case((c.resource_id.is_(None), build.json.null()), else_=build.json.required(build.json.nested(statement)))
 
 
 def _revenue_split(build: Build, c: Any, selection: Selection) -> ColumnElement[Any]:

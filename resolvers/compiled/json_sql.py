@@ -9,6 +9,7 @@ way, which raises the same errors it always did.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -41,6 +42,18 @@ class JsonSql(Protocol):
 
     def required(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """The JSON value, or MISSING_MARK where it is NULL."""
+        ...
+
+    def scalar(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A plain SQL value (text, number, NULL) as the JSON value `object` takes."""
+        ...
+
+    def null(self) -> ColumnElement[Any]:
+        """JSON null, as `object` takes it."""
+        ...
+
+    def nullable(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A JSON value that may be SQL NULL (a subquery with no row), as `object` takes it: null there."""
         ...
 
     def boolean(self, condition: ColumnElement[bool]) -> ColumnElement[Any]: ...
@@ -94,33 +107,49 @@ def enum_name(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 class SqliteJson:
-    """SQLite's JSON1: json_object / json_group_array; json() keeps nested JSON from becoming text."""
+    """SQLite: the JSON written as text. Its JSON1 functions would parse every nested object and array again
+    where it crosses a subquery (json() restores the subtype a subquery loses), so values are quoted with
+    json_quote and objects and arrays concatenated instead: each byte of the answer is written once."""
 
     def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         return value
 
+    def scalar(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.json_quote(value)  # strings quoted and escaped, numbers as they are, NULL as null
+
+    def null(self) -> ColumnElement[Any]:
+        return _sql_text("null")
+
+    def nullable(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.coalesce(value, _sql_text("null"))  # a NULL would make the whole concatenation NULL
+
     def object(self, pairs: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
-        arguments: list[Any] = []
-        for key, value in pairs:
-            arguments.extend((literal(key, String), value))
-        return func.json_object(*arguments)
+        parts: list[ColumnElement[Any] | str] = []
+        for index, (key, value) in enumerate(pairs):
+            parts.append(("{" if index == 0 else ",") + json.dumps(key) + ":")
+            parts.append(value)
+        parts.append("}" if pairs else "{}")
+        return _concat(*parts)
 
     def nested(self, statement: Select[Any]) -> ColumnElement[Any]:
-        return func.json(statement.scalar_subquery())
+        return statement.scalar_subquery()
 
     def array(self, statement: Select[Any], element: str, order: Sequence[tuple[str, bool]]) -> ColumnElement[Any]:
         # SQLite 3.40 has no ORDER BY inside aggregates; it aggregates an ordered subquery in its order.
         rows = statement.order_by(*_ordering(statement.selected_columns, order)).subquery()
-        aggregated = func.coalesce(func.json_group_array(func.json(rows.c[element])), literal("[]", String))
-        return func.json(select_of(aggregated).select_from(rows).scalar_subquery())
+        joined = select_of(func.group_concat(rows.c[element], _sql_text(","))).select_from(rows).scalar_subquery()
+        return _concat("[", func.coalesce(joined, _sql_text("")), "]")
 
     def required(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.coalesce(value, func.json_quote(literal(MISSING_MARK, String)))
+        return func.coalesce(value, _sql_text(json.dumps(MISSING_MARK)))
 
     def boolean(self, condition: ColumnElement[bool]) -> ColumnElement[Any]:
-        return func.json(case((condition, literal("true", String)), else_=literal("false", String)))
+        return case((condition, _sql_text("true")), else_=_sql_text("false"))
 
     def instant(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.json_quote(self._iso(column))
+
+    def _iso(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
         # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (sources/cache/types.py); isoformat drops zero microseconds.
         text = type_coerce(column, String)
         seconds = _concat(func.substr(text, 1, 10), "T", func.substr(text, 12, 8))
@@ -129,19 +158,32 @@ class SqliteJson:
             else_=_concat(seconds, ".", func.substr(text, 21), "+00:00"),
         )
         well_formed = (func.length(text) == 26) & (func.substr(text, 11, 1) == " ")
-        return case((column.is_(None), null()), (well_formed, iso), else_=literal(MISSING_MARK, String))
+        return case((column.is_(None), null()), (well_formed, iso), else_=_sql_text(MISSING_MARK))
 
     def cursor(self, name: str, values: Sequence[tuple[ColumnElement[Any], bool]]) -> ColumnElement[Any]:
-        items = [
-            func.json_object(literal("t", String), self.instant(v)) if is_instant else v for v, is_instant in values
-        ]
+        items = [func.json_object(_sql_text("t"), self._iso(v)) if is_instant else v for v, is_instant in values]
         # gateway_cursor (registered on every SQLite connection: sources/cache/database.py) is base64url of the
         # JSON text, as json.dumps writes it.
-        return func.gateway_cursor(func.json_array(literal(name, String), func.json_array(*items)))
+        encoded = func.gateway_cursor(func.json_array(_sql_text(name), func.json_array(*items)))
+        return _concat('"', encoded, '"')  # base64url needs no escaping
+
+
+def _sql_text(value: str) -> ColumnElement[Any]:
+    """A string constant written into the statement (not a parameter: the statement's shape is its cache key)."""
+    return literal_column("'" + value.replace("'", "''") + "'", String)
 
 
 class PostgresJson:
     """PostgreSQL: json_build_object / json_agg."""
+
+    def scalar(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return value  # json_build_object encodes its values
+
+    def null(self) -> ColumnElement[Any]:
+        return null()
+
+    def nullable(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        return value
 
     def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         return cast(value, Text)  # asyncpg would otherwise decode the json into Python objects
