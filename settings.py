@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     max_page_size: int = 500
     default_max_age_seconds: int = 300
+    response_cache: bool = Field(
+        default=True,
+        description="Answer repeated queries (same text, variables and caller visibility) from memory until the "
+        "cache database changes (schema/response_cache.py)",
+    )
+    response_cache_entries: int = Field(default=1000, ge=1, le=1_000_000, description="Answers the cache holds")
     originating_share_percent: int = Field(default=20, ge=0, le=100)
     revenue_split_rules: list[SplitRule] = Field(
         default_factory=list,

@@ -45,6 +45,7 @@ from schema.metrics import MetricsExtension
 from schema.mutation import Mutation
 from schema.nodes import NodeQueries
 from schema.operation_log import OperationNameLogged
+from schema.response_cache import MutationsInvalidate
 from schema.revenue.queries import RevenueQueries
 from schema.subscriptions import Subscription
 from schema.subscriptions.streams import operation_context, translated_stream
@@ -145,6 +146,7 @@ def build_schema(
         FreshnessExtension,
         AnonymousIntrospectionRefused,
         OperationNameLogged,
+        MutationsInvalidate,
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
