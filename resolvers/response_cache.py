@@ -10,7 +10,7 @@ Invalidation is coarse on purpose: one generation number for the whole store. It
   commit is done by then). "Wrote": an INSERT, UPDATE or DELETE that touched a row, or any statement that is not
   one of those nor a SELECT (DDL, raw SQL: counted, to be safe). A transaction that changed no row (the outbox
   worker's every poll leases nothing most of the time) leaves the answers alone;
-- every event on the bus, of any topic, from this process or (PostgreSQL) another one;
+- every event on the bus, of any topic, from this process or (PostgreSQL) another one (the bus's observers);
 - on PostgreSQL, a `cache.written` event this store publishes after local commits, so a write on another
   replica that publishes nothing still voids this replica's answers;
 - every mutation this process completed (the schema's extension calls `invalidate` before the answer is sent).
@@ -37,9 +37,8 @@ from resolvers.context import FreshnessEntry, scope_of
 from resolvers.permissions import Permission, granted
 from resolvers.scope import RowScope
 from settings import Settings
-from subscriptions.bus import Event, EventBus, Subscription
+from subscriptions.bus import Event, EventBus
 from subscriptions.postgres import PostgresEventBus
-from sync.events import ALL_TOPICS
 from sync.live.refresh import Source
 
 logger = logging.getLogger(__name__)
@@ -84,7 +83,6 @@ class ResponseCache:
         self.hits = self.misses = self.stores = 0
         self._entries: OrderedDict[Hashable, CachedAnswer] = OrderedDict()
         self._visibilities: dict[Principal, Visibility] = {}
-        self._subscription: Subscription | None = None
         self._engine: AsyncEngine | None = None
         self._bus: EventBus | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,9 +139,8 @@ class ResponseCache:
         event.listen(engine.sync_engine, "commit", self._on_commit)
         event.listen(engine.sync_engine, "rollback", self._on_rollback)
         event.listen(engine.sync_engine, "checkin", self._on_checkin)
-        # The filter runs as the event is published (subscriptions/bus.py), before any queue: the entries go at
-        # once, and the subscription never holds an event.
-        self._subscription = bus.subscribe((*ALL_TOPICS, CACHE_WRITTEN), accept=self._on_event)
+        # Told as each event is published or arrives from another process: the entries go at once.
+        bus.observe(self._on_event)
 
     def close(self) -> None:
         if self._engine is not None:
@@ -152,16 +149,13 @@ class ResponseCache:
             event.remove(self._engine.sync_engine, "rollback", self._on_rollback)
             event.remove(self._engine.sync_engine, "checkin", self._on_checkin)
             self._engine = None
-        if self._subscription is not None:
-            self._subscription.close()
-            self._subscription = None
+        self._bus = None  # the bus is closed next; what it still delivers voids nothing that is served
         for task in self._notifications:
             task.cancel()
         self.invalidate()
 
-    def _on_event(self, _: Event) -> bool:
+    def _on_event(self, _topic: str) -> None:
         self.invalidate()
-        return False  # never queued: this subscriber only needs to know an event happened
 
     def _on_statement(
         self, connection: Any, _cursor: Any, statement: str, _parameters: Any, context: Any, _many: bool

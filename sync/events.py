@@ -21,8 +21,6 @@ RESOURCE_CHANGED = "resource.changed"
 CONFLICT = "conflict"
 SYNC_JOB = "sync.job"
 LOCATION_STATUS = "location.status"
-# Every topic above: what a subscriber to "anything happened" (the response cache) subscribes to.
-ALL_TOPICS = (BOOKING_CHANGED, STOCK_CHANGED, CUSTOMER_CHANGED, RESOURCE_CHANGED, CONFLICT, SYNC_JOB, LOCATION_STATUS)
 
 
 class BookingChange(StrEnum):
