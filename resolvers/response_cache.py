@@ -62,12 +62,11 @@ class Visibility:
 
 @dataclass(frozen=True, slots=True)
 class CachedAnswer:
-    """One stored answer: the encoded `{"data": ...}`, the other extensions, and the freshness entries to render
-    again on every hit (their ages grow)."""
+    """One stored answer, encoded: `parts` with the `ageSeconds` of `extensions.freshness` left out, one gap per
+    `refreshed` time, filled on every hit with the age as of then (it grows)."""
 
-    body: bytes
-    extensions: dict[str, Any]
-    freshness: tuple[FreshnessEntry, ...]
+    parts: tuple[bytes, ...]
+    refreshed: tuple[datetime, ...]
     operation_name: str | None
     # When the oldest refreshable data in it passes the default max age: a cold answer would refresh live then.
     stale_at: datetime | None

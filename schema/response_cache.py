@@ -19,9 +19,12 @@ the execution refreshes live as a cold answer would.
 from __future__ import annotations
 
 import json
+import re
 import time
+import uuid
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from graphql import FieldNode, GraphQLSyntaxError, OperationDefinitionNode, Visitor, parse, visit
@@ -34,7 +37,7 @@ from strawberry.types.graphql import OperationType
 from identity.principal import Principal
 from observability.requests import annotate
 from resolvers.clock import utc_now
-from resolvers.context import Context
+from resolvers.context import Context, FreshnessEntry
 from resolvers.response_cache import CachedAnswer, ResponseCache, stale_at
 from resolvers.services import Services
 from schema.extensions import freshness_report
@@ -87,13 +90,39 @@ def _as_bytes(encoded: str | bytes) -> bytes:
 
 
 def render(answer: CachedAnswer, encode: Encode) -> bytes:
-    """The answer as the view would encode it now: `{"data":…}` with its extensions, freshness as of now."""
-    if not answer.extensions:
-        return answer.body
-    extensions = dict(answer.extensions)
-    if "freshness" in extensions:
-        extensions["freshness"] = freshness_report(answer.freshness, utc_now())
-    return b"".join((answer.body[:-1], b',"extensions":', _as_bytes(encode(extensions)), b"}"))
+    """The answer as the view would encode it now: the stored bytes, each freshness age as of now."""
+    if not answer.refreshed:
+        return answer.parts[0]
+    now = utc_now()
+    pieces = [answer.parts[0]]
+    for refreshed_at, part in zip(answer.refreshed, answer.parts[1:], strict=True):
+        # As freshness_report computes it (Freshness.age_seconds, rounded), without building the report again.
+        pieces.append(_as_bytes(encode(round(max((now - refreshed_at).total_seconds(), 0.0), 3))))
+        pieces.append(part)
+    return b"".join(pieces)
+
+
+def _encoded(
+    data: dict[str, Any], extensions: dict[str, Any], freshness: tuple[FreshnessEntry, ...], encode: Encode
+) -> tuple[tuple[bytes, ...], tuple[datetime, ...]]:
+    """The response as the view encodes it (process_result's shape), split around each freshness age."""
+    if not extensions:
+        return (_as_bytes(encode({"data": data})),), ()
+    marker = uuid.uuid4().hex  # the gaps' stand-in: no answer holds it by chance
+    refreshed: list[datetime] = []
+    report = freshness_report(freshness, utc_now())
+    for kinds in report.values():
+        for item in kinds.values():
+            if item["ageSeconds"] is not None:
+                item["ageSeconds"] = f"{marker}-{len(refreshed)}"
+                refreshed.append(datetime.fromisoformat(item["refreshedAt"]))
+    templated = {key: (report if key == "freshness" else value) for key, value in extensions.items()}
+    encoded = _as_bytes(encode({"data": data, "extensions": templated}))
+    pieces = re.split(rb'"' + marker.encode() + rb'-(\d+)"', encoded)
+    parts, gaps = tuple(pieces[0::2]), [int(index) for index in pieces[1::2]]
+    if gaps != list(range(len(refreshed))):
+        raise AssertionError("the freshness ages were encoded out of order")
+    return parts, tuple(refreshed)
 
 
 def services_of(request: Request) -> Services | None:
@@ -188,11 +217,10 @@ def store_answer(
     cacheable, operation_name = _query_name(lookup.query, lookup.operation_name)
     if not cacheable:
         return
-    body = _as_bytes(encode({"data": result.data}))
-    if len(body) > MAX_ANSWER_BYTES:
+    parts, refreshed = _encoded(result.data, dict(result.extensions or {}), tuple(context.freshness), encode)
+    if sum(len(part) for part in parts) > MAX_ANSWER_BYTES:
         return
-    answer = CachedAnswer(body, dict(result.extensions or {}), tuple(context.freshness), operation_name, until)
-    cache.put(lookup.key, generation, answer)
+    cache.put(lookup.key, generation, CachedAnswer(parts, refreshed, operation_name, until))
 
 
 class MutationsInvalidate(SchemaExtension):
