@@ -185,7 +185,10 @@ class ResponseCache:
         if isinstance(self._bus, PostgresEventBus) and not self._notify_pending and self._loop is not None:
             self._notify_pending = True
             # Pool events may fire outside the loop's thread (a connection collected elsewhere); once per tick.
-            self._loop.call_soon_threadsafe(self._notify_replicas)
+            try:
+                self._loop.call_soon_threadsafe(self._notify_replicas)
+            except RuntimeError:  # the loop is closed: the process is stopping, nobody is served from here
+                self._notify_pending = False
 
     def _notify_replicas(self) -> None:
         self._notify_pending = False
