@@ -41,6 +41,7 @@ from observability.requests import RequestLogging
 from observability.tracing import TracedRequests, TracingSlot, open_tracing
 from resolvers.authentication import Authenticator
 from resolvers.rate_limit import TokenBuckets
+from resolvers.response_cache import open_response_cache
 from resolvers.services import Services
 from schema import build_schema
 from schema.http import AuthenticatedGraphQL
@@ -165,6 +166,7 @@ async def _open_services(
         rate_limits=TokenBuckets(settings.rate_limits),
         metrics=metrics,
         categories=categories,
+        response_cache=open_response_cache(settings, writer.engine, bus),  # closed with the bus
     )
 
 
@@ -298,6 +300,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if services is not None:
                 await services.sync.stop()
                 await services.worker.stop()
+                if services.response_cache is not None:
+                    services.response_cache.close()
                 await services.bus.aclose()
             await connectors.aclose()
             await simulators.stop()

@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         description="Answer queries the compiled read path covers from one SQL statement whose JSON the database "
         "builds (schema/compiled/); off: every query is executed field by field",
     )
+    response_cache: bool = Field(
+        default=True,
+        description="Answer repeated queries (same text, variables and caller visibility) from memory until the "
+        "cache database changes (schema/response_cache.py)",
+    )
+    response_cache_entries: int = Field(default=1000, ge=1, le=1_000_000, description="Answers the cache holds")
     originating_share_percent: int = Field(default=20, ge=0, le=100)
     revenue_split_rules: list[SplitRule] = Field(
         default_factory=list,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,9 @@ from subscriptions.bus import EventBus
 from sync.live.refresh import Refresher
 from sync.outbox.delivery import Deliverer, OutboxWorker
 from sync.pull.engine import SyncEngine
+
+if TYPE_CHECKING:  # the cache's store builds visibilities from the context module, which imports this one
+    from resolvers.response_cache import ResponseCache
 
 
 @dataclass
@@ -43,3 +47,6 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     # The network's category vocabulary and each location's names mapped into it (settings, network file).
     categories: CategoryMap = field(default_factory=CategoryMap)
+    # Answers to repeated queries (resolvers/response_cache.py); None: switched off, or a Services built outside
+    # the app.
+    response_cache: ResponseCache | None = None

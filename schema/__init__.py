@@ -47,6 +47,7 @@ from schema.metrics import MetricsExtension
 from schema.mutation import Mutation
 from schema.nodes import NodeQueries
 from schema.operation_log import OperationNameLogged
+from schema.response_cache import MutationsInvalidate
 from schema.revenue.queries import RevenueQueries
 from schema.subscriptions import Subscription
 from schema.subscriptions.shared import SharedSubscriptions
@@ -166,6 +167,7 @@ def build_schema(
         FreshnessExtension,
         AnonymousIntrospectionRefused,
         OperationNameLogged,
+        MutationsInvalidate,
         # Last: every other on_execute hook (limits, metrics) has seen the operation before it may answer it.
         lambda: CompiledReads(plans=plans),
     ]

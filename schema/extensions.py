@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from strawberry.annotation import StrawberryAnnotation
@@ -13,7 +14,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 
 from resolvers.clock import utc_now
-from resolvers.context import Context
+from resolvers.context import Context, FreshnessEntry
 from resolvers.freshness import FreshData, refresh_for_query
 from schema.arguments import MaxAge
 
@@ -53,16 +54,20 @@ class FreshnessExtension(SchemaExtension):
         context = self.execution_context.context
         if not isinstance(context, Context) or not context.freshness:
             return {}
-        now = utc_now()
-        report: dict[str, dict[str, Any]] = {}
-        for entry in context.freshness:
-            item = entry.report
-            age = item.age_seconds(now)
-            report.setdefault(item.location_id, {})[entry.data] = {
-                "source": item.source.value,
-                "refreshedAt": item.refreshed_at.isoformat() if item.refreshed_at else None,
-                "ageSeconds": None if age is None else round(age, 3),
-                "error": item.error,
-                "cannotRefresh": item.cannot_refresh,
-            }
-        return {"freshness": report}
+        return {"freshness": freshness_report(context.freshness, utc_now())}
+
+
+def freshness_report(entries: Sequence[FreshnessEntry], now: datetime) -> dict[str, dict[str, Any]]:
+    """`extensions.freshness` of these entries as of `now` (the response cache renders stored ones again)."""
+    report: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        item = entry.report
+        age = item.age_seconds(now)
+        report.setdefault(item.location_id, {})[entry.data] = {
+            "source": item.source.value,
+            "refreshedAt": item.refreshed_at.isoformat() if item.refreshed_at else None,
+            "ageSeconds": None if age is None else round(age, 3),
+            "error": item.error,
+            "cannotRefresh": item.cannot_refresh,
+        }
+    return report

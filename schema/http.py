@@ -50,6 +50,7 @@ from schema.http_rules import (
     response_status,
     unknown_operation_result,
 )
+from schema.response_cache import begin_caching, cached_response, store_answer
 from schema.subscriptions.transports import SharedBytesGraphQLWS, SharedBytesTransportWS
 
 PRINCIPAL_KEY = "gateway.principal"
@@ -106,8 +107,9 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
         if scope["type"] == "http":
             # Strawberry's own __call__ answers its refusals in plain text; these are GraphQL errors.
             request = Request(scope=scope, receive=receive)
+            principal: Principal = scope.get(PRINCIPAL_KEY, ANONYMOUS)
             try:
-                response = await self.run(request)
+                response = await cached_response(request, principal, self.encode_json) or await self.run(request)
             except HTTPException as refusal:
                 response = refusal_response(refusal, response_media_type(request.headers.get("accept")))
             await response(scope, receive, send)
@@ -138,8 +140,9 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
         # Only requests that ask for no stream get here: the view streams the others before.
         if sub_response.media_type is None:
             raise not_acceptable(request.headers.get("accept", ""))
+        caching = begin_caching(request, context)
         try:
-            return await self.schema.execute(
+            result = await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
@@ -157,6 +160,9 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             return unknown_operation_result(unknown.as_http_error_reason())
         except MissingQueryError as missing:
             raise missing_query_refusal() from missing
+        if caching is not None:
+            store_answer(caching, result, context, self.encode_json)
+        return result
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)

@@ -34,6 +34,9 @@ from sources.cache.types import utc_now
 logger = logging.getLogger("gateway.events")
 
 Accept = Callable[["Event"], bool]
+# Told the topic of every event this process's subscribers are offered (or lose before it reached the process),
+# as it is published; not a subscriber (no queue, not counted): the response cache, which only needs to know.
+Observer = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +151,8 @@ class EventBus(Protocol):
 
     def subscriber_count(self, topic: str | None = None) -> int: ...
 
+    def observe(self, observer: Observer) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -161,17 +166,30 @@ class InMemoryEventBus:
         # Without the app's metrics (a test's bus), counted in a registry nobody scrapes.
         self.metrics = metrics or Metrics()
         self._by_topic: dict[str, set[Subscription]] = {}
+        self._observers: list[Observer] = []
 
     async def publish(self, event: Event) -> None:
         self.deliver(event)
 
+    def observe(self, observer: Observer) -> None:
+        self._observers.append(observer)
+
+    def _tell(self, topic: str) -> None:
+        for observer in self._observers:
+            try:
+                observer(topic)
+            except Exception:
+                logger.exception("event bus: an observer failed on a %s event", topic)
+
     def deliver(self, event: Event) -> None:
+        self._tell(event.topic)
         # A copy of the set: offering never subscribes or unsubscribes, but a closed subscriber must not
         # change the set under the loop should that ever change.
         for subscription in tuple(self._by_topic.get(event.topic, ())):
             subscription.offer(event)
 
     def note_missed(self, topic: str, count: int = 1) -> None:
+        self._tell(topic)
         for subscription in tuple(self._by_topic.get(topic, ())):
             subscription.note_missed(topic, count)
 

@@ -35,7 +35,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from observability.metrics import Metrics
-from subscriptions.bus import Accept, Event, InMemoryEventBus, Subscription
+from subscriptions.bus import Accept, Event, InMemoryEventBus, Observer, Subscription
 
 logger = logging.getLogger("gateway.events")
 
@@ -123,6 +123,9 @@ class PostgresEventBus:
 
     def subscriber_count(self, topic: str | None = None) -> int:
         return self.local.subscriber_count(topic)
+
+    def observe(self, observer: Observer) -> None:
+        self.local.observe(observer)  # every event, this process's and the others', reaches the local bus
 
     # -- wire format ---------------------------------------------------------------------------
     def _encode(self, event: Event) -> str:

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,9 +102,12 @@ class SqlStatementCounter:
     periodic statements are not the request's and are left out.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, on_reset: Callable[[], None] | None = None) -> None:
         self.count = 0
         self._lock = threading.Lock()
+        # Counting what executing a request costs: `on_reset` empties the gateway's response cache, so the
+        # next request is executed, not answered from memory (tests/test_response_cache.py covers that).
+        self._on_reset = on_reset
         event.listen(engine.sync_engine, "before_cursor_execute", self._on_execute)
 
     def _on_execute(self, *_: Any) -> None:
@@ -115,6 +118,8 @@ class SqlStatementCounter:
             self.count += 1
 
     def reset(self) -> None:
+        if self._on_reset is not None:
+            self._on_reset()
         with self._lock:
             self.count = 0
 
@@ -298,7 +303,8 @@ def sqlite_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 
 @pytest.fixture
 def sql_statements(gateway: RunningGateway) -> Iterator[SqlStatementCounter]:
-    counter = SqlStatementCounter(gateway.engine)
+    response_cache = gateway.app.state.services.response_cache
+    counter = SqlStatementCounter(gateway.engine, response_cache.invalidate if response_cache is not None else None)
     try:
         yield counter
     finally:

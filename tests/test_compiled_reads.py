@@ -137,10 +137,10 @@ def _without_ages(body: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def pair(own_database_url: str) -> Iterator[Pair]:
-    compiled = start_gateway(Settings(database_url=own_database_url, demo_network=True, sync_scheduler=False))
-    ordinary = start_gateway(
-        Settings(database_url=own_database_url, demo_network=True, sync_scheduler=False, compiled_reads=False)
-    )
+    # The response cache off on both: each request is executed, compiled or field by field.
+    shared: dict[str, Any] = {"database_url": own_database_url, "demo_network": True, "sync_scheduler": False}
+    compiled = start_gateway(Settings(**shared, response_cache=False))
+    ordinary = start_gateway(Settings(**shared, response_cache=False, compiled_reads=False))
     try:
         tokens = _tokens(compiled)
         yield Pair(compiled, ordinary, tokens)

@@ -20,15 +20,18 @@ async def fetch_row(engine: AsyncEngine, observed: AsyncEngine, sql: str, parame
     """The statement's one row, on a connection of `engine`; `observed` is the engine whose listeners hear it
     (the cache's main engine, also when `engine` is the SQLite pool kept for these reads)."""
     listened = observed.sync_engine
-    note = SimpleNamespace()  # the `context` listeners may keep state on (OpenTelemetry keeps its span)
+    # What listeners read of a Connection and an ExecutionContext: the engine, a per-connection info dict, the
+    # kind of statement (a SELECT), and room for their own state (OpenTelemetry keeps its span there).
+    connection = SimpleNamespace(engine=listened, dialect=listened.dialect, info={})
+    note = SimpleNamespace(isinsert=False, isupdate=False, isdelete=False, rowcount=-1)
     for listener in listened.dispatch.before_cursor_execute:
-        sql, parameters = listener(listened, None, sql, parameters, note, False)
-    async with engine.connect() as connection:
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+        sql, parameters = listener(connection, None, sql, parameters, note, False)
+    async with engine.connect() as pooled:
+        driver: Any = (await pooled.get_raw_connection()).driver_connection
         if engine.dialect.name == "postgresql":
             row: Sequence[Any] = await driver.fetchrow(sql, *parameters)
         else:
             row = (await driver.execute_fetchall(sql, parameters))[0]
     for after in listened.dispatch.after_cursor_execute:
-        after(listened, None, sql, parameters, note, False)
+        after(connection, None, sql, parameters, note, False)
     return row
