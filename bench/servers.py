@@ -125,6 +125,9 @@ def bench_gateway_environment(credentials_file: Path) -> dict[str, str]:
     return {
         "GATEWAY_DEMO_CREDENTIALS_FILE": str(credentials_file),
         "GATEWAY_RATE_LIMITS": "{}",
+        # Cold by default: every request executed. bench.response_cache, or a variant
+        # (`--variant warm:GATEWAY_RESPONSE_CACHE=true`), measures the warm cache.
+        "GATEWAY_RESPONSE_CACHE": os.environ.get("GATEWAY_RESPONSE_CACHE", "false"),
         # One master key for every server of a run: a candidate checkout reads the secrets the first one wrote.
         "GATEWAY_SECRET_KEY_FILE": str(credentials_file.parent / "secret.key"),
     }

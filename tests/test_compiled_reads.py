@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.queries import DASHBOARD_QUERY
+from bench.report import first_difference
 from conftest import RunningGateway, SqlStatementCounter, start_gateway, stop_gateway
 from identity.principal import Role
 from settings import Settings
@@ -101,29 +102,8 @@ class Pair:
                 headers=headers,
                 timeout=60,
             )
-            answers.append((response.status_code, _without_ages(response.json())))
+            answers.append([response.status_code, _without_ages(response.json())])
         return answers[0], answers[1]
-
-
-def first_difference(left: Any, right: Any, path: str = "") -> str | None:
-    """Where two answers first differ, for the assertion message."""
-    if type(left) is not type(right):
-        return f"{path}: {left!r:.200} != {right!r:.200}"
-    if isinstance(left, dict):
-        for key in sorted(set(left) | set(right)):
-            found = first_difference(left.get(key), right.get(key), f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(left, list | tuple):
-        if len(left) != len(right):
-            return f"{path}: {len(left)} items != {len(right)}"
-        for index, (a, b) in enumerate(zip(left, right, strict=True)):
-            found = first_difference(a, b, f"{path}[{index}]")
-            if found:
-                return found
-        return None
-    return None if left == right else f"{path}: {left!r:.200} != {right!r:.200}"
 
 
 def _without_ages(body: dict[str, Any]) -> dict[str, Any]:
