@@ -109,7 +109,7 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             request = Request(scope=scope, receive=receive)
             principal: Principal = scope.get(PRINCIPAL_KEY, ANONYMOUS)
             try:
-                response = await cached_response(request, principal, self.encode_json) or await self.run(request)
+                response = await cached_response(request, principal, self.encode_response) or await self.run(request)
             except HTTPException as refusal:
                 response = refusal_response(refusal, response_media_type(request.headers.get("accept")))
             await response(scope, receive, send)
@@ -161,7 +161,7 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
         except MissingQueryError as missing:
             raise missing_query_refusal() from missing
         if caching is not None:
-            store_answer(caching, result, context, self.encode_json)
+            store_answer(caching, result, context, self.encode_response)
         return result
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
@@ -170,9 +170,16 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             del response["data"]  # nothing was executed: the spec's response has no data entry, not a null one
         return response
 
-    def encode_json(self, data: object) -> bytes:
-        # orjson: fast, and it writes the compiled read path's JSON (orjson.Fragment) out as the database built it.
-        return orjson.dumps(data)
+    def encode_response(self, data: object) -> bytes:
+        """An HTTP answer's body. orjson: fast, and it writes the compiled read path's JSON (orjson.Fragment) out as
+        the database built it. A string that is not Unicode text (a lone surrogate echoed from the input in an
+        error message) it refuses; json.dumps escapes it, as every answer was encoded before. WebSocket messages
+        keep strawberry's encode_json: its transports send text frames of it."""
+        try:
+            return orjson.dumps(data)
+        except orjson.JSONEncodeError:
+            encoded = self.encode_json(data)
+            return encoded.encode() if isinstance(encoded, str) else encoded
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -181,7 +188,7 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
         status = 200 if isinstance(response_data, list) else response_status(response_data, media_type)
         extra = {} if isinstance(response_data, list) else response_headers(response_data, status)
         response = Response(
-            self.encode_json(response_data),
+            self.encode_response(response_data),
             status_code=sub_response.status_code or status,
             headers={**extra, "Content-Type": content_type(media_type)},
         )
