@@ -60,7 +60,8 @@ def _decode_value(value: Any) -> Any:
 
 def encode_cursor(order: SortOrder, row: Row[Any]) -> str:
     values = [_encode_value(row._mapping[str(column.key)]) for column in order.columns]
-    raw = json.dumps([order.name, values], separators=(",", ":")).encode()
+    # Not ASCII-escaped: a name sorts with its own characters, and the compiled read path's SQL writes them so too.
+    raw = json.dumps([order.name, values], separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

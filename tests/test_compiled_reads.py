@@ -58,6 +58,28 @@ query EveryField($first: Int, $sort: BookingSort) {
 }
 """
 
+CUSTOMERS_WITH_HISTORY_QUERY = """
+query Histories($customers: Int, $bookings: Int, $sort: BookingSort, $after: String) {
+  customers(first: $customers, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges {
+      cursor
+      node {
+        id fullName createdAt
+        primaryLocation { id name }
+        bookings(first: $bookings, sort: $sort) {
+          totalCount
+          pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+          nodes { id status startAt price { amount currency } service { name } revenueSplit { role } }
+        }
+        latest: bookings(first: 1) { edges { cursor node { id } } }
+      }
+    }
+  }
+}
+"""
+
 CONTACT_DATA_QUERY = """
 query Contacts { bookings(first: 15) { edges { node { id customer { fullName email phone } } } } }
 """
@@ -186,6 +208,17 @@ def test_every_compiled_field_answers_the_same_compiled_and_executed(pair: Pair,
 
 
 @pytest.mark.parametrize("role", ROLES)
+def test_customers_with_their_booking_histories_answer_the_same(pair: Pair, role: str) -> None:
+    compiled, ordinary = pair.both(role, CUSTOMERS_WITH_HISTORY_QUERY, {"customers": 12, "bookings": 5})
+    assert compiled == ordinary, first_difference(compiled, ordinary)
+    if role != "anonymous" and compiled[1].get("data"):
+        after = compiled[1]["data"]["customers"]["pageInfo"]["endCursor"]
+        variables = {"customers": 7, "bookings": 3, "sort": "CREATED_AT_DESC", "after": after}
+        compiled, ordinary = pair.both(role, CUSTOMERS_WITH_HISTORY_QUERY, variables)
+        assert compiled == ordinary, first_difference(compiled, ordinary)
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_contact_data_is_refused_to_staff_on_both_paths(pair: Pair, role: str) -> None:
     compiled, ordinary = pair.both(role, CONTACT_DATA_QUERY)
     assert compiled == ordinary, first_difference(compiled, ordinary)
@@ -235,5 +268,10 @@ def test_the_dashboard_query_is_one_statement_whatever_the_page_size(pair: Pair,
     token = pair.tokens[role]
     counts = {first: _statements(pair.compiled, token, DASHBOARD_QUERY, {"first": first}) for first in (10, 200)}
     assert counts == {10: 1, 200: 1}
+    histories = {
+        size: _statements(pair.compiled, token, CUSTOMERS_WITH_HISTORY_QUERY, {"customers": size, "bookings": 3})
+        for size in (10, 200)
+    }
+    assert histories == {10: 1, 200: 1}
     ordinary = _statements(pair.ordinary, token, DASHBOARD_QUERY, {"first": 10})
     assert ordinary > 2  # the executed path batches per relation: the compiled path is what makes it one

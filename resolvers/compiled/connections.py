@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, bindparam, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from resolvers.compiled.entities import Build, FieldSql, json_object
+from resolvers.compiled.building import Build, FieldSql, json_object
 from resolvers.compiled.selection import Selection
 from resolvers.listing import count_of
 from resolvers.pagination import PageArgs, SortOrder, beyond, decode_cursor, validate_page_args
@@ -90,7 +90,7 @@ class _Page:
             ]
             statement = statement.where(beyond(query.order, values, forward=True))
         self.beyond_cursor = statement.order_by(*(c.desc() if query.order.descending else c.asc() for c in columns))
-        self.rows = self.beyond_cursor.limit(window.size).subquery("page")
+        self.rows = self.beyond_cursor.limit(window.size).subquery(f"page_{prefix}")
         self.sort_keys = [(str(column.key), query.order.descending) for column in columns]
         self.instants = [isinstance(column.type, UTCDateTime) for column in columns]
         self.edge_fields: dict[str, FieldSql] = {

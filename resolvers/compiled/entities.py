@@ -10,43 +10,25 @@ request takes the ordinary path.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import String, case, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from resolvers.compiled.json_sql import JsonSql, decimal_text, enum_name, global_id, money_amount
+from resolvers.compiled.building import Build, FieldSql, json_object
+from resolvers.compiled.connections import ConnectionQuery, connection_json
+from resolvers.compiled.json_sql import decimal_text, enum_name, global_id, money_amount
 from resolvers.compiled.selection import Selection
-from resolvers.scope import RowScope
-from sources.cache.models import Customer, Location, Resource, RevenueEntry, Service
+from resolvers.pagination import PageArgs
+from sources.cache.models import Booking, Customer, Location, Resource, RevenueEntry, Service
+
+bookings = Booking.__table__
 
 customers = Customer.__table__
 locations = Location.__table__
 resources = Resource.__table__
 revenue_entries = RevenueEntry.__table__
 services = Service.__table__
-
-
-@dataclass(frozen=True, slots=True)
-class Build:
-    """What every field's SQL depends on besides its row: the dialect's JSON and the caller's row scope."""
-
-    json: JsonSql
-    scope: RowScope
-
-
-FieldSql = Callable[[Build, Any, Selection], ColumnElement[Any]]
-
-
-def json_object(build: Build, fields: Mapping[str, FieldSql], columns: Any, selection: Selection) -> ColumnElement[Any]:
-    pairs: list[tuple[str, ColumnElement[Any]]] = []
-    for child in selection.children:
-        if child.field == "__typename":
-            pairs.append((child.key, build.json.scalar(literal(child.typename, String))))
-        else:
-            pairs.append((child.key, fields[child.field](build, columns, child)))
-    return build.json.object(pairs)
 
 
 def _column(name: str) -> FieldSql:
@@ -209,6 +191,21 @@ BOOKING: dict[str, FieldSql] = {
     "originatingLocation": _location("originating_location_id"),
     "revenueSplit": _revenue_split,
 }
+
+
+def _customer_bookings(build: Build, c: Any, selection: Selection) -> ColumnElement[Any]:
+    """Customer.bookings: their history in the scope, one page per customer (the site's page of this request)."""
+    assert selection.site is not None
+    site = build.sites[selection.site]
+    # Read inside FROM subqueries of the page: correlated to the customer row, not joined to its page.
+    statement = (
+        select(bookings).where(bookings.c.customer_id == c.id, build.scope.bookings()).correlate_except(bookings)
+    )
+    query = ConnectionQuery(statement, site.order, BOOKING, PageArgs(), 0, 0)
+    return connection_json(build, query, selection, site.window, site.prefix)
+
+
+CUSTOMER["bookings"] = _customer_bookings
 
 # What the planner may compile, per GraphQL type: the fields above, and for Money its three.
 COMPILABLE: Mapping[str, frozenset[str]] = {

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Integer, String, Text, case, cast, func, literal, literal_column, null, select, type_coerce
+from sqlalchemy import Integer, String, Text, and_, case, cast, func, literal, literal_column, null, select, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
@@ -217,9 +217,8 @@ class PostgresJson:
 
     def cursor(self, name: str, values: Sequence[tuple[ColumnElement[Any], bool]]) -> ColumnElement[Any]:
         parts: list[ColumnElement[Any] | str] = [f'["{name}",[']
-        plain: ColumnElement[Any] = literal_column(
-            "'^[ !#-\\[\\]-~]*$'"
-        )  # printable ASCII without '"' or '\': json.dumps leaves as is
+        # No '"', no '\' and no control character: json.dumps (ensure_ascii off) writes such text as it is.
+        plain: ColumnElement[Any] = literal_column(r"""'^[^"\\\x01-\x1f]*$'""")
         guards: list[ColumnElement[bool]] = []
         for index, (value, is_instant) in enumerate(values):
             if index:
@@ -229,17 +228,14 @@ class PostgresJson:
             elif isinstance(value.type, Integer):
                 parts.append(cast(value, Text))
             else:
-                guards.append(cast(value, Text).op("~")(plain))
+                guards.append(cast(value, Text).op("~", is_comparison=True)(plain))
                 parts.extend(('"', cast(value, Text), '"'))
         parts.append("]]")
         raw = func.convert_to(_concat(*parts), literal("UTF8", String))
         encoded = func.rtrim(func.translate(func.encode(raw, literal("base64", String)), "+/\n", "-_"), "=")
         if not guards:
             return encoded
-        all_plain = guards[0]
-        for guard in guards[1:]:
-            all_plain = all_plain & guard
-        return case((all_plain, encoded), else_=literal(MISSING_MARK, String))
+        return case((and_(*guards), encoded), else_=literal(MISSING_MARK, String))
 
 
 def _pg_string(text: str) -> str:

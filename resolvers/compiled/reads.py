@@ -19,12 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from resolvers.bookings.queries import BookingFilter, filtered_bookings
 from resolvers.bookings.vocabulary import BOOKING_SORT_ORDERS, BookingSort
+from resolvers.compiled.building import Build, Site
 from resolvers.compiled.connections import BackwardPage, ConnectionQuery, connection_json, cursor_parameters, window_of
 from resolvers.compiled.driver import fetch_row
-from resolvers.compiled.entities import BOOKING, Build
+from resolvers.compiled.entities import BOOKING, CUSTOMER
 from resolvers.compiled.json_sql import MISSING_BYTES, json_sql_for
 from resolvers.compiled.selection import Selection
 from resolvers.context import Context
+from resolvers.customers.queries import CUSTOMER_ORDER, CustomerFilter, filtered_customers
 from resolvers.errors import GatewayError
 from resolvers.pagination import PageArgs
 
@@ -86,62 +88,103 @@ class StatementCache:
 
 
 @dataclass(frozen=True, slots=True)
-class BookingsRoot:
-    """`bookings(sort:, first:, after:)` without a filter or a backward page."""
+class PageRequest:
+    """A connection's page arguments as the request gives them (`sort` only where the field has one)."""
 
+    first: int | None = None
+    after: str | None = None
+    sort: BookingSort | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RootRequest:
+    """A compiled root field: which list, its selection and its page."""
+
+    field: str
     selection: Selection
-    sort: BookingSort
-    first: int | None
-    after: str | None
+    page: PageRequest
+
+
+def _root_query(context: Context, root: RootRequest) -> ConnectionQuery:
+    """The list a root field reads, with its node fields and order."""
+    settings = context.settings
+    args = PageArgs(first=root.page.first, after=root.page.after)
+    if root.field == "customers":
+        statement, order, fields = filtered_customers(context.scope, CustomerFilter()), CUSTOMER_ORDER, CUSTOMER
+    else:
+        statement = filtered_bookings(context.scope, BookingFilter())
+        order, fields = BOOKING_SORT_ORDERS[root.page.sort or BookingSort.START_AT_ASC], BOOKING
+    return ConnectionQuery(statement, order, fields, args, settings.default_page_size, settings.max_page_size)
+
+
+def _site_query(context: Context, page: PageRequest) -> ConnectionQuery:
+    """A nested connection (Customer.bookings, newest first by default), for checking its page arguments."""
+    settings = context.settings
+    order = BOOKING_SORT_ORDERS[page.sort or BookingSort.START_AT_DESC]
+    args = PageArgs(first=page.first, after=page.after)
+    statement = filtered_bookings(context.scope, BookingFilter())
+    return ConnectionQuery(statement, order, BOOKING, args, settings.default_page_size, settings.max_page_size)
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A root field checked for this request: the shape its expression depends on, how to build that
-    expression, and the parameter values this request gives it."""
+    """An operation's compiled roots checked for this request: the shape its statement depends on, how to build
+    the roots' expressions, and the parameter values this request gives them."""
 
     key: Hashable
-    build: Callable[[], ColumnElement[Any]]
+    build: Callable[[], list[ColumnElement[Any]]]
     parameters: dict[str, Any]
 
 
-def prepare_bookings(context: Context, root: BookingsRoot, prefix: str) -> Prepared | None:
-    """The root field checked as the ordinary path checks it; None when that path must answer (it raises)."""
-    settings = context.settings
-    query = ConnectionQuery(
-        statement=filtered_bookings(context.scope, BookingFilter()),
-        order=BOOKING_SORT_ORDERS[root.sort],
-        node_fields=BOOKING,
-        args=PageArgs(first=root.first, after=root.after),
-        default_size=settings.default_page_size,
-        max_size=settings.max_page_size,
-    )
+def prepare(context: Context, roots: Sequence[RootRequest], sites: Sequence[PageRequest]) -> Prepared | None:
+    """The roots and nested pages checked as the ordinary path checks them; None when that path must answer
+    (it raises the errors)."""
     try:
-        window = window_of(query)
+        queries = [_root_query(context, root) for root in roots]
+        windows = [window_of(query) for query in queries]
+        site_queries = [_site_query(context, page) for page in sites]
+        site_windows = [window_of(query) for query in site_queries]
     except (GatewayError, BackwardPage):
         return None
     dialect = context.engine.dialect.name
     scope = context.scope
+    parameters: dict[str, Any] = {}
+    for index, window in enumerate(windows):
+        parameters.update(cursor_parameters(f"r{index}", window))
+    for index, window in enumerate(site_windows):
+        parameters.update(cursor_parameters(f"s{index}", window))
+    key = (
+        dialect,
+        scope,
+        tuple((query.order.name, window.shape) for query, window in zip(queries, windows, strict=True)),
+        tuple((query.order.name, window.shape) for query, window in zip(site_queries, site_windows, strict=True)),
+    )
 
-    def build() -> ColumnElement[Any]:
+    def build() -> list[ColumnElement[Any]]:
         json = json_sql_for(dialect)
-        return json.text(connection_json(Build(json=json, scope=scope), query, root.selection, window, prefix))
+        pages = [
+            Site(query.order, window, f"s{index}")
+            for index, (query, window) in enumerate(zip(site_queries, site_windows, strict=True))
+        ]
+        built = Build(json=json, scope=scope, sites=pages)
+        return [
+            json.text(connection_json(built, query, root.selection, window, f"r{index}"))
+            for index, (root, query, window) in enumerate(zip(roots, queries, windows, strict=True))
+        ]
 
-    return Prepared((dialect, scope, root.sort, window.shape, prefix), build, cursor_parameters(prefix, window))
+    return Prepared(key, build, parameters)
 
 
-async def read_json(context: Context, roots: Sequence[Prepared], statements: StatementCache) -> list[bytes] | None:
+async def read_json(context: Context, prepared: Prepared, statements: StatementCache) -> list[bytes] | None:
     """Each root's JSON, from one statement; None when a value could not be built exactly."""
     dialect = context.engine.dialect
-    key = (dialect.name, *(root.key for root in roots))
-    statement = statements.get(key)
+    statement = statements.get(prepared.key)
     if statement is None:
-        built = select(*(root.build().label(f"root_{index}") for index, root in enumerate(roots)))
+        built = select(*(root.label(f"root_{index}") for index, root in enumerate(prepared.build())))
         statement = DriverStatement.of(built, dialect)
-        statements.put(key, statement)
-    given = {name: value for root in roots for name, value in root.parameters.items()}
+        statements.put(prepared.key, statement)
     reads = context.single_reads or context.engine
-    row = await fetch_row(reads, context.engine, statement.sql, statement.parameters(given))
+    row = await fetch_row(reads, context.engine, statement.sql, statement.parameters(prepared.parameters))
     answers = [str(value).encode() for value in row]
     if any(MISSING_BYTES in answer for answer in answers):
         return None

@@ -18,13 +18,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, GraphQLSchema
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql import FieldNode, GraphQLError, GraphQLField, GraphQLSchema
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 
 from resolvers.bookings.vocabulary import BookingSort
-from resolvers.compiled.reads import BookingsRoot, prepare_bookings, read_json
+from resolvers.compiled.reads import PageRequest, RootRequest, prepare, read_json
 from resolvers.context import Context
 from resolvers.freshness import FreshData, refresh_for_query
 from resolvers.permissions import granted
@@ -60,36 +60,51 @@ class CompiledReads(SchemaExtension):
         yield
 
 
+# What `extensions.freshness` names each compiled root field's data (as its Fresh field extension does).
+FRESH_DATA = {"bookings": FreshData.BOOKINGS, "customers": FreshData.CUSTOMERS}
+UNREAD_ARGUMENTS = ("filter", "last", "before", "maxAge")
+
+
+def _page(definition: GraphQLField, node: FieldNode, variables: VariableValues) -> PageRequest | None:
+    """The page a connection field asks for; None when it asks for more than the compiler reads (or its
+    arguments do not coerce: the ordinary path's errors)."""
+    try:
+        arguments = get_argument_values(definition, node, variables)
+    except GraphQLError:
+        return None
+    if any(arguments.get(name) is not None for name in UNREAD_ARGUMENTS):
+        return None
+    sort = arguments.get("sort")
+    return PageRequest(
+        first=arguments.get("first"),
+        after=arguments.get("after"),
+        sort=None if sort is None else BookingSort(getattr(sort, "value", sort)),
+    )
+
+
 async def _answer(
     context: Context, plan: Plan, schema: GraphQLSchema, raw_variables: dict[str, Any]
 ) -> ExecutionResult | None:
     if not all(granted(context.principal, permission, context.settings) for permission in plan.permissions):
         return None
-    schema_variables = get_variable_values(schema, plan.operation.variable_definitions or (), raw_variables)
-    if isinstance(schema_variables, list):  # variables that do not coerce: the ordinary path's errors
+    variables = get_variable_values(schema, plan.operation.variable_definitions or (), raw_variables)
+    if isinstance(variables, list):  # variables that do not coerce: the ordinary path's errors
         return None
-    compiled = []
-    for index, root in enumerate(plan.roots):
-        try:
-            arguments = get_argument_values(root.definition, root.node, schema_variables)
-        except GraphQLError:
+    roots: list[RootRequest] = []
+    for root in plan.roots:
+        page = _page(root.definition, root.node, variables)
+        if page is None:
             return None
-        if any(arguments.get(name) is not None for name in ("filter", "last", "before", "max_age", "maxAge")):
-            return None
-        sort = arguments.get("sort", BookingSort.START_AT_ASC)
-        bookings = BookingsRoot(
-            root.selection,
-            BookingSort(getattr(sort, "value", sort)),
-            arguments.get("first"),
-            arguments.get("after"),
-        )
-        part = prepare_bookings(context, bookings, f"r{index}")
-        if part is None:
-            return None
-        compiled.append(part)
-    for _root in plan.roots:
-        await refresh_for_query(context, None, FreshData.BOOKINGS, None)
-    answers = await read_json(context, compiled, plan.statements)
+        roots.append(RootRequest(root.field, root.selection, page))
+    sites = [_page(definition, node, variables) for definition, node in plan.sites]
+    if any(site is None for site in sites):
+        return None
+    prepared = prepare(context, roots, [site for site in sites if site is not None])
+    if prepared is None:
+        return None
+    for root in plan.roots:
+        await refresh_for_query(context, None, FRESH_DATA[root.field], None)
+    answers = await read_json(context, prepared, plan.statements)
     if answers is None:
         return None
     data = {root.key: orjson.Fragment(answer) for root, answer in zip(plan.roots, answers, strict=True)}

@@ -58,6 +58,8 @@ class Plan:
     operation: OperationDefinitionNode
     roots: tuple[RootPlan, ...]
     permissions: frozenset[Permission]
+    # The nested connections' fields, by Selection.site: their arguments are read per request.
+    sites: tuple[tuple[GraphQLField, FieldNode], ...]
     # The statements built for it so far, per shape (resolvers/compiled/reads.py).
     statements: StatementCache = field(default_factory=StatementCache, compare=False)
 
@@ -65,6 +67,11 @@ class Plan:
 # Root fields the compiler answers, with the arguments it reads (others must be absent or null).
 ROOT_ARGUMENTS: Mapping[str, frozenset[str]] = {
     "bookings": frozenset({"sort", "first", "after", "filter", "last", "before", "maxAge"}),
+    "customers": frozenset({"first", "after", "filter", "last", "before", "maxAge"}),
+}
+# Nested connections the compiler answers, with the arguments it reads (`last`/`before` must be null).
+NESTED_ARGUMENTS: Mapping[tuple[str, str], frozenset[str]] = {
+    ("Customer", "bookings"): frozenset({"first", "after", "last", "before", "sort"}),
 }
 # The GraphQL shape of a connection around compilable nodes.
 _CONNECTION_SHAPES: Mapping[str, frozenset[str]] = {
@@ -108,13 +115,14 @@ def _plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | N
         walker.check_root(definition, node, ROOT_ARGUMENTS[name])
         selection = walker.selection(definition, node)
         roots.append(RootPlan(selection.key, name, node, definition, selection))
-    return Plan(operation, tuple(roots), frozenset(walker.permissions))
+    return Plan(operation, tuple(roots), frozenset(walker.permissions), tuple(walker.sites))
 
 
 class _Walker:
     def __init__(self, fragments: Mapping[str, FragmentDefinitionNode]) -> None:
         self.fragments = fragments
         self.permissions: set[Permission] = set()
+        self.sites: list[tuple[GraphQLField, FieldNode]] = []
 
     def fields(self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None) -> list[FieldNode]:
         """The fields selected on `parent`, fragments on `parent` itself flattened; one per response key."""
@@ -172,10 +180,19 @@ class _Walker:
         key, name = (node.alias or node.name).value, node.name.value
         if name == "__typename":
             return Selection(key, name, typename=parent.name)
-        if node.arguments or not _compilable(parent.name, name):
+        if not _compilable(parent.name, name):
             raise Declined
         definition = parent.fields[name]
         self._check_definition(definition)
+        nested = NESTED_ARGUMENTS.get((parent.name, name))
+        if nested is not None:
+            if any(argument.name.value not in nested for argument in node.arguments or ()):
+                raise Declined
+            self.sites.append((definition, node))
+            selection = self.selection(definition, node)
+            return Selection(selection.key, selection.field, selection.children, site=len(self.sites) - 1)
+        if node.arguments:
+            raise Declined
         if node.selection_set is None:
             return Selection(key, name)
         return self.selection(definition, node)

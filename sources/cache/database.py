@@ -30,11 +30,11 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def cursor_of_json(text: str | None) -> str | None:
-    """base64url (unpadded) of a cursor's JSON text, re-written as json.dumps writes it when not plain ASCII."""
+    """base64url (unpadded) of a cursor's UTF-8 JSON text, re-written as json.dumps writes it when it escapes."""
     if text is None:
         return None
-    if not text.isascii() or "\\" in text:  # SQLite and json.dumps escape differently
-        text = json.dumps(json.loads(text), separators=(",", ":"))
+    if "\\" in text:  # an escape: SQLite and json.dumps write some differently
+        text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
