@@ -8,7 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --dev
 bash scripts/install_test_clients.sh
-bash bench/peer/install.sh  # the bench's Node peer (tests/test_bench_peer.py): npm ci + better-sqlite3 built once, ~1 min
 if ! command -v chromium >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
