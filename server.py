@@ -60,7 +60,7 @@ from server_metrics import metrics_endpoint
 from settings import Settings
 from shims.routes import shim_routes
 from sources.cache import migrate
-from sources.cache.database import create_engine, is_sqlite
+from sources.cache.database import create_engine, open_single_reads
 from sources.cache.models import Location
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for
@@ -218,12 +218,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tracing = open_tracing(settings.otel_service_name, settings.otel_endpoint) if settings.otel_enabled else None
         tracing_slot.tracing = tracing
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
-        # The compiled read path's single SELECTs (resolvers/compiled/driver.py); on PostgreSQL the main pool serves.
-        single_reads = (
-            create_engine(settings.database_url, pool_size=settings.database_pool_size, single_reads=True)
-            if is_sqlite(settings.database_url)
-            else None
-        )
+        single_reads = open_single_reads(settings.database_url, pool_size=settings.database_pool_size)
         if tracing is not None:
             tracing.instrument_engine(engine)
         simulators = SimulatedNetwork()

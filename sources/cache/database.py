@@ -55,3 +55,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, single_r
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def open_single_reads(url: str, *, pool_size: int = 10) -> AsyncEngine | None:
+    """The compiled read path's own pool (resolvers/compiled/driver.py) on SQLite; None on PostgreSQL, where the
+    main pool serves (asyncpg has nothing to roll back after a lone SELECT either)."""
+    return create_engine(url, pool_size=pool_size, single_reads=True) if is_sqlite(url) else None
