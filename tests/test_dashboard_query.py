@@ -60,6 +60,8 @@ def test_dashboard_rows_carry_every_relation_and_a_split_that_adds_up(gateway: R
             assert [share["role"] for share in split] == ["SOLE"]
 
 
+HISTORY_STATEMENTS = 6
+
 NESTED_HISTORY_QUERY = """
 query History($first: Int!) {
   customers(first: $first) {
@@ -78,4 +80,7 @@ def test_customer_histories_are_batched_across_customers(
     gateway: RunningGateway, sql_statements: SqlStatementCounter
 ) -> None:
     counts = statements_per_page(gateway, sql_statements, NESTED_HISTORY_QUERY, (5, 50))
-    assert counts[5] == counts[50]
+    # customers, their identities, their booking pages, the pages' counts, services, locations. Locations are
+    # asked for by two chains (identities and bookings) whose rows arrive in separate loop ticks when the
+    # database thread answers them apart, so that batch is sometimes sent as two statements.
+    assert all(HISTORY_STATEMENTS <= count <= HISTORY_STATEMENTS + 1 for count in counts.values()), counts
