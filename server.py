@@ -60,8 +60,9 @@ from server_metrics import metrics_endpoint
 from settings import Settings
 from shims.routes import shim_routes
 from sources.cache import migrate
-from sources.cache.database import create_engine, open_single_reads
+from sources.cache.database import create_engine
 from sources.cache.models import Location
+from sources.cache.single_reads import SqliteSingleReads
 from sources.cache.writer import CacheWriter
 from sources.connectors.registry import ConnectorRegistry, config_for
 from sources.network.apply import apply_network
@@ -218,7 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         tracing = open_tracing(settings.otel_service_name, settings.otel_endpoint) if settings.otel_enabled else None
         tracing_slot.tracing = tracing
         engine = create_engine(settings.database_url, pool_size=settings.database_pool_size, echo=settings.log_sql)
-        single_reads = open_single_reads(settings.database_url, pool_size=settings.database_pool_size)
+        single_reads = SqliteSingleReads.for_url(settings.database_url, size=settings.database_pool_size)
         if tracing is not None:
             tracing.instrument_engine(engine)
         simulators = SimulatedNetwork()
@@ -301,7 +302,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await connectors.aclose()
             await simulators.stop()
             if single_reads is not None:
-                await single_reads.dispose()
+                await single_reads.close()
             await engine.dispose()
             tracing_slot.tracing = None
             if tracing is not None:

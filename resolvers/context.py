@@ -14,6 +14,7 @@ from resolvers.loaders import Loaders
 from resolvers.scope import RowScope
 from resolvers.services import Services
 from settings import Settings
+from sources.cache.single_reads import SqliteSingleReads
 from subscriptions.bus import EventBus
 from sync.live.refresh import Freshness
 
@@ -76,7 +77,9 @@ class Context:
     # Set by the HTTP view when settings allow: queries the compiled read path covers are answered by it,
     # on `single_reads` when the app has such an engine (SQLite), else on `engine`.
     compiled_reads: bool = False
-    single_reads: AsyncEngine | None = None
+    single_reads: SqliteSingleReads | None = None
+    # The request's rate-limit token is already taken (by the compiled lane, schema/compiled/lane.py).
+    rate_limit_spent: bool = False
     _loaders: Loaders = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -30,6 +30,7 @@ from schema.bookings.types import Booking
 from schema.catalog.queries import CatalogQueries
 from schema.catalog.types import Resource, Service
 from schema.compiled.extension import PLAN_CACHE_SIZE, CompiledReads
+from schema.compiled.lane import CompiledLane
 from schema.cost import CostModel
 from schema.customers.queries import CustomerQueries
 from schema.customers.types import Customer
@@ -80,6 +81,8 @@ class GatewaySchema(FederationSchema):
 
     # With introspection off, errors in coercing variables do not suggest names either (set by build_schema).
     hide_suggestions: bool = False
+    # Query texts the compiled read path answered, answered again by the HTTP view directly (set by build_schema).
+    compiled_lane: CompiledLane | None = None
 
     def _get_custom_context_kwargs(
         self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
@@ -155,6 +158,7 @@ def build_schema(
     costs, validations = DocumentCache(COST_CACHE_SIZE), DocumentCache(VALIDATION_CACHE_SIZE)
     plans = DocumentCache(PLAN_CACHE_SIZE)
     gate = HeavyOperationGate(threshold=heavy_query_cost) if heavy_query_cost > 0 else None
+    lane = CompiledLane(model=cost_model, max_cost=max_query_cost, costs=costs, gate=gate)
     extensions: list[Any] = [
         # First: RequestLimits raises from on_execute, and must not skip another extension's on_execute exit.
         lambda: RequestLimits(model=cost_model, max_cost=max_query_cost, costs=costs),
@@ -169,7 +173,7 @@ def build_schema(
         OperationNameLogged,
         MutationsInvalidate,
         # Last: every other on_execute hook (limits, metrics) has seen the operation before it may answer it.
-        lambda: CompiledReads(plans=plans),
+        lambda: CompiledReads(plans=plans, lane=lane),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
@@ -184,4 +188,5 @@ def build_schema(
         federation_version=FEDERATION_VERSION,
     )
     schema.hide_suggestions = not introspection
+    schema.compiled_lane = lane
     return schema

@@ -34,6 +34,7 @@ from observability.requests import current_request_id
 from resolvers.authentication import Authenticator
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
+from schema.compiled.lane import CompiledLane, lane_request
 from schema.http_rules import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
@@ -54,6 +55,7 @@ from schema.response_cache import begin_caching, cached_response, store_answer
 from schema.subscriptions.transports import SharedBytesGraphQLWS, SharedBytesTransportWS
 
 PRINCIPAL_KEY = "gateway.principal"
+RATE_LIMIT_SPENT = "gateway.rate_limit_spent"
 CONNECTION_PARAM_NAMES = ("Authorization", "authorization", "authToken", "token")
 
 
@@ -109,12 +111,50 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             request = Request(scope=scope, receive=receive)
             principal: Principal = scope.get(PRINCIPAL_KEY, ANONYMOUS)
             try:
-                response = await cached_response(request, principal, self.encode_response) or await self.run(request)
+                response = (
+                    await cached_response(request, principal, self.encode_response)
+                    or await self._compiled_lane_response(request)
+                    or await self.run(request)
+                )
             except HTTPException as refusal:
                 response = refusal_response(refusal, response_media_type(request.headers.get("accept")))
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def _compiled_lane_response(self, request: Request) -> Response | None:
+        """A query text the compiled read path answered before, answered again without strawberry's pipeline
+        (schema/compiled/lane.py); None: the ordinary way answers."""
+        lane: CompiledLane | None = getattr(self.schema, "compiled_lane", None)
+        settings = request.app.state.settings
+        if lane is None or not settings.compiled_reads or request.method != "POST":
+            return None
+        headers = request.headers
+        accept = headers.get("accept")
+        media_type = response_media_type(accept)
+        if media_type is None or "application/json" not in headers.get("content-type", ""):
+            return None
+        if accept is not None and ("multipart/" in accept or "text/event-stream" in accept):
+            return None  # the view's transport negotiation decides
+        parameters = lane_request(await request.body())
+        entry = None if parameters is None else lane.entry(parameters.query, parameters.operation_name)
+        if parameters is None or entry is None:
+            return None
+        context = self._context(request)
+        answer = await lane.answer(entry, context, parameters.variables)
+        if answer.body is None or answer.result is None:
+            if answer.token_spent:
+                request.scope[RATE_LIMIT_SPENT] = True
+            return None
+        caching = begin_caching(request, context)
+        if caching is not None:
+            store_answer(caching, answer.result, context, self.encode_response)
+        status = response_status(answer.body, media_type)
+        return Response(
+            self.encode_response(answer.body),
+            status_code=status,
+            headers={**response_headers(answer.body, status), "Content-Type": content_type(media_type)},
+        )
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         sub_response = await super().get_sub_response(request)
@@ -197,6 +237,9 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
         return response
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        return self._context(request)
+
+    def _context(self, request: Request | WebSocket) -> Context:
         state = request.app.state
         principal: Principal = request.scope.get(PRINCIPAL_KEY, ANONYMOUS)
         return Context(
@@ -209,6 +252,8 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             principal=principal,
             compiled_reads=state.settings.compiled_reads and isinstance(request, Request),
             single_reads=getattr(state, "single_reads", None),
+            # The compiled lane took this request's rate-limit token before it sent it this way.
+            rate_limit_spent=request.scope.get(RATE_LIMIT_SPENT, False),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -94,7 +94,7 @@ class RequestLimits(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         execution = self.execution_context
         context = execution.context
-        if isinstance(context, Context) and context.opened_services is not None:
+        if isinstance(context, Context) and context.opened_services is not None and not context.rate_limit_spent:
             buckets = context.opened_services.rate_limits
             if buckets is not None:
                 verdict = buckets.take(context.principal)

@@ -183,8 +183,9 @@ async def read_json(context: Context, prepared: Prepared, statements: StatementC
         built = select(*(root.label(f"root_{index}") for index, root in enumerate(prepared.build())))
         statement = DriverStatement.of(built, dialect)
         statements.put(prepared.key, statement)
-    reads = context.single_reads or context.engine
-    row = await fetch_row(reads, context.engine, statement.sql, statement.parameters(prepared.parameters))
+    row = await fetch_row(
+        context.single_reads, context.engine, statement.sql, statement.parameters(prepared.parameters)
+    )
     answers = [str(value).encode() for value in row]
     if any(MISSING_BYTES in answer for answer in answers):
         return None

@@ -15,19 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
-import orjson
-from graphql import FieldNode, GraphQLError, GraphQLField, GraphQLSchema
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionResult
 
-from resolvers.bookings.vocabulary import BookingSort
-from resolvers.compiled.reads import PageRequest, RootRequest, prepare, read_json
 from resolvers.context import Context
-from resolvers.freshness import FreshData, refresh_for_query
-from resolvers.permissions import granted
+from schema.compiled.answer import compiled_answer
+from schema.compiled.lane import CompiledLane, LaneEntry
 from schema.compiled.planner import Plan, plan_operation
 from schema.limits import DocumentCache
 
@@ -36,9 +30,10 @@ logger = logging.getLogger("gateway.compiled")
 
 
 class CompiledReads(SchemaExtension):
-    def __init__(self, *, plans: DocumentCache) -> None:
+    def __init__(self, *, plans: DocumentCache, lane: CompiledLane | None = None) -> None:
         super().__init__()
         self.plans = plans
+        self.lane = lane
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
@@ -52,60 +47,13 @@ class CompiledReads(SchemaExtension):
             )
             if plan is not None:
                 try:
-                    execution.result = await _answer(context, plan, schema, execution.variables or {})
+                    execution.result = await compiled_answer(context, plan, schema, execution.variables or {})
                 except Exception:
                     # The fast path never makes an answer worse: the ordinary execution answers (and its own
                     # errors, if the cause is the database's, are reported as they always were).
                     logger.exception("the compiled read path failed; answering the ordinary way")
+                operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+                if execution.result is not None and self.lane is not None and execution.query and len(operations) == 1:
+                    # Parsed, validated and compiled: the next request with this text may take the lane (lane.py).
+                    self.lane.remember(execution.query, LaneEntry(schema, document, plan, operation_name))
         yield
-
-
-# What `extensions.freshness` names each compiled root field's data (as its Fresh field extension does).
-FRESH_DATA = {"bookings": FreshData.BOOKINGS, "customers": FreshData.CUSTOMERS}
-UNREAD_ARGUMENTS = ("filter", "last", "before", "maxAge")
-
-
-def _page(definition: GraphQLField, node: FieldNode, variables: VariableValues) -> PageRequest | None:
-    """The page a connection field asks for; None when it asks for more than the compiler reads (or its
-    arguments do not coerce: the ordinary path's errors)."""
-    try:
-        arguments = get_argument_values(definition, node, variables)
-    except GraphQLError:
-        return None
-    if any(arguments.get(name) is not None for name in UNREAD_ARGUMENTS):
-        return None
-    sort = arguments.get("sort")
-    return PageRequest(
-        first=arguments.get("first"),
-        after=arguments.get("after"),
-        sort=None if sort is None else BookingSort(getattr(sort, "value", sort)),
-    )
-
-
-async def _answer(
-    context: Context, plan: Plan, schema: GraphQLSchema, raw_variables: dict[str, Any]
-) -> ExecutionResult | None:
-    if not all(granted(context.principal, permission, context.settings) for permission in plan.permissions):
-        return None
-    variables = get_variable_values(schema, plan.operation.variable_definitions or (), raw_variables)
-    if isinstance(variables, list):  # variables that do not coerce: the ordinary path's errors
-        return None
-    roots: list[RootRequest] = []
-    for root in plan.roots:
-        page = _page(root.definition, root.node, variables)
-        if page is None:
-            return None
-        roots.append(RootRequest(root.field, root.selection, page))
-    sites = [_page(definition, node, variables) for definition, node in plan.sites]
-    if any(site is None for site in sites):
-        return None
-    prepared = prepare(context, roots, [site for site in sites if site is not None])
-    if prepared is None:
-        return None
-    for root in plan.roots:
-        await refresh_for_query(context, None, FRESH_DATA[root.field], None)
-    answers = await read_json(context, prepared, plan.statements)
-    if answers is None:
-        return None
-    data = {root.key: orjson.Fragment(answer) for root, answer in zip(plan.roots, answers, strict=True)}
-    return ExecutionResult(data=data, errors=None)

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+BUSY_TIMEOUT_MS = 10_000
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -22,7 +24,7 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
     # The compiled read path's cursors (resolvers/compiled/json_sql.py): base64url of the cursor's JSON, as
     # resolvers/pagination.py encodes it. Deterministic, so SQLite may evaluate it once per row.
@@ -38,26 +40,13 @@ def cursor_of_json(text: str | None) -> str | None:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False, single_reads: bool = False) -> AsyncEngine:
-    """An engine for the cache; for SQLite the file's folder is created if missing.
-
-    `single_reads`: an engine whose connections only ever run one SELECT outside a transaction (the compiled
-    read path's, on SQLite): nothing to roll back when one is returned, which saves aiosqlite a thread hop.
-    """
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An engine for the cache; for SQLite the file's folder is created if missing."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        reset = None if single_reads else "rollback"
-        engine = create_async_engine(
-            url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_reset_on_return=reset
-        )
+        engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-
-
-def open_single_reads(url: str, *, pool_size: int = 10) -> AsyncEngine | None:
-    """The compiled read path's own pool (resolvers/compiled/driver.py) on SQLite; None on PostgreSQL, where the
-    main pool serves (asyncpg has nothing to roll back after a lone SELECT either)."""
-    return create_engine(url, pool_size=pool_size, single_reads=True) if is_sqlite(url) else None
