@@ -89,6 +89,7 @@ class CompiledLane:
         self.gate = gate
         self._size = size
         self._entries: OrderedDict[str, LaneEntry] = OrderedDict()
+        self.answered = 0  # requests answered here (what the tests and an operator can read)
 
     def remember(self, query: str, entry: LaneEntry) -> None:
         """A text of one operation that validated and compiled (CompiledReads)."""
@@ -131,6 +132,7 @@ class CompiledLane:
             result = None
         if result is None:
             return LaneAnswer(None, None, token_spent=True)
+        self.answered += 1
         body: GraphQLHTTPResponse = {"data": result.data}
         if context.freshness:
             result.extensions = {"freshness": freshness_report(context.freshness, utc_now())}
