@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.dashboard import find_py_spy
 from bench.writes_calls import call
 
 UPDATE_CUSTOMER = """
@@ -143,3 +146,37 @@ async def measure_fan_out(
     finally:
         await set_latency(client, 0.0)
     return FanOutResult(results, (fan_out, single))
+
+
+async def profile_target(
+    client: httpx.AsyncClient, pid: int, target: Target, calls: int, latency_s: float, output: Path
+) -> bool:
+    """py-spy the gateway (--gil: samples of Python running, not of the loop waiting) over `calls` calls of one
+    target in a row; True when the collapsed stacks were written to `output`."""
+    py_spy = find_py_spy()
+    if py_spy is None:
+        print("  profile skipped: py-spy not found (pip install py-spy)")
+        return False
+    command = [py_spy, "record", "--pid", str(pid), "--rate", "1000", "--format", "raw", "--threads"]
+    command += ["--nonblocking", "--gil", "--output", str(output)]
+    await set_latency(client, latency_s)
+    spy = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await asyncio.sleep(1.0)  # let py-spy attach
+        for _ in range(calls):
+            _, answer, failure = await call(client, target.body())
+            target.check(answer, failure)
+        await asyncio.sleep(0.2)
+        spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
+        _, stderr = await asyncio.wait_for(spy.communicate(), timeout=30)
+    finally:
+        if spy.returncode is None:
+            spy.kill()
+            await spy.wait()
+        await set_latency(client, 0.0)
+    if spy.returncode != 0:
+        print(f"  py-spy failed ({spy.returncode}): {stderr.decode(errors='replace')[-500:]}")
+        return False
+    return True
