@@ -26,8 +26,9 @@ async def load_messages(session: AsyncSession, message_ids: Sequence[str]) -> li
 
 
 async def load_sync_states(session: AsyncSession, keys: Sequence[StateKey]) -> dict[StateKey, SyncState]:
-    """The agreements of these keys that exist, by key; the session holds them afterwards, so a
-    `session.get(SyncState, key)` of one of them (sync.apply.state.agree) needs no statement."""
+    """The agreements of these keys that exist, by key. While the caller holds the answer, a
+    `session.get(SyncState, key)` of one of them (sync.apply.state.agree) needs no statement: the session's
+    identity map holds what it loaded only weakly."""
     if not keys:
         return {}
     if len(keys) == 1:

@@ -105,7 +105,8 @@ class CustomerUpsertMessage(Message[CustomerAck]):
                 )
             )
             mapped = {(customer_id, location_id) for customer_id, location_id in known}
-        await load_sync_states(session, [(RecordType.CUSTOMER, *pair) for pair in pairs])
+        # Held here: the session keeps the rows it loaded only weakly, and `agree` finds them there by key.
+        agreed = await load_sync_states(session, [(RecordType.CUSTOMER, *pair) for pair in pairs])
         effects = []
         for message, location_id, ack in deliveries:
             if (message.customer_id, location_id) not in mapped:
@@ -121,6 +122,7 @@ class CustomerUpsertMessage(Message[CustomerAck]):
             image = {name: getattr(message.details, name) for name in CUSTOMER_FIELDS}
             await agree(session, RecordType.CUSTOMER, message.customer_id, location_id, ack.version, image)
             effects.append(DeliveryEffects((customer_event(message.customer_id, location_id),)))
+        del agreed
         return effects
 
     async def rejected(self, session: AsyncSession, location_id: str, error: UpstreamRejected) -> DeliveryEffects:
