@@ -183,7 +183,8 @@ async def bench_fan_out(
             print(f"  {checked.name}: {n} of {checked.calls} calls {problem}")
     print(
         f"  fan-out {len(prepared.fan_out_locations)} / single = {result.ratio:.2f};"
-        f" gateway CPU per call {result.cpu_ms(0):.1f} ms / {result.cpu_ms(1):.1f} ms",
+        f" gateway CPU per call {result.cpu_ms(0):.1f} ms / {result.cpu_ms(1):.1f} ms"
+        f" (in the kernel {result.system_ms(0):.1f} / {result.system_ms(1):.1f} ms)",
         flush=True,
     )
     if args.profile is not None:
@@ -253,7 +254,8 @@ def print_fan_out_summary(results: Sequence[tuple[str, FanOutResult]], args: arg
         print(
             f"{backend:<11} fan-out {locations} / single = {fan_out.ratio:.2f}"
             f"   ({fan_out.fan_out_ms:.1f} ms / {fan_out.single_ms:.1f} ms; target <= {FAN_OUT_TARGET}: {verdict})"
-            f"   gateway CPU per call {fan_out.cpu_ms(0):.1f} / {fan_out.cpu_ms(1):.1f} ms:"
+            f"   gateway CPU per call {fan_out.cpu_ms(0):.1f} / {fan_out.cpu_ms(1):.1f} ms"
+            f" (kernel {fan_out.system_ms(0):.1f} / {fan_out.system_ms(1):.1f}):"
             f" the {locations - 1} more locations add {extra_ms:.1f} ms of latency and {extra_cpu:.1f} ms of CPU"
         )
 

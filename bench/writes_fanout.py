@@ -38,6 +38,7 @@ class Target:
     problems: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     cpu_ms: list[float] = field(default_factory=list)  # the gateway's CPU per timed call
+    system_ms: list[float] = field(default_factory=list)  # the part of it in the kernel (sockets, mostly)
 
     def body(self) -> dict[str, Any]:
         key = uuid.uuid4().hex
@@ -102,6 +103,9 @@ class FanOutResult:
         A mean, not a median: /proc counts CPU in ticks of 10 ms, finer than one call only on average."""
         return statistics.fmean(self.targets[target].cpu_ms)
 
+    def system_ms(self, target: int) -> float:
+        return statistics.fmean(self.targets[target].system_ms)
+
 
 async def set_latency(client: httpx.AsyncClient, seconds: float) -> None:
     response = await client.post("/bench/latency", json={"seconds": seconds})
@@ -128,9 +132,11 @@ async def measure_fan_out(
             timings: dict[str, list[float]] = {fan_out.name: [], single.name: []}
             for index in range(2 * calls_per_round):
                 target = (fan_out, single)[(index + number) % 2]  # who goes first alternates by round
-                cpu_before = sum(cpu_seconds())
+                user_before, system_before = cpu_seconds()
                 elapsed, answer, failure = await call(client, target.body())
-                target.cpu_ms.append(1000 * (sum(cpu_seconds()) - cpu_before))
+                user_after, system_after = cpu_seconds()
+                target.cpu_ms.append(1000 * (user_after - user_before + system_after - system_before))
+                target.system_ms.append(1000 * (system_after - system_before))
                 target.check(answer, failure)
                 timings[target.name].append(elapsed)
             result = FanOutRound(number, timings[fan_out.name], timings[single.name])
