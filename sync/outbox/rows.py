@@ -3,10 +3,12 @@ not N (on SQLite every statement is a round trip to aiosqlite's thread, on Postg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from sources.cache.models import OutboxMessage, SyncState
 
@@ -34,6 +36,19 @@ async def load_sync_states(session: AsyncSession, keys: Sequence[StateKey]) -> d
     if len(keys) == 1:
         state = await session.get(SyncState, keys[0])
         return {} if state is None else {keys[0]: state}
-    columns = tuple_(SyncState.entity_type, SyncState.entity_id, SyncState.location_id)
-    rows = await session.execute(select(SyncState).where(columns.in_(list(dict.fromkeys(keys)))))
-    return {(state.entity_type, state.entity_id, state.location_id): state for state in rows.scalars()}
+    rows = await session.execute(
+        select(SyncState).where(*in_each(keys, SyncState.entity_type, SyncState.entity_id, SyncState.location_id))
+    )
+    wanted = set(keys)
+    by_key = {(state.entity_type, state.entity_id, state.location_id): state for state in rows.scalars()}
+    return {key: state for key, state in by_key.items() if key in wanted}
+
+
+def in_each(keys: Iterable[tuple[Any, ...]], *columns: InstrumentedAttribute[Any]) -> list[ColumnElement[bool]]:
+    """`column IN (its values)` for each column of the keys: a superset of the keys, for the caller to pick from.
+
+    Not `(a, b, c) IN (VALUES ...)`: SQLite scans the whole table for that, and sync_states holds a row per
+    record and location (2.8 ms at the demo network's size, per statement); column by column it walks the
+    primary key."""
+    values = list(zip(*keys, strict=True))
+    return [column.in_(sorted(set(value))) for column, value in zip(columns, values, strict=True)]

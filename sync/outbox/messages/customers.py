@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sources.cache.journal import audit
@@ -19,7 +19,7 @@ from sources.connectors.records import CustomerAck, CustomerDetails, RecordType
 from sync.apply.state import CUSTOMER_FIELDS, agree
 from sync.events import customer_event
 from sync.outbox.messages.base import DeliveryEffects, Message, decode_fields
-from sync.outbox.rows import load_sync_states
+from sync.outbox.rows import in_each, load_sync_states
 
 
 def customer_details(customer: Customer) -> CustomerDetails:
@@ -101,10 +101,10 @@ class CustomerUpsertMessage(Message[CustomerAck]):
         if pairs:
             known = await session.execute(
                 select(CustomerMapping.customer_id, CustomerMapping.location_id).where(
-                    tuple_(CustomerMapping.customer_id, CustomerMapping.location_id).in_(list(dict.fromkeys(pairs)))
+                    *in_each(pairs, CustomerMapping.customer_id, CustomerMapping.location_id)
                 )
             )
-            mapped = {(customer_id, location_id) for customer_id, location_id in known}
+            mapped = {(customer_id, location_id) for customer_id, location_id in known} & set(pairs)
         # Held here: the session keeps the rows it loaded only weakly, and `agree` finds them there by key.
         agreed = await load_sync_states(session, [(RecordType.CUSTOMER, *pair) for pair in pairs])
         effects = []
