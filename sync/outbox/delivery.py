@@ -94,9 +94,15 @@ class Deliverer:
             async with self.writer.transaction() as session:
                 prepared = await self._prepare_all(session, [message.id for message in messages])
             ready = [item for item in prepared if isinstance(item, Prepared)]
-            answers = await asyncio.gather(*(self._send(item) for item in ready))
-            recorded = iter(await self._finish_all(list(zip(ready, answers, strict=True))))
-            return [item if isinstance(item, DeliveryOutcome) else next(recorded) for item in prepared]
+            sent = await asyncio.gather(*(self._send(item) for item in ready), return_exceptions=True)
+            # What the locations answered is recorded even when sending another failed unexpectedly (a bug).
+            answered = [(item, answer) for item, answer in zip(ready, sent, strict=True) if isinstance(answer, Sent)]
+            outcomes = await self._finish_all(answered)
+            recorded = {item.message_id: outcome for (item, _), outcome in zip(answered, outcomes, strict=True)}
+            failure = next((answer for answer in sent if isinstance(answer, BaseException)), None)
+            if failure is not None:
+                raise failure
+            return [item if isinstance(item, DeliveryOutcome) else recorded[item.message_id] for item in prepared]
 
     async def _deliver(self, message_id: str) -> DeliveryOutcome:
         async with self.writer.transaction() as session:
