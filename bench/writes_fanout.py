@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.dashboard import find_py_spy
 from bench.writes_calls import call
 
 UPDATE_CUSTOMER = """
@@ -35,6 +38,7 @@ class Target:
     problems: Counter[str] = field(default_factory=Counter)
     calls: int = 0
     cpu_ms: list[float] = field(default_factory=list)  # the gateway's CPU per timed call
+    system_ms: list[float] = field(default_factory=list)  # the part of it in the kernel (sockets, mostly)
 
     def body(self) -> dict[str, Any]:
         key = uuid.uuid4().hex
@@ -99,6 +103,9 @@ class FanOutResult:
         A mean, not a median: /proc counts CPU in ticks of 10 ms, finer than one call only on average."""
         return statistics.fmean(self.targets[target].cpu_ms)
 
+    def system_ms(self, target: int) -> float:
+        return statistics.fmean(self.targets[target].system_ms)
+
 
 async def set_latency(client: httpx.AsyncClient, seconds: float) -> None:
     response = await client.post("/bench/latency", json={"seconds": seconds})
@@ -125,9 +132,11 @@ async def measure_fan_out(
             timings: dict[str, list[float]] = {fan_out.name: [], single.name: []}
             for index in range(2 * calls_per_round):
                 target = (fan_out, single)[(index + number) % 2]  # who goes first alternates by round
-                cpu_before = sum(cpu_seconds())
+                user_before, system_before = cpu_seconds()
                 elapsed, answer, failure = await call(client, target.body())
-                target.cpu_ms.append(1000 * (sum(cpu_seconds()) - cpu_before))
+                user_after, system_after = cpu_seconds()
+                target.cpu_ms.append(1000 * (user_after - user_before + system_after - system_before))
+                target.system_ms.append(1000 * (system_after - system_before))
                 target.check(answer, failure)
                 timings[target.name].append(elapsed)
             result = FanOutRound(number, timings[fan_out.name], timings[single.name])
@@ -143,3 +152,37 @@ async def measure_fan_out(
     finally:
         await set_latency(client, 0.0)
     return FanOutResult(results, (fan_out, single))
+
+
+async def profile_target(
+    client: httpx.AsyncClient, pid: int, target: Target, calls: int, latency_s: float, output: Path
+) -> bool:
+    """py-spy the gateway (--gil: samples of Python running, not of the loop waiting) over `calls` calls of one
+    target in a row; True when the collapsed stacks were written to `output`."""
+    py_spy = find_py_spy()
+    if py_spy is None:
+        print("  profile skipped: py-spy not found (pip install py-spy)")
+        return False
+    command = [py_spy, "record", "--pid", str(pid), "--rate", "1000", "--format", "raw", "--threads"]
+    command += ["--nonblocking", "--gil", "--output", str(output)]
+    await set_latency(client, latency_s)
+    spy = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        await asyncio.sleep(1.0)  # let py-spy attach
+        for _ in range(calls):
+            _, answer, failure = await call(client, target.body())
+            target.check(answer, failure)
+        await asyncio.sleep(0.2)
+        spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
+        _, stderr = await asyncio.wait_for(spy.communicate(), timeout=30)
+    finally:
+        if spy.returncode is None:
+            spy.kill()
+            await spy.wait()
+        await set_latency(client, 0.0)
+    if spy.returncode != 0:
+        print(f"  py-spy failed ({spy.returncode}): {stderr.decode(errors='replace')[-500:]}")
+        return False
+    return True

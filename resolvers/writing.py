@@ -17,7 +17,7 @@ from sources.cache.types import utc_now
 from sources.connectors.base import Capability
 from sync.outbox.delivery import DeliveryOutcome
 from sync.outbox.messages import Message
-from sync.outbox.queue import Queued, enqueue
+from sync.outbox.queue import Addressed, Queued, enqueue, enqueue_all
 
 
 def new_id(prefix: str) -> str:
@@ -86,6 +86,11 @@ async def enqueue_for_owner(session: AsyncSession, *, location_id: str, message:
     """
     row = await enqueue(session, location_id=location_id, message=message, idempotency_key=key)
     return Queued(row.id, row.location_id)
+
+
+async def enqueue_for_owners(session: AsyncSession, messages: list[Addressed]) -> list[Queued]:
+    """`enqueue_for_owner` for several locations at once: one INSERT for all of them."""
+    return [Queued(row.id, row.location_id) for row in await enqueue_all(session, messages)]
 
 
 async def deliver(context: Context, entity_type: str, entity_id: str | None, messages: list[Queued]) -> WriteResult:

@@ -18,14 +18,21 @@ from resolvers.context import Context
 from resolvers.errors import ConflictError, InvalidInputError
 from resolvers.idempotency import run_idempotent
 from resolvers.results import WriteResult
-from resolvers.writing import audit_write, deliver, enqueue_for_owner, get_or_not_found, location_supports
+from resolvers.writing import (
+    audit_write,
+    deliver,
+    enqueue_for_owner,
+    enqueue_for_owners,
+    get_or_not_found,
+    location_supports,
+)
 from sources.cache.consents import may_share
 from sources.cache.journal import log_change
 from sources.cache.models import Booking, Customer, CustomerMapping
 from sources.cache.suppression import suppressed_ids
 from sources.connectors.base import Capability
 from sync.outbox.messages import CustomerMergeMessage, CustomerUpsertMessage
-from sync.outbox.queue import Queued
+from sync.outbox.queue import Addressed, Queued
 
 FIELDS = ("first_name", "last_name", "email", "phone", "preferences")
 
@@ -69,14 +76,18 @@ async def _sharing_with(context: Context, session: AsyncSession, customer: Custo
     return lambda location_id: location_id == customer.primary_location_id
 
 
-async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
-    """Queue the customer's record for the location, under the id the location knows them by."""
-    return await enqueue_for_owner(
-        session,
-        location_id=mapping.location_id,
-        key=f"{key}:{mapping.location_id}",
-        message=CustomerUpsertMessage.of(customer, mapping.local_customer_id),
+def _details_for(customer: Customer, mapping: CustomerMapping, key: str) -> Addressed:
+    """The customer's record for the location, under the id the location knows them by."""
+    return Addressed(
+        mapping.location_id,
+        CustomerUpsertMessage.of(customer, mapping.local_customer_id),
+        f"{key}:{mapping.location_id}",
     )
+
+
+async def _send_details(session: AsyncSession, customer: Customer, mapping: CustomerMapping, key: str) -> Queued:
+    """Queue the customer's record for the location."""
+    return (await enqueue_for_owners(session, [_details_for(customer, mapping, key)]))[0]
 
 
 async def _push_to_locations(context: Context, session: AsyncSession, customer: Customer, key: str) -> list[Queued]:
@@ -92,11 +103,14 @@ async def _push_to_locations(context: Context, session: AsyncSession, customer: 
         .all()
     )
     shared = await _sharing_with(context, session, customer)
-    return [
-        await _send_details(session, customer, mapping, key)
-        for mapping in mappings
-        if _writable(context, mapping.location_id) and shared(mapping.location_id)
-    ]
+    return await enqueue_for_owners(
+        session,
+        [
+            _details_for(customer, mapping, key)
+            for mapping in mappings
+            if _writable(context, mapping.location_id) and shared(mapping.location_id)
+        ],
+    )
 
 
 async def update_customer(context: Context, customer_id: str, changes: CustomerChanges, key: str) -> WriteResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +76,15 @@ async def depth_by_location(engine: AsyncEngine) -> dict[str, Depth]:
     return {str(row[0]): Depth(pending=int(row[1]), dead=int(row[2])) for row in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class Addressed:
+    """A message for one location, and the idempotency key the location is to dedupe it by."""
+
+    location_id: str
+    message: Message[Any]
+    idempotency_key: str
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -84,21 +94,33 @@ async def enqueue(
     lease_inline: bool = True,
 ) -> OutboxMessage:
     """A pending row for the message; `lease_inline` keeps the worker off it while the caller delivers it itself."""
-    row = OutboxMessage(
-        id=f"obx_{uuid.uuid4().hex[:16]}",
-        location_id=location_id,
-        entity_type=message.entity_type,
-        entity_id=message.entity_id(location_id),
-        operation=message.op,
-        payload=message.encode(),
-        idempotency_key=idempotency_key,
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=utc_now() + INLINE_LEASE if lease_inline else utc_now(),
-    )
-    session.add(row)
-    await session.flush()
+    (row,) = await enqueue_all(session, [Addressed(location_id, message, idempotency_key)], lease_inline=lease_inline)
     return row
+
+
+async def enqueue_all(
+    session: AsyncSession, messages: Sequence[Addressed], *, lease_inline: bool = True
+) -> list[OutboxMessage]:
+    """A pending row for each message, written in one flush (one INSERT for all, not one per location)."""
+    rows = [
+        OutboxMessage(
+            id=f"obx_{uuid.uuid4().hex[:16]}",
+            location_id=addressed.location_id,
+            entity_type=addressed.message.entity_type,
+            entity_id=addressed.message.entity_id(addressed.location_id),
+            operation=addressed.message.op,
+            payload=addressed.message.encode(),
+            idempotency_key=addressed.idempotency_key,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=utc_now() + INLINE_LEASE if lease_inline else utc_now(),
+        )
+        for addressed in messages
+    ]
+    if rows:
+        session.add_all(rows)
+        await session.flush()
+    return rows
 
 
 async def lease_due(session: AsyncSession, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:

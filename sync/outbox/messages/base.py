@@ -7,7 +7,8 @@ message type its operation names, and says clearly what is wrong with a row it c
 
 Delivery asks the message itself: `prepare` reads what may have changed since it was queued,
 `send` talks to the location only (no database), and `delivered` / `rejected` run inside one
-cache transaction with the row's status change, returning what subscribers must hear.
+cache transaction with the row's status change, returning what subscribers must hear. The answers of a
+write fanned out to several locations are recorded together: `delivered_all`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import dataclasses
 import types
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -92,6 +93,15 @@ class Message(ABC, Generic[AckT]):
     async def delivered(
         self, session: AsyncSession, location_id: str, ack: AckT, split: SplitRules
     ) -> DeliveryEffects: ...
+
+    @classmethod
+    async def delivered_all(
+        cls, session: AsyncSession, deliveries: Sequence[tuple[Self, str, AckT]], split: SplitRules
+    ) -> list[DeliveryEffects]:
+        """`delivered` for several messages of this type (message, location id, ack), each to another
+        location, in one transaction: a type whose handler reads rows overrides it to read them for all
+        at once."""
+        return [await message.delivered(session, location_id, ack, split) for message, location_id, ack in deliveries]
 
     @abstractmethod
     async def rejected(self, session: AsyncSession, location_id: str, error: UpstreamRejected) -> DeliveryEffects: ...

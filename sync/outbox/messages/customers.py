@@ -4,7 +4,7 @@ two of its records at one location made one."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from sources.connectors.records import CustomerAck, CustomerDetails, RecordType
 from sync.apply.state import CUSTOMER_FIELDS, agree
 from sync.events import customer_event
 from sync.outbox.messages.base import DeliveryEffects, Message, decode_fields
+from sync.outbox.rows import in_each, load_sync_states
 
 
 def customer_details(customer: Customer) -> CustomerDetails:
@@ -83,25 +84,46 @@ class CustomerUpsertMessage(Message[CustomerAck]):
     async def delivered(
         self, session: AsyncSession, location_id: str, ack: CustomerAck, split: SplitRules
     ) -> DeliveryEffects:
-        mapping = (
-            await session.execute(
-                select(CustomerMapping).where(
-                    CustomerMapping.customer_id == self.customer_id, CustomerMapping.location_id == location_id
+        return (await self.delivered_all(session, [(self, location_id, ack)], split))[0]
+
+    @classmethod
+    async def delivered_all(
+        cls,
+        session: AsyncSession,
+        deliveries: Sequence[tuple[CustomerUpsertMessage, str, CustomerAck]],
+        split: SplitRules,
+    ) -> list[DeliveryEffects]:
+        """Each location that did not know the customer gets its mapping, each its agreement at the version it
+        answered. The mappings and agreements are read in one statement each, whatever the number of locations,
+        and nothing is written before all are read (an autoflush per location would be a statement each too)."""
+        pairs = [(message.customer_id, location_id) for message, location_id, _ in deliveries]
+        mapped: set[tuple[str, str]] = set()
+        if pairs:
+            known = await session.execute(
+                select(CustomerMapping.customer_id, CustomerMapping.location_id).where(
+                    *in_each(pairs, CustomerMapping.customer_id, CustomerMapping.location_id)
                 )
             )
-        ).scalar()
-        if mapping is None:
-            session.add(
-                CustomerMapping(
-                    customer_id=self.customer_id,
-                    location_id=location_id,
-                    local_customer_id=ack.local_id,
-                    loyalty_points=0,
+            mapped = {(customer_id, location_id) for customer_id, location_id in known} & set(pairs)
+        # Held here: the session keeps the rows it loaded only weakly, and `agree` finds them there by key.
+        agreed = await load_sync_states(session, [(RecordType.CUSTOMER, *pair) for pair in pairs])
+        effects = []
+        for message, location_id, ack in deliveries:
+            if (message.customer_id, location_id) not in mapped:
+                mapped.add((message.customer_id, location_id))
+                session.add(
+                    CustomerMapping(
+                        customer_id=message.customer_id,
+                        location_id=location_id,
+                        local_customer_id=ack.local_id,
+                        loyalty_points=0,
+                    )
                 )
-            )
-        image = {name: getattr(self.details, name) for name in CUSTOMER_FIELDS}
-        await agree(session, RecordType.CUSTOMER, self.customer_id, location_id, ack.version, image)
-        return DeliveryEffects((customer_event(self.customer_id, location_id),))
+            image = {name: getattr(message.details, name) for name in CUSTOMER_FIELDS}
+            await agree(session, RecordType.CUSTOMER, message.customer_id, location_id, ack.version, image)
+            effects.append(DeliveryEffects((customer_event(message.customer_id, location_id),)))
+        del agreed
+        return effects
 
     async def rejected(self, session: AsyncSession, location_id: str, error: UpstreamRejected) -> DeliveryEffects:
         return await _rejected(session, self.customer_id, location_id, error)
