@@ -14,7 +14,10 @@ answered starts late, and its lateness counts).
 Latency is from the event's *scheduled* time (when the bench meant to send the mutation, so a backlog
 shows) to the moment this process read the message off the socket. Memory per subscriber is the
 gateway's RSS (/proc/<pid>/status) after subscribing minus before, divided by the subscribers.
-The same is measured first with one subscriber: the baseline.
+The same is measured first with one subscriber: the baseline. A second table splits each event's time: until
+the first subscriber read it (the mutation's write path, publishing, the one shared execution), from the first
+subscriber's frame to the last's (the fan-out: one send per subscriber), and until the mutation's answer was read
+(published before answering, the answer waits behind the fan-out).
 """
 
 from __future__ import annotations
@@ -85,6 +88,9 @@ class Round:
     cpu_ms_per_event: float = 0.0  # the gateway's CPU (user + system) while the events ran, per event
     delivery_ms: list[float] = field(default_factory=list)  # scheduled -> receipt, every (subscriber, event)
     late_ms: list[float] = field(default_factory=list)  # scheduled -> mutation sent, per event
+    answer_ms: list[float] = field(default_factory=list)  # scheduled -> the mutation's answer read, per event
+    first_ms: list[float] = field(default_factory=list)  # scheduled -> the first subscriber's frame, per event
+    spread_ms: list[float] = field(default_factory=list)  # the first subscriber's frame -> the last's, per event
     delivered: int = 0
     complete_subscribers: int = 0
     duplicates: int = 0
@@ -192,12 +198,15 @@ async def measure(server: Server, customer: str, count: int, days_ahead: int, ar
                 if booking_id is None:
                     result.failed_mutations += 1
                     continue
+                result.answer_ms.append((time.time() - due) * 1000)
                 scheduled[booking_id] = due
             await tally.wait(count * len(scheduled), args.wait)
             result.cpu_ms_per_event = (sum(server.cpu_seconds()) - cpu_before) * 1000 / args.events
     finally:
         for subscriber in subscribers:
             subscriber.close()
+    first_read: dict[str, float] = {}  # per event, when the first / last subscriber read it
+    last_read: dict[str, float] = {}
     for subscriber in subscribers:
         seen: set[str] = set()
         for received_at, event in events_of(subscriber):
@@ -211,8 +220,22 @@ async def measure(server: Server, customer: str, count: int, days_ahead: int, ar
             result.delivered += 1
             result.missed += event["missedEvents"]
             result.delivery_ms.append((received_at - scheduled[booking_id]) * 1000)
+            first_read[booking_id] = min(first_read.get(booking_id, received_at), received_at)
+            last_read[booking_id] = max(last_read.get(booking_id, received_at), received_at)
         result.complete_subscribers += len(seen) == len(scheduled)
+    for booking_id, first_at in first_read.items():
+        result.first_ms.append((first_at - scheduled[booking_id]) * 1000)
+        result.spread_ms.append((last_read[booking_id] - first_at) * 1000)
     return result
+
+
+def print_timeline(backend: str, result: Round) -> None:
+    """Where an event's time goes, per event (p50 over the events, and the worst): until the first subscriber has
+    it (the write path, publishing, one execution), then until the last has it (the fan-out)."""
+    columns = ""
+    for values, width in ((result.first_ms, 9), (result.spread_ms, 10), (result.answer_ms, 10)):
+        columns += f" {percentile(values, 50):>{width}.1f} {max(values, default=float('nan')):>{width}.1f}"
+    print(f"{backend:<11} {result.subscribers:>11}{columns}", flush=True)
 
 
 def print_round(backend: str, result: Round) -> None:
@@ -290,6 +313,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for backend, rounds in results:
         for result in rounds:
             print_round(backend, result)
+    print(
+        "\nper event, p50 and max over the events: scheduled -> the first subscriber's frame; first -> last"
+        " subscriber's frame (the fan-out); scheduled -> the mutation's answer"
+    )
+    print(
+        f"{'backend':<11} {'subscribers':>11} {'first p50':>9} {'first max':>9} {'spread p50':>10}"
+        f" {'spread max':>10} {'answer p50':>10} {'answer max':>10}"
+    )
+    for backend, rounds in results:
+        for result in rounds:
+            print_timeline(backend, result)
     for backend, (baseline, loaded) in results:
         print(
             f"{backend}: {loaded.subscribers} / 1 subscriber:"

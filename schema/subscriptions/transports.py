@@ -37,6 +37,8 @@ class SharedBytesTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws."""
 
     async def _send_result_stream(self, operation: Operation[Context, None], result_source: StreamResult) -> None:
+        # What precedes the payload in every `next` of this operation: encoded once, not once per event.
+        head = f'{{"id":{json.dumps(operation.id)},"type":"next","payload":'
         is_first_result = True
         async for result in result_source:
             if is_first_result and isinstance(result, PreExecutionError):
@@ -47,8 +49,7 @@ class SharedBytesTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 return
             if isinstance(result, SharedResult):
                 if not operation.completed:
-                    id_ = json.dumps(operation.id)
-                    await send_text(self.websocket, f'{{"id":{id_},"type":"next","payload":{result.payload}}}')
+                    await send_text(self.websocket, f"{head}{result.payload}}}")
             else:
                 await operation.send_next(result)
             is_first_result = False
