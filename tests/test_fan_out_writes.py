@@ -12,19 +12,11 @@ from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from test_writes import UPDATE_CUSTOMER
 
 from conftest import RunningGateway, SqlStatementCounter
 from sources.cache.models import CustomerMapping, Location, OutboxMessage, SyncState
 
-UPDATE_CUSTOMER = """
-mutation Update($input: UpdateCustomerInput!) {
-  updateCustomer(input: $input) {
-    customer { id email }
-    outcomes { locationId status code }
-    errors { code message field }
-  }
-}
-"""
 WRITABLE_KINDS = ("bookingx", "platform", "pms")  # whose connectors write customers (a OneBooking site cannot)
 
 

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sources.cache.models import CustomerMapping
 from sources.cache.revenue import SplitRules
 from sources.connectors.base import Connector
 from sources.connectors.errors import UpstreamRejected
@@ -170,3 +171,10 @@ def _decode_value(hint: Any, value: Any, operation: str, name: str) -> Any:
     ):
         raise UndecodableMessage(operation, f"`{name}` should be {expected.__name__}, not {value!r:.80}")
     return value
+
+
+def new_mapping(customer_id: str, location_id: str, local_customer_id: str) -> CustomerMapping:
+    """The mapping a location's answer names for a customer it did not know: no loyalty points there yet."""
+    return CustomerMapping(
+        customer_id=customer_id, location_id=location_id, local_customer_id=local_customer_id, loyalty_points=0
+    )

@@ -20,7 +20,7 @@ from sources.connectors.errors import RejectionCode, UpstreamRejected
 from sources.connectors.records import BookingAck, BookingRequest, CustomerDetails, RecordType
 from sync.apply.state import BOOKING_FIELDS, agree, image_of
 from sync.events import BookingChange, booking_event
-from sync.outbox.messages.base import DeliveryEffects, Message, encode_value
+from sync.outbox.messages.base import DeliveryEffects, Message, encode_value, new_mapping
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -99,14 +99,7 @@ class BookingCreateMessage(Message[BookingAck]):
             )
         ).scalar()
         if mapping is None and ack.local_customer_id:
-            session.add(
-                CustomerMapping(
-                    customer_id=booking.customer_id,
-                    location_id=location_id,
-                    local_customer_id=ack.local_customer_id,
-                    loyalty_points=0,
-                )
-            )
+            session.add(new_mapping(booking.customer_id, location_id, ack.local_customer_id))
         await session.flush()
         await replace_revenue_entries(session, booking, split)
         await log_change(

@@ -18,7 +18,7 @@ from sources.connectors.errors import RejectionCode, UpstreamRejected
 from sources.connectors.records import CustomerAck, CustomerDetails, RecordType
 from sync.apply.state import CUSTOMER_FIELDS, agree
 from sync.events import customer_event
-from sync.outbox.messages.base import DeliveryEffects, Message, decode_fields
+from sync.outbox.messages.base import DeliveryEffects, Message, decode_fields, new_mapping
 from sync.outbox.rows import in_each, load_sync_states
 
 
@@ -111,14 +111,7 @@ class CustomerUpsertMessage(Message[CustomerAck]):
         for message, location_id, ack in deliveries:
             if (message.customer_id, location_id) not in mapped:
                 mapped.add((message.customer_id, location_id))
-                session.add(
-                    CustomerMapping(
-                        customer_id=message.customer_id,
-                        location_id=location_id,
-                        local_customer_id=ack.local_id,
-                        loyalty_points=0,
-                    )
-                )
+                session.add(new_mapping(message.customer_id, location_id, ack.local_id))
             image = {name: getattr(message.details, name) for name in CUSTOMER_FIELDS}
             await agree(session, RecordType.CUSTOMER, message.customer_id, location_id, ack.version, image)
             effects.append(DeliveryEffects((customer_event(message.customer_id, location_id),)))
