@@ -331,3 +331,21 @@ async def test_a_test_webhook_reaches_the_website_signed_and_says_so(central: Ru
     assert (delivery.payload["event"], delivery.payload["source_booking_id"]) == ("booking.updated", local_id)
     assert store.bookings[local_id].status == "confirmed"
     assert (unknown.status_code, unknown.json()["code"]) == (404, "WEBSITE_NOT_FOUND")
+
+
+@pytest.mark.asyncio
+async def test_a_nul_character_in_a_shim_body_is_invalid_payload_and_sends_nothing(central: RunningGateway) -> None:
+    """PostgreSQL stores no NUL: found by the API fuzzer as a 500 on this endpoint, now refused for every body."""
+    received = inbox(central)
+    already = len(received.deliveries)
+    async with httpx.AsyncClient(base_url=central.url, timeout=30) as client:
+        answers = [
+            await client.post("/api/admin/test-webhook", json=asked, headers=central.headers)
+            for asked in (
+                {"website_id": "\x00salford", "booking_id": "b-1"},
+                {"website_id": SALFORD, "booking_id": "b\x00"},
+            )
+        ]
+    assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(400, "INVALID_PAYLOAD")] * 2
+    assert "website_id" in answers[0].text and "booking_id" in answers[1].text
+    assert len(received.deliveries) == already

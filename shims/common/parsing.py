@@ -35,7 +35,24 @@ def json_body(raw: bytes, *, status: int = 400, code: str = "INVALID_PAYLOAD") -
         raise Refusal(status, code, "the body is not JSON") from None
 
 
+def _nul_at(value: Any, path: str) -> str | None:
+    """Where a string holds NUL, which no field takes (PostgreSQL cannot store it), or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return path or "body"
+        found = _nul_at(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def validated(model: type[Model], value: Any, *, status: int = 400, code: str = "INVALID_PAYLOAD") -> Model:
+    nul = _nul_at(value, "")
+    if nul is not None:
+        raise Refusal(status, code, f"{nul or 'body'}: a NUL character is not allowed")
     try:
         return model.model_validate(value)
     except ValidationError as error:
