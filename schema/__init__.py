@@ -188,5 +188,29 @@ def build_schema(
         federation_version=FEDERATION_VERSION,
     )
     schema.hide_suggestions = not introspection
-    schema.compiled_lane = lane
+    # The lane does the work of these extensions itself (schema/compiled/lane.py); one it does not know would be
+    # skipped for repeated compiled queries, so a schema with another extension runs without the lane.
+    installed = {type(factory()) if not isinstance(factory, type) else factory for factory in extensions}
+    schema.compiled_lane = lane if installed <= LANE_KNOWS else None
     return schema
+
+
+# What the compiled lane does in the extensions' place, or what has nothing to do for a compiled query whose
+# text already parsed and validated: parsing, validation and its rules, introspection refusals (no compiled
+# field is an introspection field), mutation invalidation (only queries compile).
+LANE_KNOWS: frozenset[type] = frozenset(
+    {
+        RequestLimits,
+        HeavyOperationsTakeTurns,
+        MetricsExtension,
+        ParserCache,
+        CachedValidation,
+        AddValidationRules,
+        FreshnessExtension,
+        AnonymousIntrospectionRefused,
+        OperationNameLogged,
+        MutationsInvalidate,
+        CompiledReads,
+        DisableIntrospection,
+    }
+)

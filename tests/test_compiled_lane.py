@@ -17,6 +17,7 @@ from bench.queries import DASHBOARD_QUERY
 from conftest import RunningGateway, start_gateway, stop_gateway
 from identity.principal import Role
 from resolvers.rate_limit import TokenBuckets
+from schema import build_schema
 from schema.compiled.lane import CompiledLane
 from settings import RateLimit, Settings
 
@@ -195,3 +196,14 @@ def test_lane_answers_are_counted_by_operation_name(gateway: RunningGateway) -> 
     after = scrape(gateway)
 
     assert moved(before, after, "gateway_graphql_requests_total", operation="LanePage", outcome="ok") == 3
+
+
+def test_every_schema_the_settings_can_build_keeps_the_lane() -> None:
+    """The lane stands in for the extensions it knows (schema.LANE_KNOWS); a schema with any other runs without it,
+    so a new extension has to be taught to the lane before repeated compiled queries skip it."""
+    for schema in (
+        build_schema(),
+        build_schema(introspection=False, max_query_cost=None, heavy_query_cost=0),
+        build_schema(max_query_cost=1_000, heavy_query_cost=500),
+    ):
+        assert isinstance(schema.compiled_lane, CompiledLane)  # type: ignore[attr-defined]
