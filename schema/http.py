@@ -34,7 +34,8 @@ from observability.requests import current_request_id
 from resolvers.authentication import Authenticator
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
-from schema.compiled.lane import CompiledLane, lane_request
+from schema.compiled.lane import CompiledLane
+from schema.http_parameters import posted_operation
 from schema.http_rules import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
@@ -136,12 +137,14 @@ class AuthenticatedGraphQL(GraphQL[Context, None]):
             return None
         if accept is not None and ("multipart/" in accept or "text/event-stream" in accept):
             return None  # the view's transport negotiation decides
-        parameters = lane_request(await request.body())
-        entry = None if parameters is None else lane.entry(parameters.query, parameters.operation_name)
-        if parameters is None or entry is None:
+        parameters = await posted_operation(request)
+        if parameters is None or parameters.extensions is not None:
+            return None  # request extensions reach the execution: strawberry's to pass on
+        entry = lane.entry(parameters.query, parameters.operation_name)
+        if entry is None:
             return None
         context = self._context(request)
-        answer = await lane.answer(entry, context, parameters.variables)
+        answer = await lane.answer(entry, context, parameters.variables or {})
         if answer.body is None or answer.result is None:
             if answer.token_spent:
                 request.scope[RATE_LIMIT_SPENT] = True

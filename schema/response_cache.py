@@ -41,7 +41,9 @@ from resolvers.context import Context, FreshnessEntry
 from resolvers.response_cache import CachedAnswer, ResponseCache, stale_at
 from resolvers.services import Services
 from schema.extensions import freshness_report
+from schema.http_parameters import PostedOperation, posted_operation
 from schema.http_rules import content_type, response_media_type
+from schema.metrics import record_answered_query
 
 # Where the view leaves a missed candidate's lookup for execute_single to store the answer under.
 LOOKUP_KEY = "gateway.response_cache.lookup"
@@ -64,25 +66,22 @@ def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def lookup_of(body: bytes, accept: str | None, visibility: Hashable) -> Lookup | None:
-    """The candidate's key, or None for a request that is not one (strawberry then parses and refuses it)."""
-    try:
-        data = json.loads(body)
-    except ValueError:
+def lookup_of(parameters: PostedOperation, accept: str | None, visibility: Hashable) -> Lookup | None:
+    """The candidate's key, or None for a request the cache never keeps (`maxAge` bypasses it)."""
+    if MAX_AGE in parameters.query:
         return None
-    if not isinstance(data, dict):
-        return None  # a batch, or not an operation at all
-    query, operation_name = data.get("query"), data.get("operationName")
-    variables, extensions = data.get("variables"), data.get("extensions")
-    if not isinstance(query, str) or MAX_AGE in query or not isinstance(operation_name, str | None):
-        return None
-    if not isinstance(variables, dict | None) or not isinstance(extensions, dict | None):
-        return None
-    canonical_variables = _canonical(variables)
+    canonical_variables = _canonical(parameters.variables)
     if MAX_AGE in canonical_variables:
         return None
-    key = (query, operation_name, canonical_variables, _canonical(extensions), accept, visibility)
-    return Lookup(key, query, operation_name)
+    key = (
+        parameters.query,
+        parameters.operation_name,
+        canonical_variables,
+        _canonical(parameters.extensions),
+        accept,
+        visibility,
+    )
+    return Lookup(key, parameters.query, parameters.operation_name)
 
 
 def _as_bytes(encoded: str | bytes) -> bytes:
@@ -143,7 +142,8 @@ async def cached_response(request: Request, principal: Principal, encode: Encode
     media_type = response_media_type(accept)
     if media_type is None:
         return None  # 406: the view's own refusal
-    lookup = lookup_of(await request.body(), accept, cache.visibility(principal))
+    parameters = await posted_operation(request)
+    lookup = None if parameters is None else lookup_of(parameters, accept, cache.visibility(principal))
     if lookup is None:
         return None
     request.scope[LOOKUP_KEY] = lookup
@@ -156,11 +156,7 @@ async def cached_response(request: Request, principal: Principal, encode: Encode
     if services.rate_limits is not None and not services.rate_limits.take(principal).allowed:
         return None  # executed as usual: refused by RequestLimits, with its error, status and metrics
     annotate(subject=principal.subject, operation=answer.operation_name)
-    metrics = services.metrics
-    name = metrics.operation_names.label(answer.operation_name)
-    kind = OperationType.QUERY.value
-    metrics.graphql_requests.labels(name, kind, "ok", "none").inc()
-    metrics.graphql_duration.labels(name, kind, "ok").observe(time.perf_counter() - started)
+    record_answered_query(services.metrics, answer.operation_name, time.perf_counter() - started)
     return Response(render(answer, encode), status_code=200, headers={"Content-Type": content_type(media_type)})
 
 

@@ -28,11 +28,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from graphql import DocumentNode, GraphQLSchema
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
-from strawberry.types.graphql import OperationType
 
 from observability.requests import annotate
 from resolvers.clock import utc_now
@@ -43,7 +41,7 @@ from schema.cost import CostModel
 from schema.extensions import freshness_report
 from schema.heavy_gate import HeavyOperationGate
 from schema.limits import DocumentCache, _cost, _page_variables
-from schema.metrics import NO_CODE, OK
+from schema.metrics import record_answered_query
 
 logger = logging.getLogger("gateway.compiled")
 LANE_SIZE = 1000
@@ -137,35 +135,5 @@ class CompiledLane:
         if context.freshness:
             result.extensions = {"freshness": freshness_report(context.freshness, utc_now())}
             body["extensions"] = result.extensions
-        metrics = services.metrics
-        name = metrics.operation_names.label(entry.operation_name)
-        kind = OperationType.QUERY.value
-        metrics.graphql_requests.labels(name, kind, OK, NO_CODE).inc()
-        metrics.graphql_duration.labels(name, kind, OK).observe(time.perf_counter() - started)
+        record_answered_query(services.metrics, entry.operation_name, time.perf_counter() - started)
         return LaneAnswer(body, result, token_spent=True)
-
-
-@dataclass(frozen=True, slots=True)
-class LaneRequest:
-    query: str
-    operation_name: str | None
-    variables: dict[str, Any]
-
-
-def lane_request(body: bytes) -> LaneRequest | None:
-    """The parameters of a POSTed GraphQL request the lane may answer: one operation (not a batch), no request
-    `extensions`, parameters of the types the spec gives them. Anything else the view parses and refuses."""
-    try:
-        parameters = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(parameters, dict) or parameters.get("extensions") is not None:
-        return None
-    query, name, variables = parameters.get("query"), parameters.get("operationName"), parameters.get("variables")
-    if not isinstance(query, str) or not (name is None or isinstance(name, str)):
-        return None
-    if variables is None:
-        variables = {}
-    elif not isinstance(variables, dict):
-        return None
-    return LaneRequest(query, name, variables)

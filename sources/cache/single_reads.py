@@ -26,7 +26,6 @@ class SqliteSingleReads:
         self._database = database
         self._size = size
         self._idle: list[aiosqlite.Connection] = []
-        self._open = 0
         self._turns = asyncio.Semaphore(size)
         self._closed = False
 
@@ -59,7 +58,6 @@ class SqliteSingleReads:
 
     async def _connect(self) -> aiosqlite.Connection:
         connection = await aiosqlite.connect(self._database)
-        self._open += 1
         try:
             await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             await connection.create_function("gateway_cursor", 1, cursor_of_json, deterministic=True)
@@ -70,7 +68,6 @@ class SqliteSingleReads:
 
     def _discard(self, connection: aiosqlite.Connection) -> None:
         # stop(): the worker thread closes the sqlite3 connection after what it is running and ends.
-        self._open -= 1
         with suppress(sqlite3.Error, RuntimeError):
             connection.stop()
 
@@ -78,6 +75,5 @@ class SqliteSingleReads:
         self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
-            self._open -= 1
             with suppress(sqlite3.Error):
                 await connection.close()
