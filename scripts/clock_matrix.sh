@@ -2,7 +2,9 @@
 # Runs the clock-sensitive test modules with the session clock set to several instants: hours of a
 # summer day, a run that crosses midnight in London and Dublin, and runs that cross the spring and
 # autumn DST changes (Europe/London and Europe/Dublin change at 01:00 UTC). Each instant is its own
-# pytest process (tests/clock.py reads GATEWAY_TEST_NOW); they run two at a time.
+# pytest process (tests/clock.py reads GATEWAY_TEST_NOW); they run three at a time (a process waits on its
+# gateways' sockets a third of the time). On SQLite only: what depends on the hour is the gateway's own
+# Python (opening hours, local days, DST); the main run covers PostgreSQL at the suite's instant.
 # Usage: scripts/clock_matrix.sh [pytest args…]   (expects .venv from scripts/install.sh --dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,15 +28,15 @@ logs=$(mktemp -d)
 failed=0
 run() {
   local instant=$1
-  if GATEWAY_TEST_NOW="$instant" .venv/bin/python -m pytest -q "${MODULES[@]}" "${@:2}" >"$logs/$instant.log" 2>&1; then
+  if GATEWAY_TEST_NOW="$instant" .venv/bin/python -m pytest -q -k "not postgresql" "${MODULES[@]}" "${@:2}" >"$logs/$instant.log" 2>&1; then
     echo "clock $instant: $(tail -1 "$logs/$instant.log")"
   else
     echo "clock $instant: FAILED"; tail -40 "$logs/$instant.log"; return 1
   fi
 }
-for ((i = 0; i < ${#INSTANTS[@]}; i += 2)); do
+for ((i = 0; i < ${#INSTANTS[@]}; i += 3)); do
   pids=()
-  for instant in "${INSTANTS[@]:i:2}"; do
+  for instant in "${INSTANTS[@]:i:3}"; do
     run "$instant" "$@" & pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
