@@ -23,6 +23,7 @@ from identity.principal import ANONYMOUS, Principal, Role
 from identity.secrets import SecretBox
 from identity.tokens import InvalidToken, TokenPolicy, VerificationKey, claims_for, sign, unverified_kid, verify
 from identity.tokens import principal_from_claims as _principal_from_claims
+from observability.background import pass_failed
 from settings import Settings
 from sources.cache.signing_keys import ensure_signing_key, load_signing_keys
 
@@ -102,8 +103,8 @@ class Authenticator:
                 if time.monotonic() - fetched_at >= self._settings.jwks_refresh_seconds:
                     fetched_at = time.monotonic()
                     await self._fetch_jwks_url()
-            except Exception:  # keep the keys we have; the next round tries again
-                logger.exception("authentication: refreshing the signing keys failed")
+            except Exception:  # noqa: BLE001 - keep the keys we have; the next round tries again
+                pass_failed(logger, "authentication: refreshing the signing keys failed")
 
     # -- keys -------------------------------------------------------------------------------------
 

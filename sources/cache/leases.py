@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from observability.background import pass_failed
 from sources.cache.types import utc_now
 
 logger = logging.getLogger("gateway.leases")
@@ -48,8 +49,8 @@ class LeaseKeeper:
             await asyncio.sleep(self._every)
             try:
                 held = await self._renew()
-            except Exception:
-                logger.warning("renewing the lease of %s failed; trying again", self._name, exc_info=True)
+            except Exception:  # noqa: BLE001 - pass_failed logs it
+                pass_failed(logger, "renewing the lease of %s failed; trying again", self._name, level=logging.WARNING)
                 continue
             if not held:
                 logger.warning("the lease of %s was taken over by another process", self._name)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select, update
 
+from observability.background import pass_failed
 from sources.cache.models import Location, OutboxMessage
 from sources.cache.types import utc_now
 from sources.cache.writer import CacheWriter
@@ -91,6 +92,6 @@ class HeartbeatMonitor:
         while True:
             try:
                 await self.check_all()
-            except Exception:
-                logger.exception("heartbeat pass failed")
+            except Exception:  # noqa: BLE001 - pass_failed logs it
+                pass_failed(logger, "heartbeat pass failed")
             await asyncio.sleep(self.interval_seconds)

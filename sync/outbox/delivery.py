@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from observability.background import pass_failed
 from sources.cache.models import Location, OutboxMessage
 from sources.cache.revenue import SplitRules
 from sources.cache.types import utc_now
@@ -383,8 +384,8 @@ class OutboxWorker:
         while True:
             try:
                 await self.run_once()
-            except Exception:
-                logger.exception("outbox worker pass failed")
+            except Exception:  # noqa: BLE001 - pass_failed logs it
+                pass_failed(logger, "outbox worker pass failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
             self._wake.clear()

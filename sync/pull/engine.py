@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from observability.background import pass_failed
 from observability.metrics import Metrics
 from sources.cache.leases import LeaseKeeper
 from sources.cache.models import Location
@@ -178,8 +179,8 @@ class SyncEngine:
                 await asyncio.sleep(self.jobs.lease.seconds)
                 try:
                     await self.recover()
-                except Exception:  # the database is down for a moment: the next round looks again
-                    logger.exception("sync: recovering dead jobs failed")
+                except Exception:  # noqa: BLE001 - the database is down for a moment: the next round looks again
+                    pass_failed(logger, "sync: recovering dead jobs failed")
 
         self._running["lease-watch"] = asyncio.create_task(watch(), name="background:sync-lease-watch")
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from observability.background import pass_failed
 from sources.cache.models import Location, SyncCursor, SyncJob
 from sources.cache.types import utc_now
 from sync.errors import SyncError
@@ -104,6 +105,6 @@ class SyncScheduler:
         while True:
             try:
                 await self.run_due()
-            except Exception:
-                logger.exception("sync scheduling pass failed")
+            except Exception:  # noqa: BLE001 - pass_failed logs it
+                pass_failed(logger, "sync scheduling pass failed")
             await asyncio.sleep(self.tick_seconds)
