@@ -10,4 +10,4 @@ MODULES=(
   tests/test_errors.py tests/test_limits.py tests/test_graphql_over_http.py tests/test_network_queries.py
   tests/test_live_reads.py tests/test_onebooking_dashboard.py tests/test_docs_examples.py
 )
-GATEWAY_COMPILED_READS=false .venv/bin/python -m pytest -q -n 3 --dist loadfile "${MODULES[@]}" "$@"
+GATEWAY_COMPILED_READS=false .venv/bin/python -m pytest -q -n 2 --dist loadfile "${MODULES[@]}" "$@"

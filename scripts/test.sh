@@ -18,9 +18,8 @@ fi
 if [[ $# -gt 0 ]]; then
   exec .venv/bin/python -m pytest "$@"
 fi
-# Three workers on two cores (each waits on its gateways' sockets about a third of the time), a test module
-# each at a time (its module-scoped gateway stays in one process); every worker makes its own databases and
-# gateways, so they share nothing but the machine.
-.venv/bin/python -m pytest -n 3 --dist loadfile
+# Two workers, a test module each at a time (its module-scoped gateway stays in one process); every worker
+# makes its own databases and gateways, so they share nothing but the machine.
+.venv/bin/python -m pytest -n 2 --dist loadfile
 bash scripts/ordinary_reads.sh
 bash scripts/clock_matrix.sh
