@@ -13,10 +13,15 @@ import asyncio
 import logging
 
 
-def pass_failed(logger: logging.Logger, message: str, *args: object, level: int = logging.ERROR) -> None:
-    """Call in the loop's `except Exception:` block: logs the failure with its traceback, or raises
-    CancelledError when the current task was asked to stop."""
+def raise_if_cancelling() -> None:
+    """Call in a loop's `except` block before going on: CancelledError when the current task was asked to stop."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+def pass_failed(logger: logging.Logger, message: str, *args: object, level: int = logging.ERROR) -> None:
+    """Call in the loop's `except Exception:` block: logs the failure with its traceback, or raises
+    CancelledError when the current task was asked to stop."""
+    raise_if_cancelling()
     logger.log(level, message, *args, exc_info=True)

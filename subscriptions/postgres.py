@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from observability.background import raise_if_cancelling
 from observability.metrics import Metrics
 from subscriptions.bus import Accept, Event, InMemoryEventBus, Observer, Subscription
 
@@ -182,6 +183,7 @@ class PostgresEventBus:
                     logger.info("event bus: listening again on %s", self.channel)
                 await self._serve(self._connection)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError, ConnectionError) as error:
+                raise_if_cancelling()  # aclose() cancelled it mid-statement: asyncpg may say so in its own words
                 logger.warning("event bus: PostgreSQL connection lost (%s); reconnecting", error)
             if self._connection is not None and not self._connection.is_closed():
                 self._connection.terminate()

@@ -12,8 +12,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import pytest
 
+from conftest import POSTGRES_ADMIN_DSN
+from subscriptions.postgres import PostgresEventBus
 from sync.live.heartbeat import HeartbeatMonitor
 from sync.outbox.delivery import OutboxWorker
 
@@ -88,3 +91,30 @@ def test_a_pass_that_fails_on_its_own_is_logged_and_the_loop_goes_on(caplog: pyt
     asyncio.run(scenario())
     failures = [r for r in caplog.records if r.getMessage() == "outbox worker pass failed"]
     assert len(failures) >= 3 and all(r.exc_info and r.exc_info[0] is DriverError for r in failures)
+
+
+def test_the_postgresql_bus_closes_when_its_listener_turns_the_cancellation_into_a_connection_error() -> None:
+    async def scenario() -> None:
+        bus = PostgresEventBus(POSTGRES_ADMIN_DSN, channel="gateway_events_stop_test", reconnect_seconds=0.01)
+        await bus.start()
+        started = asyncio.Event()
+        converted = False
+
+        async def serve(_connection: Any) -> None:
+            nonlocal converted
+            started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if converted:
+                    raise
+                converted = True
+                raise asyncpg.InterfaceError("cannot perform operation: another operation is in progress") from None
+
+        bus._serve = serve  # type: ignore[assignment,method-assign]
+        bus._wake.set()
+        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.wait_for(bus.aclose(), 5)  # before: a TimeoutError, the listener reconnected and ran on
+        assert converted
+
+    asyncio.run(scenario())
