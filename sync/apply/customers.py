@@ -8,26 +8,24 @@ data-sharing consent). An erased customer (the suppression list) takes nothing f
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence, Set
+from collections.abc import Collection, Sequence, Set
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sources.cache.consents import may_share
 from sources.cache.journal import log_change
-from sources.cache.models import ChangeLogEntry, Conflict, Customer, CustomerMapping, Location, SyncState
+from sources.cache.models import ChangeLogEntry, Conflict, Customer, CustomerMapping, SyncState
 from sources.cache.suppression import suppressed_ids
 from sources.connectors.base import Capability
 from sources.connectors.records import EntityType, RecordType, RemoteCustomer, RemoteRecord
 from sync.apply.batch import ApplyResult, ApplyRules, Batch, derived_id, judge_change
+from sync.apply.customer_push import push_customer
 from sync.apply.entity import Undo, check_fields, chosen_fields, restore, undoable_update
 from sync.apply.erased_customers import erased_among, map_erased
 from sync.apply.state import CUSTOMER_FIELDS, Image, agree, image_of, load_states
 from sync.conflicts.detect import Side
-from sync.conflicts.propagate import Writable, propagation
 from sync.errors import InvalidResolution
 from sync.events import customer_event
-from sync.outbox.messages import CustomerUpsertMessage
 from sync.outbox.queue import Queued, supersede
 from sync.types import ConflictChoice
 
@@ -42,44 +40,6 @@ def remote_image(remote: RemoteCustomer) -> Image:
         "email": remote.email,
         "phone": remote.phone,
     }
-
-
-async def push_customer(
-    session: AsyncSession,
-    customer: Customer,
-    *,
-    writable: Writable,
-    consent_required: bool,
-    only: Iterable[str] | None = None,
-    exclude: Iterable[str] = (),
-    to_new_locations: bool = False,
-    why: str = "propagate",
-) -> list[Queued]:
-    """Queue the customer's record for each location that knows them (and, if asked, every other one).
-
-    Without a data-sharing consent in force (sources/cache/consents.py) only the customer's home location
-    (primary) may get it: their data goes nowhere else, whoever asks.
-    """
-    mappings = dict(
-        (
-            await session.execute(
-                select(CustomerMapping.location_id, CustomerMapping.local_customer_id).where(
-                    CustomerMapping.customer_id == customer.id
-                )
-            )
-        ).all()
-    )
-    targets: set[str] = set(mappings) if only is None else set(only)
-    if to_new_locations:
-        targets |= set((await session.execute(select(Location.id))).scalars())
-    targets -= set(exclude)
-    if not await may_share(session, customer.id, required=consent_required):
-        targets &= {customer.primary_location_id}
-    return [
-        await propagation(session, location_id, CustomerUpsertMessage.of(customer, mappings.get(location_id)), why)
-        for location_id in sorted(targets)
-        if writable(location_id)
-    ]
 
 
 class Customers:
