@@ -15,13 +15,16 @@ answered starts late, and its lateness counts). A hundred events by default: wit
 Latency is from the event's *scheduled* time (when the bench meant to send the mutation, so a backlog
 shows) to the moment this process read the message off the socket. Memory per subscriber is the
 gateway's RSS (/proc/<pid>/status) after subscribing minus before, divided by the subscribers.
-The same is measured first with one subscriber: the baseline. This process's cyclic garbage collector is off
-while the events are measured (`client_collector_paused`): a full collection over 1,000 subscribers' frames took
-this client 80-100 ms, and every frame that arrived meanwhile was stamped late, which the table would have put on
-the gateway. A second table splits each event's time: until
-the first subscriber read it (the mutation's write path, publishing, the one shared execution), from the first
-subscriber's frame to the last's (the fan-out: one send per subscriber), and until the mutation's answer was read
-(published before answering, the answer waits behind the fan-out).
+The same is measured first with one subscriber: the baseline.
+
+This process's cyclic garbage collector is off while the events are measured (`client_collector_paused`): a full
+collection over 1,000 subscribers' frames took this client 80-100 ms, and every frame that arrived meanwhile was
+stamped late, which the table would have put on the gateway.
+
+A second table splits each event's time: until the first subscriber read it (the mutation's write path,
+publishing, the one shared execution), from the first subscriber's frame to the last's (the fan-out: one send per
+subscriber), and until the mutation's answer was read (published before answering, the answer waits behind the
+fan-out).
 """
 
 from __future__ import annotations
